@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Checks the `tandem` binary as a user meets it: every verb answers --help, and bad configs and
+# flags give exactly one line on stderr naming the problem, a non-zero exit code and no crash.
+# Run by CTest with TANDEM (the binary) and TANDEM_SOURCE_DIR set.
+set -u
+: "${TANDEM:?path of the tandem binary}" "${TANDEM_SOURCE_DIR:?repo root}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+# expect NAME WANT_CODE STDERR_SUBSTRING -- ARGS...: runs tandem ARGS, checks code and stderr.
+expect() {
+  local name=$1 want=$2 needle=$3
+  shift 4
+  "$TANDEM" "$@" >"$tmp/out" 2>"$tmp/err"
+  local code=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [[ $code -ne $want ]]; then
+    echo "FAIL $name: exit $code, want $want; stderr: $(cat "$tmp/err")"
+    failed=$((failed + 1))
+  elif [[ -n $needle ]] && ! grep -qF -- "$needle" "$tmp/err"; then
+    echo "FAIL $name: stderr lacks '$needle': $(cat "$tmp/err")"
+    failed=$((failed + 1))
+  elif [[ $want -ne 0 && $lines -ne 1 ]]; then
+    echo "FAIL $name: stderr has $lines lines, want 1: $(cat "$tmp/err")"
+    failed=$((failed + 1))
+  else
+    passed=$((passed + 1))
+  fi
+}
+
+# Every verb and subverb answers --help with exit 0.
+for verb in "" "config" "config check" "config print" "config defaults" "doctor"; do
+  # shellcheck disable=SC2086
+  expect "help:$verb" 0 "" -- $verb --help
+  # shellcheck disable=SC2086
+  if ! "$TANDEM" $verb --help | grep -q "^Usage: tandem"; then
+    echo "FAIL help:$verb prints no usage line"
+    failed=$((failed + 1))
+  fi
+done
+
+good="$TANDEM_SOURCE_DIR/configs/halfcheetah_6x1_sim2o.textproto"
+expect "check shipped config" 0 "" -- config check "$good"
+for config in "$TANDEM_SOURCE_DIR"/configs/*.textproto; do
+  expect "check $(basename "$config")" 0 "" -- config check "$config"
+done
+
+printf 'replay {\n  capcity: 3\n}\n' >"$tmp/unknown.textproto"
+expect "unknown field" 1 "unknown.textproto:2:" -- config check "$tmp/unknown.textproto"
+printf 'learner { batch_size: "big" }\n' >"$tmp/type.textproto"
+expect "wrong type" 1 'field "batch_size"' -- config check "$tmp/type.textproto"
+printf 'replay { offline_ratio: 3 }\n' >"$tmp/range.textproto"
+expect "out of range" 1 "replay.offline_ratio: must be in [0, 1], got 3" -- \
+  config check "$tmp/range.textproto"
+printf 'name: "x"\nenv {\n' >"$tmp/truncated.textproto"
+expect "truncated file" 1 "truncated.textproto" -- config check "$tmp/truncated.textproto"
+printf '\x00\xff\xfe garbage' >"$tmp/binary.textproto"
+expect "binary garbage" 1 "binary.textproto" -- config check "$tmp/binary.textproto"
+expect "missing file" 1 "cannot open config file" -- config check "$tmp/none.textproto"
+expect "bad override path" 1 'no field "capcity"' -- config check "$good" --set replay.capcity=1
+expect "bad override value" 1 "expects double" -- config check "$good" --set replay.offline_ratio=x
+expect "bad override enum" 1 "AGENT_ORDER_RANDOM" -- config check "$good" --set selector.agent_order=up
+expect "unknown flag" 2 "unknown flag '--sett'" -- config check "$good" --sett a=1
+expect "missing flag value" 2 "needs a value" -- config check "$good" --set
+expect "missing positional" 2 "expected FILE" -- config check
+expect "unknown verb" 2 "unknown command 'fly'" -- fly
+expect "unknown subverb" 2 "unknown command 'lint'" -- config lint
+
+# A valid override is applied and visible in the resolved config.
+if "$TANDEM" config print "$good" --set learner.batch_size=256 | grep -q "batch_size: 256"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL override not visible in config print"
+  failed=$((failed + 1))
+fi
+
+echo "cli_test: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]

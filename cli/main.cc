@@ -1,0 +1,20 @@
+// `tandem`: the one entry point. Each verb is built by the library that owns it; this file only
+// assembles the tree and runs it.
+#include <iostream>
+
+#include "cli/doctor_command.h"
+#include "common/cli.h"
+#include "common/config_command.h"
+#include "common/logging.h"
+
+int main(int argc, char** argv) {
+  tandem::InitLogging("tandem");
+  tandem::cli::Command root{"tandem",
+                            "Distributed actor-learner system for offline-to-online multi-agent "
+                            "reinforcement learning."};
+  root.subcommands = {
+      tandem::ConfigCommand(),
+      tandem::DoctorCommand(),
+  };
+  return tandem::cli::RunCommand(root, argc, argv, std::cout, std::cerr);
+}

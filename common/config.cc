@@ -1,0 +1,492 @@
+#include "common/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace tandem {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::EnumValueDescriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+// Keeps the first parse error, with the field name taken from the offending line when possible.
+class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  FirstErrorCollector(absl::string_view source_name, absl::string_view text)
+      : source_name_(source_name), lines_(absl::StrSplit(text, '\n')) {}
+
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (!error_.empty()) return;
+    std::string field;
+    if (line >= 0 && line < static_cast<int>(lines_.size()))
+      field = FieldBefore(lines_[line], column);
+    error_ = absl::StrCat(source_name_, ":", line + 1, ":", column + 1, ": ",
+                          field.empty() ? "" : absl::StrCat("field \"", field, "\": "), message);
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  // The field name that ends before `column` on `line`: the identifier before the last ':' or '{'
+  // (text format's "name: value" and "name {"), or the first identifier on the line.
+  static std::string FieldBefore(absl::string_view line, int column) {
+    absl::string_view prefix = line.substr(0, std::min<size_t>(line.size(), column + 1));
+    size_t sep = prefix.find_last_of(":{");
+    if (sep == absl::string_view::npos) sep = line.find_first_of(" :{");
+    if (sep == absl::string_view::npos) return "";
+    size_t end = sep;
+    while (end > 0 && absl::ascii_isspace(static_cast<unsigned char>(line[end - 1]))) --end;
+    size_t begin = end;
+    while (begin > 0 && (absl::ascii_isalnum(static_cast<unsigned char>(line[begin - 1])) ||
+                         line[begin - 1] == '_')) {
+      --begin;
+    }
+    return std::string(line.substr(begin, end - begin));
+  }
+
+  std::string source_name_;
+  std::vector<std::string> lines_;
+  std::string error_;
+};
+
+// Human name of a field's type for error messages.
+std::string TypeName(const FieldDescriptor* field) {
+  if (field->type() == FieldDescriptor::TYPE_ENUM) {
+    std::string names;
+    for (int i = 0; i < field->enum_type()->value_count(); ++i) {
+      absl::StrAppend(&names, i == 0 ? "" : "|", field->enum_type()->value(i)->name());
+    }
+    return absl::StrCat("one of ", names);
+  }
+  if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+    return absl::StrCat("a ", field->message_type()->name(), " message");
+  }
+  return std::string(field->cpp_type_name());
+}
+
+// Finds an enum value by full name or by the part after the type's common prefix, ignoring case
+// ("FSYNC_NEVER", "never", "Never").
+const EnumValueDescriptor* FindEnumValue(const FieldDescriptor* field, absl::string_view text) {
+  const std::string upper = absl::AsciiStrToUpper(text);
+  for (int i = 0; i < field->enum_type()->value_count(); ++i) {
+    const EnumValueDescriptor* value = field->enum_type()->value(i);
+    const std::string& name = value->name();
+    if (name == upper || absl::EndsWith(name, absl::StrCat("_", upper))) return value;
+  }
+  int64_t number = 0;
+  if (absl::SimpleAtoi(text, &number)) {
+    return field->enum_type()->FindValueByNumber(static_cast<int>(number));
+  }
+  return nullptr;
+}
+
+// Sets (or, for repeated fields, appends) one scalar value parsed from `text`.
+absl::Status SetScalar(const FieldDescriptor* field, absl::string_view text, Message* message,
+                       absl::string_view flag) {
+  const Reflection* reflection = message->GetReflection();
+  const bool repeated = field->is_repeated();
+  auto bad = [&]() {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": field ", field->name(), " expects ",
+                                                   TypeName(field), ", got \"", text, "\""));
+  };
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32: {
+      int32_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad();
+      repeated ? reflection->AddInt32(message, field, v) : reflection->SetInt32(message, field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      int64_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad();
+      repeated ? reflection->AddInt64(message, field, v) : reflection->SetInt64(message, field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      uint32_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad();
+      repeated ? reflection->AddUInt32(message, field, v)
+               : reflection->SetUInt32(message, field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad();
+      repeated ? reflection->AddUInt64(message, field, v)
+               : reflection->SetUInt64(message, field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE: {
+      double v;
+      if (!absl::SimpleAtod(text, &v)) return bad();
+      repeated ? reflection->AddDouble(message, field, v)
+               : reflection->SetDouble(message, field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      float v;
+      if (!absl::SimpleAtof(text, &v)) return bad();
+      repeated ? reflection->AddFloat(message, field, v) : reflection->SetFloat(message, field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      bool v;
+      if (!absl::SimpleAtob(text, &v)) return bad();
+      repeated ? reflection->AddBool(message, field, v) : reflection->SetBool(message, field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string v(text);
+      repeated ? reflection->AddString(message, field, v)
+               : reflection->SetString(message, field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const EnumValueDescriptor* v = FindEnumValue(field, text);
+      if (v == nullptr) return bad();
+      repeated ? reflection->AddEnum(message, field, v) : reflection->SetEnum(message, field, v);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      std::string inner(text);
+      if (absl::ConsumePrefix(&text, "{") && absl::ConsumeSuffix(&text, "}"))
+        inner = std::string(text);
+      Message* sub = repeated ? reflection->AddMessage(message, field)
+                              : reflection->MutableMessage(message, field);
+      return ParseTextProto(inner, absl::StrCat(flag, " (value)"), sub);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Sets map entry `key` of map field `field` to `value`.
+absl::Status SetMapEntry(const FieldDescriptor* field, absl::string_view key,
+                         absl::string_view value, Message* message, absl::string_view flag) {
+  const Reflection* reflection = message->GetReflection();
+  const Descriptor* entry_type = field->message_type();
+  const FieldDescriptor* key_field = entry_type->map_key();
+  const FieldDescriptor* value_field = entry_type->map_value();
+  if (key_field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": map field ", field->name(), " has non-string keys"));
+  }
+  Message* entry = nullptr;
+  for (int i = 0; i < reflection->FieldSize(*message, field); ++i) {
+    Message* candidate = reflection->MutableRepeatedMessage(message, field, i);
+    if (candidate->GetReflection()->GetString(*candidate, key_field) == key) entry = candidate;
+  }
+  if (entry == nullptr) {
+    entry = reflection->AddMessage(message, field);
+    entry->GetReflection()->SetString(entry, key_field, std::string(key));
+  }
+  return SetScalar(value_field, value, entry, flag);
+}
+
+}  // namespace
+
+absl::Status ParseTextProto(absl::string_view text, absl::string_view source_name,
+                            Message* message) {
+  FirstErrorCollector errors(source_name, text);
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(text), message)) {
+    return absl::InvalidArgumentError(errors.error().empty()
+                                          ? absl::StrCat(source_name, ": invalid text proto")
+                                          : errors.error());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadTextProtoFile(const std::string& path, Message* message) {
+  if (path.empty()) return absl::InvalidArgumentError("config path is empty");
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat(path, ": cannot open config file"));
+  std::stringstream contents;
+  contents << file.rdbuf();
+  if (file.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return ParseTextProto(contents.str(), path, message);
+}
+
+absl::Status ApplyOverride(absl::string_view assignment, Message* message) {
+  const std::string flag = absl::StrCat("--set ", assignment);
+  const size_t eq = assignment.find('=');
+  if (eq == absl::string_view::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": expected path=value"));
+  }
+  const absl::string_view path = assignment.substr(0, eq);
+  const absl::string_view value = assignment.substr(eq + 1);
+  const std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
+  Message* current = message;
+  std::string walked;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const FieldDescriptor* field = current->GetDescriptor()->FindFieldByName(std::string(parts[i]));
+    absl::StrAppend(&walked, i == 0 ? "" : ".", parts[i]);
+    if (field == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": ", current->GetDescriptor()->name(),
+                                                     " has no field \"", parts[i], "\" (in ",
+                                                     walked, ")"));
+    }
+    const bool last = i + 1 == parts.size();
+    if (field->is_map()) {
+      if (last) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            flag, ": map field ", walked, " needs a key, e.g. ", walked, ".KEY=VALUE"));
+      }
+      std::vector<absl::string_view> rest(parts.begin() + i + 1, parts.end());
+      return SetMapEntry(field, absl::StrJoin(rest, "."), value, current, flag);
+    }
+    if (last) {
+      if (field->is_repeated()) {
+        current->GetReflection()->ClearField(current, field);
+        if (value.empty()) return absl::OkStatus();
+        for (absl::string_view item : absl::StrSplit(value, ',')) {
+          RETURN_IF_ERROR(SetScalar(field, absl::StripAsciiWhitespace(item), current, flag));
+        }
+        return absl::OkStatus();
+      }
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        current->GetReflection()->ClearField(current, field);
+      }
+      return SetScalar(field, value, current, flag);
+    }
+    if (field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || field->is_repeated()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, ": ", walked, " is not a message, so it has no field \"", parts[i + 1], "\""));
+    }
+    current = current->GetReflection()->MutableMessage(current, field);
+  }
+  return absl::OkStatus();
+}
+
+void FillDefaults(Message* message) {
+  const Descriptor* descriptor = message->GetDescriptor();
+  const Reflection* reflection = message->GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->is_repeated() || field->containing_oneof() != nullptr) continue;
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      FillDefaults(reflection->MutableMessage(message, field));
+      continue;
+    }
+    if (!field->has_presence() || reflection->HasField(*message, field)) continue;
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32:
+        reflection->SetInt32(message, field, field->default_value_int32());
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        reflection->SetInt64(message, field, field->default_value_int64());
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        reflection->SetUInt32(message, field, field->default_value_uint32());
+        break;
+      case FieldDescriptor::CPPTYPE_UINT64:
+        reflection->SetUInt64(message, field, field->default_value_uint64());
+        break;
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+        reflection->SetDouble(message, field, field->default_value_double());
+        break;
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        reflection->SetFloat(message, field, field->default_value_float());
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        reflection->SetBool(message, field, field->default_value_bool());
+        break;
+      case FieldDescriptor::CPPTYPE_STRING:
+        reflection->SetString(message, field, field->default_value_string());
+        break;
+      case FieldDescriptor::CPPTYPE_ENUM:
+        reflection->SetEnum(message, field, field->default_value_enum());
+        break;
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        break;
+    }
+  }
+}
+
+namespace {
+
+// Collects the first violated rule of a configuration.
+class Checker {
+ public:
+  // Requires lo <= value <= hi (or lo < value when `open_low`).
+  template <typename T>
+  void InRange(absl::string_view field, T value, T lo, T hi, bool open_low = false) {
+    const bool ok = !(std::isnan(static_cast<double>(value))) &&
+                    (open_low ? value > lo : value >= lo) && value <= hi;
+    if (!ok) {
+      Fail(field,
+           absl::StrCat("must be in ", open_low ? "(" : "[", lo, ", ", hi, "], got ", value));
+    }
+  }
+  template <typename T>
+  void AtLeast(absl::string_view field, T value, T lo) {
+    if (!(value >= lo)) Fail(field, absl::StrCat("must be >= ", lo, ", got ", value));
+  }
+  void Positive(absl::string_view field, double value) {
+    if (!(value > 0)) Fail(field, absl::StrCat("must be > 0, got ", value));
+  }
+  void Require(bool ok, absl::string_view field, absl::string_view problem) {
+    if (!ok) Fail(field, problem);
+  }
+  void Address(absl::string_view field, const std::string& value) {
+    const size_t colon = value.rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(absl::string_view(value).substr(colon + 1), &port) || port < 0 ||
+        port > 65535) {
+      Fail(field, absl::StrCat("must be host:port with port 0-65535, got \"", value, "\""));
+    }
+  }
+  absl::Status status() const { return status_; }
+
+ private:
+  void Fail(absl::string_view field, absl::string_view problem) {
+    if (status_.ok()) status_ = absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
+  }
+  absl::Status status_;
+};
+
+}  // namespace
+
+absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
+  Checker c;
+  c.Require(!config.name().empty(), "name", "must not be empty");
+
+  const EnvConfig& env = config.env();
+  c.Require(absl::StrContains(env.name(), '/'), "env.name",
+            absl::StrCat("must be <family>/<task>, e.g. mamujoco/HalfCheetah-6x1, got \"",
+                         env.name(), "\""));
+  c.AtLeast("env.episode_limit", env.episode_limit(), 0);
+
+  const AlgorithmConfig& algo = config.algorithm();
+  c.Require(!algo.name().empty(), "algorithm.name", "must not be empty");
+  c.InRange("algorithm.discount", algo.discount(), 0.0, 1.0);
+  c.InRange("algorithm.target_update_rate", algo.target_update_rate(), 0.0, 1.0, true);
+  c.AtLeast("algorithm.hidden_size", algo.hidden_size(), 1);
+  c.AtLeast("algorithm.mixer_hidden_size", algo.mixer_hidden_size(), 1);
+  c.Positive("algorithm.learning_rate", algo.learning_rate());
+  c.Positive("algorithm.max_grad_norm", algo.max_grad_norm());
+  c.Positive("algorithm.omiga.alpha", algo.omiga().alpha());
+  c.Positive("algorithm.omiga.z_clip", algo.omiga().z_clip());
+  c.InRange("algorithm.ovm.lambda_end", algo.ovm().lambda_end(), 0.0, 1.0);
+  c.AtLeast("algorithm.ovm.anneal_env_steps", algo.ovm().anneal_env_steps(), int64_t{1});
+
+  const SelectorConfig& sel = config.selector();
+  c.Require(!sel.name().empty(), "selector.name", "must not be empty");
+  c.AtLeast("selector.beam_width", sel.beam_width(), 1);
+  c.Positive("selector.temperature", sel.temperature());
+  c.InRange("selector.epsilon_start", sel.epsilon_start(), 0.0, 1.0);
+  c.InRange("selector.epsilon_end", sel.epsilon_end(), 0.0, 1.0);
+  c.AtLeast("selector.epsilon_anneal_env_steps", sel.epsilon_anneal_env_steps(), int64_t{0});
+
+  const ReplayConfig& replay = config.replay();
+  c.Address("replay.address", replay.address());
+  c.AtLeast("replay.online_capacity", replay.online_capacity(), int64_t{1});
+  c.InRange("replay.offline_ratio", replay.offline_ratio(), 0.0, 1.0);
+  c.InRange("replay.min_size_to_sample", replay.min_size_to_sample(), int64_t{0},
+            replay.online_capacity());
+  c.AtLeast("replay.samples_per_insert", replay.samples_per_insert(), 0.0);
+  c.AtLeast("replay.error_buffer", replay.error_buffer(), 0.0);
+  if (replay.samples_per_insert() > 0) {
+    // Reverb's rule: a window narrower than 2*max(1, spi) can deadlock inserts and samples.
+    c.Require(2 * replay.error_buffer() >= 2 * std::max(1.0, replay.samples_per_insert()),
+              "replay.error_buffer",
+              absl::StrCat("must be >= max(1, samples_per_insert) = ",
+                           std::max(1.0, replay.samples_per_insert()),
+                           " or inserts and samples can deadlock, got ", replay.error_buffer()));
+  }
+  c.AtLeast("replay.max_message_bytes", replay.max_message_bytes(), int64_t{1024});
+  c.AtLeast("replay.fsync_interval_ms", replay.fsync_interval_ms(), int64_t{1});
+  c.AtLeast("replay.snapshot_every_bytes", replay.snapshot_every_bytes(), int64_t{1});
+
+  const LearnerConfig& learner = config.learner();
+  c.Require(learner.device() == "auto" || learner.device() == "cpu" || learner.device() == "cuda",
+            "learner.device",
+            absl::StrCat("must be auto, cpu or cuda, got \"", learner.device(), "\""));
+  c.AtLeast("learner.batch_size", learner.batch_size(), 1);
+  c.AtLeast("learner.offline_updates", learner.offline_updates(), int64_t{0});
+  c.AtLeast("learner.online_env_steps", learner.online_env_steps(), int64_t{0});
+  c.AtLeast("learner.publish_every_updates", learner.publish_every_updates(), 1);
+  c.AtLeast("learner.checkpoint_every_updates", learner.checkpoint_every_updates(), int64_t{1});
+  c.AtLeast("learner.prefetch_batches", learner.prefetch_batches(), 1);
+  c.AtLeast("learner.num_learners", learner.num_learners(), 1);
+  c.AtLeast("learner.torch_threads", learner.torch_threads(), 0);
+  c.Address("learner.parameter_address", learner.parameter_address());
+
+  const ActorConfig& actors = config.actors();
+  c.AtLeast("actors.num_actors", actors.num_actors(), 0);
+  c.AtLeast("actors.envs_per_actor", actors.envs_per_actor(), 1);
+  c.AtLeast("actors.send_batch_transitions", actors.send_batch_transitions(), 1);
+  c.AtLeast("actors.max_buffered_transitions", actors.max_buffered_transitions(),
+            static_cast<int64_t>(actors.send_batch_transitions()));
+  c.AtLeast("actors.reconnect_initial_ms", actors.reconnect_initial_ms(), int64_t{1});
+  c.AtLeast("actors.reconnect_max_ms", actors.reconnect_max_ms(), actors.reconnect_initial_ms());
+  c.AtLeast("actors.env_threads", actors.env_threads(), 1);
+  c.AtLeast("actors.random_warmup_steps", actors.random_warmup_steps(), int64_t{0});
+
+  const EvaluationConfig& eval = config.evaluation();
+  c.AtLeast("evaluation.episodes", eval.episodes(), 0);
+  c.AtLeast("evaluation.every_versions", eval.every_versions(), 1);
+  c.Require(std::isnan(eval.random_return()) || std::isnan(eval.expert_return()) ||
+                eval.random_return() != eval.expert_return(),
+            "evaluation.expert_return", "must differ from evaluation.random_return");
+
+  const MetricsConfig& metrics = config.metrics();
+  c.Address("metrics.replay_address", metrics.replay_address());
+  c.Address("metrics.learner_address", metrics.learner_address());
+  c.Address("metrics.actor_address", metrics.actor_address());
+  c.Positive("metrics.csv_interval_seconds", metrics.csv_interval_seconds());
+
+  const SecurityConfig& security = config.security();
+  c.Require(security.tls_cert_file().empty() == security.tls_key_file().empty(),
+            "security.tls_key_file", "tls_cert_file and tls_key_file must be set together");
+  return c.status();
+}
+
+absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
+                                                      const std::vector<std::string>& overrides) {
+  ExperimentConfig config;
+  RETURN_IF_ERROR(ReadTextProtoFile(path, &config));
+  for (const std::string& assignment : overrides) {
+    RETURN_IF_ERROR(ApplyOverride(assignment, &config));
+  }
+  FillDefaults(&config);
+  absl::Status valid = ValidateExperimentConfig(config);
+  if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", valid.message()));
+  return config;
+}
+
+ExperimentConfig DefaultExperimentConfig() {
+  ExperimentConfig config;
+  FillDefaults(&config);
+  return config;
+}
+
+std::string ToTextProto(const Message& message) {
+  std::string text;
+  google::protobuf::TextFormat::Printer printer;
+  printer.PrintToString(message, &text);
+  return text;
+}
+
+}  // namespace tandem

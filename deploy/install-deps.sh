@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Tandem needs to build, test and run. Idempotent: packages that
+# are already installed are left alone and nothing is downloaded when nothing is missing.
+#
+# Usage: deploy/install-deps.sh [--runtime]
+#   --runtime  only the shared libraries and tools needed to run the binaries (Docker images).
+set -euo pipefail
+
+runtime_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --runtime) runtime_only=1 ;;
+    -h | --help)
+      sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+# Libraries every Tandem process loads at run time. libopenblas0-openmp matters: without it Debian's
+# libtorch falls back to the reference BLAS, about 25x slower on the learner's matrix multiplies.
+runtime_packages=(
+  libtorch1.13 libopenblas0-openmp
+  libgrpc++1.51 libprotobuf32
+  libmujoco2.2.2
+  libabsl20220623
+  libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
+  libhdf5-103-1
+  libgoogle-glog0v6
+  ca-certificates
+)
+
+# Headers, code generators and tools needed to build and test.
+build_packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libtorch-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libmujoco-dev libqhull-dev
+  libabsl-dev
+  prometheus-cpp-dev
+  libgtest-dev libgmock-dev googletest
+  libbenchmark-dev
+  libhdf5-dev
+  libgoogle-glog-dev libgflags-dev
+  clang-format
+)
+
+packages=("${runtime_packages[@]}")
+if [[ $runtime_only -eq 0 ]]; then
+  packages+=("${build_packages[@]}")
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps.sh: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+  sudo_cmd=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo_cmd=(sudo)
+else
+  echo "install-deps.sh: missing packages (${missing[*]}) and neither root nor sudo is available" >&2
+  exit 1
+fi
+
+echo "install-deps.sh: installing ${#missing[@]} packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
