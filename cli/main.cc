@@ -6,6 +6,7 @@
 #include "common/cli.h"
 #include "common/config_command.h"
 #include "common/logging.h"
+#include "replay_server/replay_command.h"
 
 int main(int argc, char** argv) {
   tandem::InitLogging("tandem");
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   root.subcommands = {
       tandem::ConfigCommand(),
       tandem::DoctorCommand(),
+      tandem::replay::ReplayCommand(),
   };
   return tandem::cli::RunCommand(root, argc, argv, std::cout, std::cerr);
 }

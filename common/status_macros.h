@@ -56,7 +56,7 @@ class StatusBuilder {
   if (ABSL_PREDICT_FALSE(!statusor.ok())) {                             \
     ::tandem::internal::StatusBuilder _(std::move(statusor).status());  \
     (void)_;                                                            \
-    return (error_expr);                                                \
+    return ::absl::Status(error_expr);                                  \
   }                                                                     \
   lhs = std::move(statusor).value()
 #define TANDEM_GET_4TH_ARG_(a1, a2, a3, a4, ...) a4

@@ -44,7 +44,7 @@ build_packages=(
   prometheus-cpp-dev
   libgtest-dev libgmock-dev googletest
   libbenchmark-dev
-  libhdf5-dev
+  libhdf5-dev zlib1g-dev
   libgoogle-glog-dev libgflags-dev
   clang-format
 )

@@ -1,0 +1,652 @@
+#include "common/dataset.h"
+
+#include <fcntl.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/tensor_proto.h"
+
+namespace tandem {
+namespace {
+
+constexpr char kFormat[] = "tandem-dataset";
+constexpr int64_t kFormatVersion = 1;
+
+// Owns one HDF5 identifier and closes it with the matching H5*close.
+class H5Id {
+ public:
+  H5Id() = default;
+  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  H5Id(H5Id&& other) noexcept : id_(std::exchange(other.id_, -1)), close_(other.close_) {}
+  H5Id& operator=(H5Id&& other) noexcept {
+    Reset();
+    id_ = std::exchange(other.id_, -1);
+    close_ = other.close_;
+    return *this;
+  }
+  ~H5Id() { Reset(); }
+  hid_t get() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+  void Reset() {
+    if (id_ >= 0 && close_ != nullptr) close_(id_);
+    id_ = -1;
+  }
+  // Gives up ownership without closing.
+  hid_t Release() { return std::exchange(id_, -1); }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+// HDF5 prints its error stack to stderr by default; Tandem reports errors as statuses instead.
+void SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+hid_t MemType(DType dtype) {
+  switch (dtype) {
+    case DTYPE_FLOAT32:
+      return H5T_NATIVE_FLOAT;
+    case DTYPE_INT32:
+      return H5T_NATIVE_INT32;
+    case DTYPE_UINT8:
+      return H5T_NATIVE_UINT8;
+    case DTYPE_INT64:
+      return H5T_NATIVE_INT64;
+    case DTYPE_FLOAT64:
+      return H5T_NATIVE_DOUBLE;
+    default:
+      return H5T_NATIVE_UINT8;
+  }
+}
+
+hid_t FileType(DType dtype) {
+  switch (dtype) {
+    case DTYPE_FLOAT32:
+      return H5T_IEEE_F32LE;
+    case DTYPE_INT32:
+      return H5T_STD_I32LE;
+    case DTYPE_INT64:
+      return H5T_STD_I64LE;
+    case DTYPE_FLOAT64:
+      return H5T_IEEE_F64LE;
+    default:
+      return H5T_STD_U8LE;
+  }
+}
+
+// Name of an HDF5 datatype for messages, e.g. "float32", "uint8", "int64", "string".
+std::string DescribeH5Type(hid_t type) {
+  const size_t size = H5Tget_size(type);
+  switch (H5Tget_class(type)) {
+    case H5T_FLOAT:
+      return absl::StrCat("float", 8 * size);
+    case H5T_INTEGER:
+      return absl::StrCat(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int", 8 * size);
+    case H5T_ENUM:
+      return "enum (e.g. numpy bool)";
+    case H5T_STRING:
+      return "string";
+    default:
+      return "compound or other";
+  }
+}
+
+bool TypeMatches(hid_t type, DType dtype) {
+  const H5T_class_t cls = H5Tget_class(type);
+  const size_t size = H5Tget_size(type);
+  switch (dtype) {
+    case DTYPE_FLOAT32:
+      return cls == H5T_FLOAT && size == 4;
+    case DTYPE_FLOAT64:
+      return cls == H5T_FLOAT && size == 8;
+    case DTYPE_INT32:
+      return cls == H5T_INTEGER && size == 4 && H5Tget_sign(type) == H5T_SGN_2;
+    case DTYPE_INT64:
+      return cls == H5T_INTEGER && size == 8 && H5Tget_sign(type) == H5T_SGN_2;
+    case DTYPE_UINT8:
+      return cls == H5T_INTEGER && size == 1 && H5Tget_sign(type) == H5T_SGN_NONE;
+    default:
+      return false;
+  }
+}
+
+absl::Status WriteStringAttr(hid_t object, const char* name, const std::string& value) {
+  H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Id attr(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  const char* data = value.c_str();
+  if (!attr.ok() || H5Awrite(attr.get(), type.get(), &data) < 0) {
+    return absl::InternalError(absl::StrCat("cannot write attribute ", name));
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+absl::Status WriteNumberAttr(hid_t object, const char* name, T value) {
+  const hid_t file_type = std::is_floating_point_v<T> ? H5T_IEEE_F64LE : H5T_STD_I64LE;
+  const hid_t mem_type = std::is_floating_point_v<T> ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64;
+  using Stored = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+  Stored stored = static_cast<Stored>(value);
+  H5Id space(H5Screate(H5S_SCALAR), H5Sclose);
+  H5Id attr(H5Acreate2(object, name, file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!attr.ok() || H5Awrite(attr.get(), mem_type, &stored) < 0) {
+    return absl::InternalError(absl::StrCat("cannot write attribute ", name));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteIntArrayAttr(hid_t object, const char* name, const std::vector<int32_t>& values) {
+  hsize_t dims[1] = {values.size()};
+  H5Id space(values.empty() ? H5Screate(H5S_NULL) : H5Screate_simple(1, dims, nullptr), H5Sclose);
+  H5Id attr(H5Acreate2(object, name, H5T_STD_I32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+            H5Aclose);
+  if (!attr.ok() ||
+      (!values.empty() && H5Awrite(attr.get(), H5T_NATIVE_INT32, values.data()) < 0)) {
+    return absl::InternalError(absl::StrCat("cannot write attribute ", name));
+  }
+  return absl::OkStatus();
+}
+
+// Reads attribute `name` of the file's root; errors name the file and attribute.
+class AttrReader {
+ public:
+  AttrReader(hid_t file, std::string path) : file_(file), path_(std::move(path)) {}
+
+  absl::StatusOr<std::string> String(const char* name) const {
+    ASSIGN_OR_RETURN(H5Id attr, Open(name));
+    H5Id type(H5Aget_type(attr.get()), H5Tclose);
+    if (H5Tget_class(type.get()) != H5T_STRING) return Bad(name, "is not a string");
+    H5Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    if (H5Tis_variable_str(type.get()) > 0) {
+      H5Tset_size(mem.get(), H5T_VARIABLE);
+      char* text = nullptr;
+      if (H5Aread(attr.get(), mem.get(), &text) < 0 || text == nullptr) {
+        return Bad(name, "cannot be read");
+      }
+      std::string value(text);
+      H5free_memory(text);
+      return value;
+    }
+    const size_t size = H5Tget_size(type.get());
+    std::string value(size, '\0');
+    H5Tset_size(mem.get(), size);
+    if (H5Aread(attr.get(), mem.get(), value.data()) < 0) return Bad(name, "cannot be read");
+    value.resize(std::strlen(value.c_str()));
+    return value;
+  }
+
+  absl::StatusOr<int64_t> Int(const char* name) const {
+    ASSIGN_OR_RETURN(H5Id attr, Open(name));
+    H5Id type(H5Aget_type(attr.get()), H5Tclose);
+    if (H5Tget_class(type.get()) != H5T_INTEGER) return Bad(name, "is not an integer");
+    int64_t value = 0;
+    if (H5Aread(attr.get(), H5T_NATIVE_INT64, &value) < 0) return Bad(name, "cannot be read");
+    return value;
+  }
+
+  absl::StatusOr<double> Double(const char* name) const {
+    ASSIGN_OR_RETURN(H5Id attr, Open(name));
+    double value = 0;
+    if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0) return Bad(name, "cannot be read");
+    return value;
+  }
+
+  absl::StatusOr<std::vector<int32_t>> IntArray(const char* name) const {
+    ASSIGN_OR_RETURN(H5Id attr, Open(name));
+    H5Id space(H5Aget_space(attr.get()), H5Sclose);
+    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    std::vector<int32_t> values(n > 0 ? n : 0);
+    if (n > 0 && H5Aread(attr.get(), H5T_NATIVE_INT32, values.data()) < 0) {
+      return Bad(name, "cannot be read");
+    }
+    return values;
+  }
+
+ private:
+  absl::StatusOr<H5Id> Open(const char* name) const {
+    if (H5Aexists(file_, name) <= 0) return Bad(name, "is missing");
+    H5Id attr(H5Aopen(file_, name, H5P_DEFAULT), H5Aclose);
+    if (!attr.ok()) return Bad(name, "cannot be opened");
+    return attr;
+  }
+  absl::Status Bad(const char* name, absl::string_view problem) const {
+    return absl::InvalidArgumentError(absl::StrCat(path_, ": attribute '", name, "' ", problem));
+  }
+
+  hid_t file_;
+  std::string path_;
+};
+
+// Checks the values `ReadColumn` returns: finite floats, binary flags and masks, action indices.
+absl::Status CheckValues(const std::string& path, const Column& column, const TransitionSpec& spec,
+                         int64_t begin, int64_t count, const void* data) {
+  const int64_t n = count * column.row_elements;
+  auto where = [&](int64_t i) {
+    return absl::StrCat(path, ": key '", FieldName(column.field), "' row ",
+                        begin + i / column.row_elements);
+  };
+  if (column.dtype == DTYPE_FLOAT32) {
+    const float* values = static_cast<const float*>(data);
+    for (int64_t i = 0; i < n; ++i) {
+      if (!std::isfinite(values[i])) {
+        return absl::InvalidArgumentError(absl::StrCat(where(i), ": non-finite value ", values[i]));
+      }
+    }
+  } else if (column.dtype == DTYPE_UINT8) {
+    const uint8_t* values = static_cast<const uint8_t*>(data);
+    for (int64_t i = 0; i < n; ++i) {
+      if (values[i] > 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where(i), ": value ", static_cast<int>(values[i]), " is not 0 or 1"));
+      }
+    }
+  } else if (column.dtype == DTYPE_INT32) {
+    const int32_t* values = static_cast<const int32_t*>(data);
+    for (int64_t i = 0; i < n; ++i) {
+      if (values[i] < 0 || values[i] >= spec.action_size()) {
+        return absl::InvalidArgumentError(absl::StrCat(where(i), ": action ", values[i],
+                                                       " outside [0, ", spec.action_size(), ")"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+class Hdf5DataSource : public OfflineDataSource {
+ public:
+  static absl::StatusOr<std::unique_ptr<OfflineDataSource>> Open(const std::string& path) {
+    SilenceHdf5();
+    if (access(path.c_str(), R_OK) != 0) {
+      return absl::NotFoundError(absl::StrCat(path, ": dataset file not found or not readable"));
+    }
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not an HDF5 file (or truncated/corrupt)"));
+    }
+    H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!file.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open (truncated or corrupt)"));
+    }
+    AttrReader attrs(file.get(), path);
+    ASSIGN_OR_RETURN(std::string format, attrs.String("format"));
+    if (format != kFormat) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": attribute 'format' is '", format,
+                                                     "', expected '", kFormat,
+                                                     "' (OMIGA files need importing first)"));
+    }
+    ASSIGN_OR_RETURN(int64_t version, attrs.Int("format_version"));
+    if (version != kFormatVersion) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": attribute 'format_version' is ",
+                                                     version, ", this build reads ",
+                                                     kFormatVersion));
+    }
+    TransitionSpec spec;
+    ASSIGN_OR_RETURN(int64_t agents, attrs.Int("num_agents"));
+    ASSIGN_OR_RETURN(int64_t obs, attrs.Int("obs_size"));
+    ASSIGN_OR_RETURN(int64_t state, attrs.Int("state_size"));
+    ASSIGN_OR_RETURN(std::string action_type, attrs.String("action_type"));
+    ASSIGN_OR_RETURN(int64_t action_size, attrs.Int("action_size"));
+    ASSIGN_OR_RETURN(int64_t has_avail, attrs.Int("has_avail_actions"));
+    ASSIGN_OR_RETURN(std::vector<int32_t> agent_obs, attrs.IntArray("agent_obs_sizes"));
+    ASSIGN_OR_RETURN(std::string env_name, attrs.String("env_name"));
+    spec.set_num_agents(static_cast<int32_t>(agents));
+    spec.set_obs_size(static_cast<int32_t>(obs));
+    spec.set_state_size(static_cast<int32_t>(state));
+    if (action_type == "continuous") {
+      spec.set_action_type(ACTION_TYPE_CONTINUOUS);
+    } else if (action_type == "discrete") {
+      spec.set_action_type(ACTION_TYPE_DISCRETE);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": attribute 'action_type' is '", action_type, "', expected continuous|discrete"));
+    }
+    spec.set_action_size(static_cast<int32_t>(action_size));
+    spec.set_has_avail_actions(has_avail != 0);
+    spec.mutable_agent_obs_sizes()->Assign(agent_obs.begin(), agent_obs.end());
+    spec.set_env_name(env_name);
+    auto schema = TransitionSchema::Create(spec);
+    if (!schema.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", schema.status().message()));
+    }
+
+    std::unique_ptr<Hdf5DataSource> source(new Hdf5DataSource(path, std::move(file), *schema));
+    int64_t rows = -1;
+    for (const Column& column : schema->columns()) {
+      const std::string key(FieldName(column.field));
+      if (H5Lexists(source->file_.get(), key.c_str(), H5P_DEFAULT) <= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ": key '", key, "' is missing"));
+      }
+      H5Id dataset(H5Dopen2(source->file_.get(), key.c_str(), H5P_DEFAULT), H5Dclose);
+      if (!dataset.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ": key '", key, "' is not a dataset"));
+      }
+      H5Id type(H5Dget_type(dataset.get()), H5Tclose);
+      if (!TypeMatches(type.get(), column.dtype)) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ": key '", key, "' has dtype ",
+                                                       DescribeH5Type(type.get()), ", expected ",
+                                                       DTypeName(column.dtype)));
+      }
+      H5Id space(H5Dget_space(dataset.get()), H5Sclose);
+      const int rank = H5Sget_simple_extent_ndims(space.get());
+      std::vector<hsize_t> dims(rank > 0 ? rank : 0);
+      if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+      std::vector<int64_t> want = {rows < 0 ? -1 : rows};
+      want.insert(want.end(), column.row_shape.begin(), column.row_shape.end());
+      bool ok = rank == static_cast<int>(want.size());
+      for (int d = 0; ok && d < rank; ++d) {
+        ok = want[d] < 0 || static_cast<int64_t>(dims[d]) == want[d];
+      }
+      if (!ok) {
+        std::string got, expected;
+        for (int d = 0; d < rank; ++d) absl::StrAppend(&got, d ? ", " : "", dims[d]);
+        for (size_t d = 0; d < want.size(); ++d) {
+          absl::StrAppend(&expected, d ? ", " : "",
+                          want[d] < 0 ? std::string("T") : absl::StrCat(want[d]));
+        }
+        return absl::InvalidArgumentError(absl::StrCat(path, ": key '", key, "' has shape [", got,
+                                                       "], expected [", expected, "] for ",
+                                                       DescribeSpec(spec)));
+      }
+      rows = static_cast<int64_t>(dims[0]);
+      source->datasets_[static_cast<int>(column.field)] = std::move(dataset);
+    }
+    if (rows < 1) return absl::InvalidArgumentError(absl::StrCat(path, ": holds no transitions"));
+    source->size_ = rows;
+    return std::unique_ptr<OfflineDataSource>(std::move(source));
+  }
+
+  const TransitionSpec& spec() const override { return schema_.spec(); }
+  int64_t size() const override { return size_; }
+  std::string description() const override { return path_; }
+
+  absl::Status ReadColumn(Field field, int64_t begin, int64_t count, void* out) override {
+    const Column* column = schema_.Find(field);
+    if (column == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": the spec has no column '", FieldName(field), "'"));
+    }
+    if (begin < 0 || count < 0 || begin + count > size_) {
+      return absl::OutOfRangeError(absl::StrCat(path_, ": rows [", begin, ", ", begin + count,
+                                                ") outside [0, ", size_, ")"));
+    }
+    if (count == 0) return absl::OkStatus();
+    const H5Id& dataset = datasets_[static_cast<int>(field)];
+    const int rank = 1 + static_cast<int>(column->row_shape.size());
+    std::vector<hsize_t> start(rank, 0), extent(rank);
+    start[0] = static_cast<hsize_t>(begin);
+    extent[0] = static_cast<hsize_t>(count);
+    for (int d = 1; d < rank; ++d) extent[d] = static_cast<hsize_t>(column->row_shape[d - 1]);
+    H5Id file_space(H5Dget_space(dataset.get()), H5Sclose);
+    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(),
+                        nullptr);
+    H5Id mem_space(H5Screate_simple(rank, extent.data(), nullptr), H5Sclose);
+    if (H5Dread(dataset.get(), MemType(column->dtype), mem_space.get(), file_space.get(),
+                H5P_DEFAULT, out) < 0) {
+      return absl::DataLossError(absl::StrCat(path_, ": key '", FieldName(field),
+                                              "': read failed (truncated or corrupt file)"));
+    }
+    return CheckValues(path_, *column, schema_.spec(), begin, count, out);
+  }
+
+ private:
+  Hdf5DataSource(std::string path, H5Id file, TransitionSchema schema)
+      : path_(std::move(path)), file_(std::move(file)), schema_(std::move(schema)) {}
+
+  std::string path_;
+  H5Id file_;
+  TransitionSchema schema_;
+  int64_t size_ = 0;
+  H5Id datasets_[kNumFields];
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<OfflineDataSource>> OpenTandemDataset(const std::string& path) {
+  return Hdf5DataSource::Open(path);
+}
+
+namespace {
+
+absl::StatusOr<H5Id> OpenForAttributes(const std::string& path) {
+  SilenceHdf5();
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a readable HDF5 file"));
+  }
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open"));
+  return file;
+}
+
+}  // namespace
+
+absl::StatusOr<DatasetMetadata> ReadDatasetMetadata(const std::string& path) {
+  ASSIGN_OR_RETURN(H5Id file, OpenForAttributes(path));
+  AttrReader attrs(file.get(), path);
+  DatasetMetadata metadata;
+  ASSIGN_OR_RETURN(metadata.env_name, attrs.String("env_name"));
+  ASSIGN_OR_RETURN(metadata.env_options, attrs.String("env_options"));
+  ASSIGN_OR_RETURN(metadata.obs_mode, attrs.String("obs_mode"));
+  ASSIGN_OR_RETURN(metadata.quality, attrs.String("quality"));
+  ASSIGN_OR_RETURN(metadata.behaviour_policy, attrs.String("behaviour_policy"));
+  ASSIGN_OR_RETURN(metadata.source, attrs.String("source"));
+  return metadata;
+}
+
+absl::StatusOr<DatasetStats> ReadDatasetStats(const std::string& path) {
+  ASSIGN_OR_RETURN(H5Id file, OpenForAttributes(path));
+  AttrReader attrs(file.get(), path);
+  DatasetStats stats;
+  ASSIGN_OR_RETURN(stats.num_transitions, attrs.Int("num_transitions"));
+  ASSIGN_OR_RETURN(stats.num_episodes, attrs.Int("num_episodes"));
+  ASSIGN_OR_RETURN(stats.return_mean, attrs.Double("return_mean"));
+  ASSIGN_OR_RETURN(stats.return_std, attrs.Double("return_std"));
+  ASSIGN_OR_RETURN(stats.return_min, attrs.Double("return_min"));
+  ASSIGN_OR_RETURN(stats.return_max, attrs.Double("return_max"));
+  return stats;
+}
+
+struct DatasetWriter::Impl {
+  explicit Impl(TransitionSchema schema) : schema(std::move(schema)) {}
+  std::string path;
+  std::string tmp_path;
+  TransitionSchema schema;
+  DatasetMetadata metadata;
+  H5Id file;
+  H5Id datasets[kNumFields];
+  int64_t rows = 0;
+  std::vector<int64_t> episode_ends;
+  std::vector<double> episode_returns;
+  double current_return = 0;
+  bool finished = false;
+};
+
+DatasetWriter::DatasetWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DatasetWriter::~DatasetWriter() {
+  if (impl_ != nullptr && !impl_->finished) {
+    for (H5Id& dataset : impl_->datasets) dataset.Reset();
+    impl_->file.Reset();
+    std::remove(impl_->tmp_path.c_str());
+  }
+}
+
+absl::StatusOr<std::unique_ptr<DatasetWriter>> DatasetWriter::Create(
+    const std::string& path, const TransitionSpec& spec, const DatasetMetadata& metadata) {
+  SilenceHdf5();
+  ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(spec));
+  auto impl = std::make_unique<Impl>(schema);
+  impl->path = path;
+  impl->tmp_path = path + ".tmp";
+  impl->metadata = metadata;
+  impl->file =
+      H5Id(H5Fcreate(impl->tmp_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+  if (!impl->file.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat(impl->tmp_path, ": cannot create file"));
+  }
+  for (const Column& column : schema.columns()) {
+    const int rank = 1 + static_cast<int>(column.row_shape.size());
+    std::vector<hsize_t> dims(rank, 0), max_dims(rank), chunk(rank);
+    max_dims[0] = H5S_UNLIMITED;
+    chunk[0] = static_cast<hsize_t>(
+        std::max<int64_t>(1, std::min<int64_t>(4096, (1 << 20) / column.row_bytes)));
+    for (int d = 1; d < rank; ++d) {
+      dims[d] = max_dims[d] = chunk[d] = static_cast<hsize_t>(column.row_shape[d - 1]);
+    }
+    H5Id space(H5Screate_simple(rank, dims.data(), max_dims.data()), H5Sclose);
+    H5Id properties(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_chunk(properties.get(), rank, chunk.data());
+    H5Id dataset(
+        H5Dcreate2(impl->file.get(), std::string(FieldName(column.field)).c_str(),
+                   FileType(column.dtype), space.get(), H5P_DEFAULT, properties.get(), H5P_DEFAULT),
+        H5Dclose);
+    if (!dataset.ok()) {
+      return absl::InternalError(
+          absl::StrCat(impl->tmp_path, ": cannot create key '", FieldName(column.field), "'"));
+    }
+    impl->datasets[static_cast<int>(column.field)] = std::move(dataset);
+  }
+  return std::unique_ptr<DatasetWriter>(new DatasetWriter(std::move(impl)));
+}
+
+absl::Status DatasetWriter::Append(const TransitionBatch& batch) {
+  if (impl_->finished) return absl::FailedPreconditionError("dataset writer already finished");
+  ASSIGN_OR_RETURN(int64_t t, impl_->schema.Validate(batch));
+  for (const Column& column : impl_->schema.columns()) {
+    const H5Id& dataset = impl_->datasets[static_cast<int>(column.field)];
+    const int rank = 1 + static_cast<int>(column.row_shape.size());
+    std::vector<hsize_t> new_dims(rank), start(rank, 0), extent(rank);
+    new_dims[0] = static_cast<hsize_t>(impl_->rows + t);
+    start[0] = static_cast<hsize_t>(impl_->rows);
+    extent[0] = static_cast<hsize_t>(t);
+    for (int d = 1; d < rank; ++d) {
+      new_dims[d] = extent[d] = static_cast<hsize_t>(column.row_shape[d - 1]);
+    }
+    if (H5Dset_extent(dataset.get(), new_dims.data()) < 0) {
+      return absl::InternalError(
+          absl::StrCat(impl_->tmp_path, ": cannot extend key '", FieldName(column.field), "'"));
+    }
+    H5Id file_space(H5Dget_space(dataset.get()), H5Sclose);
+    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(),
+                        nullptr);
+    H5Id mem_space(H5Screate_simple(rank, extent.data(), nullptr), H5Sclose);
+    if (H5Dwrite(dataset.get(), MemType(column.dtype), mem_space.get(), file_space.get(),
+                 H5P_DEFAULT, GetField(batch, column.field).data().data()) < 0) {
+      return absl::InternalError(absl::StrCat(impl_->tmp_path, ": cannot write key '",
+                                              FieldName(column.field), "' (disk full?)"));
+    }
+  }
+  const char* reward = batch.reward().data().data();
+  const std::string& terminated = batch.terminated().data();
+  const std::string& truncated = batch.truncated().data();
+  for (int64_t i = 0; i < t; ++i) {
+    float r;
+    std::memcpy(&r, reward + 4 * i, 4);
+    impl_->current_return += r;
+    if (terminated[i] != 0 || truncated[i] != 0) {
+      impl_->episode_ends.push_back(impl_->rows + i + 1);
+      impl_->episode_returns.push_back(impl_->current_return);
+      impl_->current_return = 0;
+    }
+  }
+  impl_->rows += t;
+  return absl::OkStatus();
+}
+
+DatasetStats DatasetWriter::stats() const {
+  DatasetStats stats;
+  stats.num_transitions = impl_->rows;
+  stats.num_episodes = static_cast<int64_t>(impl_->episode_returns.size());
+  if (stats.num_episodes == 0) return stats;
+  double sum = 0, sum_sq = 0;
+  stats.return_min = std::numeric_limits<double>::infinity();
+  stats.return_max = -std::numeric_limits<double>::infinity();
+  for (double r : impl_->episode_returns) {
+    sum += r;
+    sum_sq += r * r;
+    stats.return_min = std::min(stats.return_min, r);
+    stats.return_max = std::max(stats.return_max, r);
+  }
+  stats.return_mean = sum / stats.num_episodes;
+  stats.return_std =
+      std::sqrt(std::max(0.0, sum_sq / stats.num_episodes - stats.return_mean * stats.return_mean));
+  return stats;
+}
+
+absl::Status DatasetWriter::Finish() {
+  if (impl_->finished) return absl::FailedPreconditionError("dataset writer already finished");
+  if (impl_->rows == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(impl_->path, ": no transitions appended"));
+  }
+  const hid_t root = impl_->file.get();
+  hsize_t episodes[1] = {impl_->episode_ends.size()};
+  H5Id space(episodes[0] == 0 ? H5Screate(H5S_NULL) : H5Screate_simple(1, episodes, nullptr),
+             H5Sclose);
+  H5Id ends(H5Dcreate2(root, "episode_ends", H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                       H5P_DEFAULT),
+            H5Dclose);
+  if (!ends.ok() || (episodes[0] > 0 && H5Dwrite(ends.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL,
+                                                 H5P_DEFAULT, impl_->episode_ends.data()) < 0)) {
+    return absl::InternalError(absl::StrCat(impl_->tmp_path, ": cannot write episode_ends"));
+  }
+  const TransitionSpec& spec = impl_->schema.spec();
+  const DatasetStats s = stats();
+  const DatasetMetadata& m = impl_->metadata;
+  std::vector<int32_t> agent_obs(spec.agent_obs_sizes().begin(), spec.agent_obs_sizes().end());
+  for (absl::Status status : {
+           WriteStringAttr(root, "format", kFormat),
+           WriteNumberAttr(root, "format_version", kFormatVersion),
+           WriteNumberAttr(root, "num_agents", spec.num_agents()),
+           WriteNumberAttr(root, "obs_size", spec.obs_size()),
+           WriteIntArrayAttr(root, "agent_obs_sizes", agent_obs),
+           WriteNumberAttr(root, "state_size", spec.state_size()),
+           WriteStringAttr(root, "action_type",
+                           spec.action_type() == ACTION_TYPE_DISCRETE ? "discrete" : "continuous"),
+           WriteNumberAttr(root, "action_size", spec.action_size()),
+           WriteNumberAttr(root, "has_avail_actions", spec.has_avail_actions() ? 1 : 0),
+           WriteStringAttr(root, "env_name", m.env_name.empty() ? spec.env_name() : m.env_name),
+           WriteStringAttr(root, "env_options", m.env_options),
+           WriteStringAttr(root, "obs_mode", m.obs_mode),
+           WriteStringAttr(root, "quality", m.quality),
+           WriteStringAttr(root, "behaviour_policy", m.behaviour_policy),
+           WriteStringAttr(root, "source", m.source),
+           WriteNumberAttr(root, "num_transitions", s.num_transitions),
+           WriteNumberAttr(root, "num_episodes", s.num_episodes),
+           WriteNumberAttr(root, "return_mean", s.return_mean),
+           WriteNumberAttr(root, "return_std", s.return_std),
+           WriteNumberAttr(root, "return_min", s.return_min),
+           WriteNumberAttr(root, "return_max", s.return_max),
+       }) {
+    if (!status.ok())
+      return absl::InternalError(absl::StrCat(impl_->tmp_path, ": ", status.message()));
+  }
+  ends.Reset();
+  for (H5Id& dataset : impl_->datasets) dataset.Reset();
+  if (H5Fclose(impl_->file.Release()) < 0) {
+    return absl::InternalError(absl::StrCat(impl_->tmp_path, ": close failed (disk full?)"));
+  }
+  const int fd = open(impl_->tmp_path.c_str(), O_RDONLY);
+  if (fd < 0 || fsync(fd) != 0) {
+    if (fd >= 0) close(fd);
+    return absl::InternalError(absl::StrCat(impl_->tmp_path, ": fsync failed"));
+  }
+  close(fd);
+  if (std::rename(impl_->tmp_path.c_str(), impl_->path.c_str()) != 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot rename ", impl_->tmp_path, " to ", impl_->path));
+  }
+  impl_->finished = true;
+  return absl::OkStatus();
+}
+
+}  // namespace tandem

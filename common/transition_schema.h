@@ -1,0 +1,106 @@
+// The columns of a `TransitionBatch` (proto/transition.proto) as implied by a `TransitionSpec`:
+// which tensors a batch has, their dtypes and per-transition shapes. Validation of incoming
+// batches, the replay tables' columnar storage, the write-ahead log and datasets all use this one
+// schema.
+#ifndef TANDEM_COMMON_TRANSITION_SCHEMA_H_
+#define TANDEM_COMMON_TRANSITION_SCHEMA_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "proto/transition.pb.h"
+
+namespace tandem {
+
+// The tensor fields of a TransitionBatch.
+enum class Field {
+  kObs,
+  kState,
+  kActions,
+  kAvailActions,
+  kReward,
+  kTerminated,
+  kTruncated,
+  kNextObs,
+  kNextState,
+  kNextAvailActions,
+};
+inline constexpr int kNumFields = 10;
+
+// Every field, in wire order.
+inline constexpr std::array<Field, kNumFields> kAllFields = {
+    Field::kObs,       Field::kState,           Field::kActions,   Field::kAvailActions,
+    Field::kReward,    Field::kTerminated,      Field::kTruncated, Field::kNextObs,
+    Field::kNextState, Field::kNextAvailActions};
+
+// The proto field name, e.g. "next_obs".
+absl::string_view FieldName(Field field);
+
+// Read and write access to a batch's tensor for `field`.
+const Tensor& GetField(const TransitionBatch& batch, Field field);
+Tensor* MutableField(TransitionBatch* batch, Field field);
+
+// One column: a field present under the spec, with its dtype and per-transition shape.
+struct Column {
+  Field field;
+  DType dtype;
+  // Shape of one transition's entry, e.g. {N, O} for obs, {} for reward.
+  std::vector<int64_t> row_shape;
+  // Elements per transition (product of row_shape).
+  int64_t row_elements;
+  // Bytes per transition.
+  int64_t row_bytes;
+};
+
+// The columns a spec implies, in wire order (avail masks only when the spec has them).
+class TransitionSchema {
+ public:
+  // Fails with INVALID_ARGUMENT naming the bad spec field.
+  static absl::StatusOr<TransitionSchema> Create(const TransitionSpec& spec);
+
+  const TransitionSpec& spec() const { return spec_; }
+  const std::vector<Column>& columns() const { return columns_; }
+  // Bytes of one transition over all columns.
+  int64_t row_bytes() const { return row_bytes_; }
+  // The column for `field`, or nullptr when the spec has no such column.
+  const Column* Find(Field field) const;
+
+  // Checks `batch` against the spec: every column present with the right dtype and shape, one
+  // common length T >= 1, finite floats, done flags in {0, 1}, discrete actions in [0, K) and
+  // available, masks in {0, 1}, no tensors the spec does not have. Returns T. The error names the
+  // field and the problem, e.g. "next_obs: expected shape [64, 6, 23], got float32[64, 6, 22]".
+  absl::StatusOr<int64_t> Validate(const TransitionBatch& batch) const;
+
+  // Resizes every column of `batch` to `num_rows` transitions (contents unspecified) so rows can
+  // be written in place with memcpy.
+  void Allocate(int64_t num_rows, TransitionBatch* batch) const;
+
+  // Whether two specs have identical shapes (env names may differ).
+  static bool Compatible(const TransitionSpec& a, const TransitionSpec& b);
+
+ private:
+  TransitionSchema() = default;
+  TransitionSpec spec_;
+  std::vector<Column> columns_;
+  int64_t row_bytes_ = 0;
+};
+
+// The spec a well-formed batch implies (agents, sizes, action type from its tensors' shapes and
+// dtypes), for a table whose shape is set by its first insert. Fails naming the tensor that does
+// not determine it.
+absl::StatusOr<TransitionSpec> InferSpec(const TransitionBatch& batch);
+
+// Number of transitions in a batch, read from `reward`'s leading dimension (0 if absent).
+int64_t NumTransitions(const TransitionBatch& batch);
+
+// A one-line description of a spec, e.g. "6 agents, obs 23, state 138, continuous actions 1".
+std::string DescribeSpec(const TransitionSpec& spec);
+
+}  // namespace tandem
+
+#endif  // TANDEM_COMMON_TRANSITION_SCHEMA_H_

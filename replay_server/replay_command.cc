@@ -1,0 +1,76 @@
+#include "replay_server/replay_command.h"
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "common/shutdown.h"
+#include "common/status_macros.h"
+#include "replay_server/replay_server.h"
+
+namespace tandem::replay {
+namespace {
+
+// Writes `contents` to `path` atomically (temp file + rename), for launchers waiting on it.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream file(tmp);
+    file << contents;
+    if (!file) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunReplay(const cli::Args& args, std::ostream& out) {
+  ASSIGN_OR_RETURN(ExperimentConfig config,
+                   LoadExperimentConfig(args.GetString("config"), args.GetRepeated("set")));
+  InstallShutdownHandlers();
+  const MetricsConfig& metrics_config = config.metrics();
+  ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(metrics_config.enabled()
+                                                             ? metrics_config.replay_address()
+                                                             : std::string()));
+  ASSIGN_OR_RETURN(auto server, ReplayServer::Start(config, metrics.get()));
+  out << "replay server listening on " << server->address();
+  if (metrics->port() > 0) out << ", metrics on port " << metrics->port();
+  out << std::endl;
+  if (const std::string& port_file = args.GetString("port_file"); !port_file.empty()) {
+    RETURN_IF_ERROR(
+        WriteFileAtomically(port_file, absl::StrCat(server->port(), " ", metrics->port(), "\n")));
+  }
+  WaitForShutdown();
+  LOG(INFO) << "replay server shutting down";
+  server->Shutdown();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+cli::Command ReplayCommand() {
+  cli::Command command("replay",
+                       "Run the replay server (offline + online tables, rho mixing, rate limiter, "
+                       "write-ahead log) until SIGINT/SIGTERM.");
+  command.flags = {
+      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE"},
+      {"set", cli::FlagKind::kRepeated, "Override one config field.", "", "PATH=VALUE"},
+      {"port_file", cli::FlagKind::kString,
+       "Write '<grpc port> <metrics port>' to FILE once listening.", "", "FILE"},
+  };
+  command.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
+    if (args.GetString("config").empty()) {
+      err << "tandem replay: --config is required. Run 'tandem replay --help' for usage.\n";
+      return cli::kExitUsage;
+    }
+    absl::Status status = RunReplay(args, out);
+    if (!status.ok()) return cli::ReportFailure("tandem replay", status, err);
+    return cli::kExitOk;
+  };
+  return command;
+}
+
+}  // namespace tandem::replay

@@ -1,0 +1,143 @@
+#include "replay_server/table.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace tandem::replay {
+
+Table::Table(std::string name, const TransitionSchema& schema, int64_t capacity,
+             std::unique_ptr<Selector> selector)
+    : name_(std::move(name)), schema_(schema), capacity_(capacity) {
+  for (const Column& column : schema_.columns()) {
+    // Deliberately uninitialised: pages are only touched when rows are written.
+    columns_.emplace_back(new char[static_cast<size_t>(capacity_ * column.row_bytes)]);
+  }
+  slot_keys_.assign(static_cast<size_t>(capacity_), -1);
+  selector_ = std::move(selector);
+}
+
+absl::StatusOr<std::unique_ptr<Table>> Table::Create(std::string name,
+                                                     const TransitionSchema& schema,
+                                                     int64_t capacity,
+                                                     std::unique_ptr<Selector> selector) {
+  if (capacity < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("table ", name, ": capacity must be >= 1"));
+  }
+  return std::unique_ptr<Table>(new Table(std::move(name), schema, capacity, std::move(selector)));
+}
+
+absl::StatusOr<std::unique_ptr<Table>> Table::CreateFromSource(std::string name,
+                                                               OfflineDataSource& source) {
+  ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(source.spec()),
+                   _.WithPrefix(absl::StrCat(source.description(), ": ")));
+  const int64_t rows = source.size();
+  ASSIGN_OR_RETURN(std::unique_ptr<Table> table,
+                   Create(std::move(name), schema, rows, std::make_unique<UniformSelector>(rows)));
+  absl::MutexLock lock(&table->mu_);
+  for (size_t c = 0; c < schema.columns().size(); ++c) {
+    RETURN_IF_ERROR(
+        source.ReadColumn(schema.columns()[c].field, 0, rows, table->columns_[c].get()));
+  }
+  for (int64_t slot = 0; slot < rows; ++slot) {
+    table->slot_keys_[slot] = slot;
+    table->selector_->Insert(slot, 1.0);
+  }
+  table->inserted_ = rows;
+  return table;
+}
+
+void Table::CopyIn(const TransitionBatch& batch, int64_t src_row, int64_t slot, int64_t rows) {
+  const std::vector<Column>& columns = schema_.columns();
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const int64_t row_bytes = columns[c].row_bytes;
+    std::memcpy(columns_[c].get() + slot * row_bytes,
+                GetField(batch, columns[c].field).data().data() + src_row * row_bytes,
+                static_cast<size_t>(rows * row_bytes));
+  }
+}
+
+int64_t Table::Insert(const TransitionBatch& batch, int64_t rows) {
+  absl::MutexLock lock(&mu_);
+  const int64_t first_key = inserted_;
+  // Only the last `capacity_` rows of an oversized batch survive; skip the rest.
+  const int64_t skip = std::max<int64_t>(0, rows - capacity_);
+  int64_t key = first_key + skip;
+  int64_t src = skip;
+  while (src < rows) {
+    const int64_t slot = key % capacity_;
+    const int64_t run = std::min(rows - src, capacity_ - slot);
+    CopyIn(batch, src, slot, run);
+    for (int64_t i = 0; i < run; ++i) {
+      slot_keys_[slot + i] = key + i;
+      selector_->Insert(slot + i, 1.0);
+    }
+    src += run;
+    key += run;
+  }
+  inserted_ += rows;
+  return first_key;
+}
+
+absl::Status Table::SampleInto(int64_t count, Rng& rng, TransitionBatch* out, int64_t offset,
+                               int64_t* keys, double* probabilities) {
+  if (count == 0) return absl::OkStatus();
+  absl::ReaderMutexLock lock(&mu_);
+  if (selector_->size() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat("table ", name_, " is empty"));
+  }
+  const std::vector<Column>& columns = schema_.columns();
+  std::vector<char*> dst(columns.size());
+  for (size_t c = 0; c < columns.size(); ++c) {
+    dst[c] = MutableField(out, columns[c].field)->mutable_data()->data();
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    const SelectedSlot selected = selector_->Sample(rng);
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const int64_t row_bytes = columns[c].row_bytes;
+      std::memcpy(dst[c] + (offset + i) * row_bytes, columns_[c].get() + selected.slot * row_bytes,
+                  static_cast<size_t>(row_bytes));
+    }
+    keys[i] = slot_keys_[selected.slot];
+    probabilities[i] = selected.probability;
+  }
+  sampled_ += count;
+  return absl::OkStatus();
+}
+
+absl::Status Table::ForEachChunk(int64_t chunk_rows,
+                                 const std::function<absl::Status(const TransitionBatch&)>& visit) {
+  absl::ReaderMutexLock lock(&mu_);
+  const int64_t size = std::min(inserted_, capacity_);
+  const int64_t oldest_key = inserted_ - size;
+  TransitionBatch chunk;
+  const std::vector<Column>& columns = schema_.columns();
+  for (int64_t done = 0; done < size;) {
+    const int64_t slot = (oldest_key + done) % capacity_;
+    const int64_t run = std::min({chunk_rows, size - done, capacity_ - slot});
+    schema_.Allocate(run, &chunk);
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const int64_t row_bytes = columns[c].row_bytes;
+      std::memcpy(MutableField(&chunk, columns[c].field)->mutable_data()->data(),
+                  columns_[c].get() + slot * row_bytes, static_cast<size_t>(run * row_bytes));
+    }
+    RETURN_IF_ERROR(visit(chunk));
+    done += run;
+  }
+  return absl::OkStatus();
+}
+
+int64_t Table::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return std::min(inserted_, capacity_);
+}
+
+int64_t Table::inserted_total() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return inserted_;
+}
+
+}  // namespace tandem::replay
