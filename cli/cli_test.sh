@@ -32,7 +32,8 @@ expect() {
 }
 
 # Every verb and subverb answers --help with exit 0.
-for verb in "" "config" "config check" "config print" "config defaults" "doctor"; do
+for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
+  "bench" "bench replay"; do
   # shellcheck disable=SC2086
   expect "help:$verb" 0 "" -- $verb --help
   # shellcheck disable=SC2086
@@ -68,6 +69,13 @@ expect "missing flag value" 2 "needs a value" -- config check "$good" --set
 expect "missing positional" 2 "expected FILE" -- config check
 expect "unknown verb" 2 "unknown command 'fly'" -- fly
 expect "unknown subverb" 2 "unknown command 'lint'" -- config lint
+
+expect "replay without config" 2 "--config is required" -- replay
+expect "replay with missing dataset" 1 "dataset file not found" -- \
+  replay --config "$good" --set dataset.path=/nonexistent/data.h5 --set metrics.enabled=false
+expect "replay with rho but no dataset" 1 "no offline dataset is configured" -- \
+  replay --config "$good" --set dataset.path= --set metrics.enabled=false
+expect "bench with bad number" 2 "'--seconds' expects a number" -- bench replay --seconds=soon
 
 # A valid override is applied and visible in the resolved config.
 if "$TANDEM" config print "$good" --set learner.batch_size=256 | grep -q "batch_size: 256"; then

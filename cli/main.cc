@@ -6,6 +6,7 @@
 #include "common/cli.h"
 #include "common/config_command.h"
 #include "common/logging.h"
+#include "replay_server/replay_bench.h"
 #include "replay_server/replay_command.h"
 
 int main(int argc, char** argv) {
@@ -13,7 +14,12 @@ int main(int argc, char** argv) {
   tandem::cli::Command root{"tandem",
                             "Distributed actor-learner system for offline-to-online multi-agent "
                             "reinforcement learning."};
+  tandem::cli::Command bench("bench", "Benchmarks that print throughput ratios measured in one run.");
+  bench.subcommands = {
+      tandem::replay::ReplayBenchCommand(),
+  };
   root.subcommands = {
+      bench,
       tandem::ConfigCommand(),
       tandem::DoctorCommand(),
       tandem::replay::ReplayCommand(),

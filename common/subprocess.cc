@@ -40,7 +40,8 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Spawn(const std::vector<
       dup2(log_fd, STDERR_FILENO);
     }
     execv(args[0], args.data());
-    const std::string message = absl::StrCat("exec ", argv[0], " failed: ", std::strerror(errno), "\n");
+    const std::string message =
+        absl::StrCat("exec ", argv[0], " failed: ", std::strerror(errno), "\n");
     (void)!write(STDERR_FILENO, message.data(), message.size());
     _exit(127);
   }

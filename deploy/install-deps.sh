@@ -46,7 +46,7 @@ build_packages=(
   libbenchmark-dev
   libhdf5-dev zlib1g-dev
   libgoogle-glog-dev libgflags-dev
-  clang-format
+  clang-format openssl
 )
 
 packages=("${runtime_packages[@]}")

@@ -38,9 +38,9 @@ class ReplayCrashTest : public ::testing::TestWithParam<const char*> {
   std::unique_ptr<replay::ReplayClient> StartServer(std::unique_ptr<Subprocess>* process) {
     const std::string port_file = dir_ + "/port";
     fs::remove(port_file);
-    auto spawned = Subprocess::Spawn({TANDEM_BINARY, "replay", "--config",
-                                      dir_ + "/config.textproto", "--port_file", port_file},
-                                     dir_ + "/replay.log");
+    auto spawned = Subprocess::Spawn(
+        {TANDEM_BINARY, "replay", "--config", dir_ + "/config.textproto", "--port_file", port_file},
+        dir_ + "/replay.log");
     EXPECT_TRUE(spawned.ok());
     *process = std::move(*spawned);
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -50,7 +50,8 @@ class ReplayCrashTest : public ::testing::TestWithParam<const char*> {
     int port = 0;
     std::ifstream(port_file) >> port;
     EXPECT_GT(port, 0) << "server did not start; see " << dir_ << "/replay.log";
-    auto client = replay::ReplayClient::Connect(absl::StrCat("127.0.0.1:", port), SecurityConfig(), "");
+    auto client =
+        replay::ReplayClient::Connect(absl::StrCat("127.0.0.1:", port), SecurityConfig(), "");
     EXPECT_TRUE(client.ok());
     EXPECT_TRUE((*client)->WaitUntilReady(absl::Seconds(30)).ok());
     return std::move(*client);
