@@ -188,7 +188,7 @@ absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* cont
     if (closed_.load()) return absl::UnavailableError("replay server is shutting down");
     if (wal_ != nullptr) RETURN_IF_ERROR(wal_->Append(batch));
     online->Insert(batch, rows);
-    if (wal_ != nullptr && wal_->ShouldSnapshot()) {
+    if (wal_ != nullptr && wal_->ShouldSnapshot(online->size() * online->schema().row_bytes())) {
       absl::Status status = wal_->Snapshot(*online);
       if (!status.ok()) LOG(ERROR) << "replay: snapshot failed (log kept): " << status.message();
     }

@@ -251,9 +251,9 @@ absl::Status WriteAheadLog::Append(const TransitionBatch& batch) {
   return absl::OkStatus();
 }
 
-bool WriteAheadLog::ShouldSnapshot() const {
+bool WriteAheadLog::ShouldSnapshot(int64_t table_bytes) const {
   absl::MutexLock lock(&mu_);
-  return log_ != nullptr && log_->size() >= options_.snapshot_every_bytes;
+  return log_ != nullptr && log_->size() >= std::max(options_.snapshot_every_bytes, table_bytes);
 }
 
 absl::Status WriteAheadLog::Snapshot(Table& table) {

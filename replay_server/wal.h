@@ -47,7 +47,8 @@ struct WalOptions {
   std::string dir;
   ReplayConfig::FsyncPolicy fsync_policy = ReplayConfig::FSYNC_EVERY_BATCH;
   absl::Duration fsync_interval = absl::Milliseconds(100);
-  // Snapshot (and start a new log file) after this many bytes of log.
+  // Snapshot (and start a new log file) once the log holds this many bytes and at least as many
+  // bytes as the table's live items.
   int64_t snapshot_every_bytes = int64_t{256} << 20;
   // Optional metrics: bytes written, fsync latency.
   Counter* bytes_written = nullptr;
@@ -84,8 +85,9 @@ class WriteAheadLog {
   // Logs one validated batch; with FSYNC_EVERY_BATCH it is on stable storage when this returns.
   absl::Status Append(const TransitionBatch& batch) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Whether the current log file has grown past `snapshot_every_bytes`.
-  bool ShouldSnapshot() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether the current log file has grown past both `snapshot_every_bytes` and `table_bytes` (the
+  // size a snapshot of the table would have), so a snapshot at most doubles the bytes written.
+  bool ShouldSnapshot(int64_t table_bytes) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Writes a snapshot of `table` (which must reflect exactly the logged inserts), starts a new log
   // file and deletes what the snapshot supersedes.
