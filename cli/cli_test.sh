@@ -33,7 +33,7 @@ expect() {
 
 # Every verb and subverb answers --help with exit 0.
 for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
-  "bench" "bench replay"; do
+  "bench" "bench replay" "env" "env list" "env info" "env bench"; do
   # shellcheck disable=SC2086
   expect "help:$verb" 0 "" -- $verb --help
   # shellcheck disable=SC2086
@@ -76,6 +76,11 @@ expect "replay with missing dataset" 1 "dataset file not found" -- \
 expect "replay with rho but no dataset" 1 "no offline dataset is configured" -- \
   replay --config "$good" --set dataset.path= --set metrics.enabled=false
 expect "bench with bad number" 2 "'--seconds' expects a number" -- bench replay --seconds=soon
+
+expect "env info" 0 "" -- env info "mamujoco/Hopper-3x1(obs_mode=khop)"
+expect "env info unknown env" 1 "unknown env 'mamujoco/Hopper-9x9'" -- env info mamujoco/Hopper-9x9
+expect "env info unknown option" 1 "unknown option 'colour'" -- env info "mamujoco/Ant-2x4(colour=red)"
+expect "env bench unknown family" 1 "unknown env family" -- env bench gym/Pong --seconds 0.1
 
 # A valid override is applied and visible in the resolved config.
 if "$TANDEM" config print "$good" --set learner.batch_size=256 | grep -q "batch_size: 256"; then

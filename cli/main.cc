@@ -2,6 +2,7 @@
 // assembles the tree and runs it.
 #include <iostream>
 
+#include "actor/envs/env_command.h"
 #include "cli/doctor_command.h"
 #include "common/cli.h"
 #include "common/config_command.h"
@@ -14,7 +15,8 @@ int main(int argc, char** argv) {
   tandem::cli::Command root{"tandem",
                             "Distributed actor-learner system for offline-to-online multi-agent "
                             "reinforcement learning."};
-  tandem::cli::Command bench("bench", "Benchmarks that print throughput ratios measured in one run.");
+  tandem::cli::Command bench("bench",
+                             "Benchmarks that print throughput ratios measured in one run.");
   bench.subcommands = {
       tandem::replay::ReplayBenchCommand(),
   };
@@ -22,6 +24,7 @@ int main(int argc, char** argv) {
       bench,
       tandem::ConfigCommand(),
       tandem::DoctorCommand(),
+      tandem::envs::EnvCommand(),
       tandem::replay::ReplayCommand(),
   };
   return tandem::cli::RunCommand(root, argc, argv, std::cout, std::cerr);

@@ -1,0 +1,89 @@
+// A batch of B environments stepped together into pre-allocated, contiguous buffers (EnvPool
+// style), optionally split across worker threads.
+//
+//   ASSIGN_OR_RETURN(auto pool, EnvPool::Create("mamujoco/HalfCheetah-6x1", 16, seed, 2));
+//   RETURN_IF_ERROR(pool->ResetAll());
+//   while (...) {
+//     FillActions(pool->obs(), actions);             // [B, N, A]
+//     RETURN_IF_ERROR(pool->Step(actions));          // obs/state/reward/terminated/truncated
+//     RecordTransitions(...);
+//     RETURN_IF_ERROR(pool->ResetFinished());        // restart envs whose episode ended
+//   }
+// Env i's episode e is seeded DeriveSeed(seed, {kEnv, i, e}): distinct per env, reproducible.
+#ifndef TANDEM_ACTOR_ENVS_ENV_POOL_H_
+#define TANDEM_ACTOR_ENVS_ENV_POOL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "actor/envs/multi_agent_env.h"
+#include "actor/envs/registry.h"
+
+namespace tandem::envs {
+
+class EnvPool {
+ public:
+  // `num_threads` workers (1 = step on the caller's thread).
+  static absl::StatusOr<std::unique_ptr<EnvPool>> Create(const std::string& name, int num_envs,
+                                                         uint64_t seed, int num_threads = 1,
+                                                         const EnvOptions& options = {});
+  ~EnvPool();
+
+  const EnvSpec& spec() const { return envs_.front()->spec(); }
+  int size() const { return static_cast<int>(envs_.size()); }
+
+  // Resets every env.
+  absl::Status ResetAll();
+  // Steps every env with its slice of `actions` ([B, N, A] floats, or [B, N] indices).
+  absl::Status Step(absl::Span<const float> continuous, absl::Span<const int32_t> discrete = {});
+  // Resets the envs whose last step ended the episode (their buffers get the new first step).
+  absl::Status ResetFinished();
+
+  // Buffers, row-major with B rows.
+  absl::Span<const float> obs() const { return obs_; }                // [B, N, O]
+  absl::Span<const float> state() const { return state_; }            // [B, S]
+  absl::Span<const uint8_t> avail_actions() const { return avail_; }  // [B, N, K]
+  absl::Span<const float> reward() const { return reward_; }          // [B]
+  absl::Span<const uint8_t> terminated() const { return terminated_; }
+  absl::Span<const uint8_t> truncated() const { return truncated_; }
+  absl::Span<const uint8_t> won() const { return won_; }
+  // Env steps taken in total.
+  int64_t total_steps() const { return total_steps_; }
+  MultiAgentEnv& env(int i) { return *envs_[i]; }
+
+ private:
+  EnvPool() = default;
+  TimeStepView View(int i);
+  // Runs `work(i)` for every env, across the workers; returns the first error.
+  absl::Status ForEachEnv(const std::function<absl::Status(int)>& work);
+  void WorkerLoop(int worker);
+
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
+  uint64_t seed_ = 0;
+  std::vector<int64_t> episodes_;
+  std::vector<float> obs_, state_, reward_;
+  std::vector<uint8_t> avail_, terminated_, truncated_, won_;
+  int64_t total_steps_ = 0;
+  std::vector<float> zero_actions_;
+
+  // Worker threads (empty when stepping inline).
+  std::vector<std::thread> workers_;
+  absl::Mutex mu_;
+  const std::function<absl::Status(int)>* job_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int pending_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<absl::Status> worker_status_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace tandem::envs
+
+#endif  // TANDEM_ACTOR_ENVS_ENV_POOL_H_

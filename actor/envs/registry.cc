@@ -1,0 +1,131 @@
+#include "actor/envs/registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
+
+namespace tandem::envs {
+
+// Defined in builtin_envs.cc.
+void EnsureBuiltinEnvsRegistered();
+
+namespace {
+
+struct Family {
+  EnvFactory factory;
+  std::vector<std::string> tasks;
+};
+
+struct Registry {
+  absl::Mutex mu;
+  std::map<std::string, Family> families ABSL_GUARDED_BY(mu);
+};
+
+Registry& GetRegistry() {
+  static Registry* registry = new Registry();
+  return *registry;
+}
+
+}  // namespace
+
+bool RegisterEnvFamily(const std::string& family, EnvFactory factory,
+                       std::vector<std::string> tasks) {
+  Registry& registry = GetRegistry();
+  absl::MutexLock lock(&registry.mu);
+  registry.families[family] = Family{std::move(factory), std::move(tasks)};
+  return true;
+}
+
+absl::Status ParseEnvName(const std::string& full_name, std::string* family, std::string* task,
+                          EnvOptions* options) {
+  absl::string_view name = absl::StripAsciiWhitespace(full_name);
+  absl::string_view option_text;
+  if (size_t open = name.find('('); open != absl::string_view::npos) {
+    if (name.back() != ')') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("env name '", full_name, "': options must end with ')'"));
+    }
+    option_text = name.substr(open + 1, name.size() - open - 2);
+    name = name.substr(0, open);
+  }
+  const size_t slash = name.find('/');
+  if (slash == absl::string_view::npos || slash == 0 || slash + 1 == name.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "env name '", full_name, "' must be family/task, e.g. mamujoco/HalfCheetah-6x1"));
+  }
+  *family = std::string(name.substr(0, slash));
+  *task = std::string(name.substr(slash + 1));
+  // Items are comma-separated key=value pairs; an item without '=' continues the previous value,
+  // so list-valued options read naturally: (local_categories=qpos,qvel|qpos,agent_obsk=1).
+  std::string last_key;
+  for (absl::string_view item : absl::StrSplit(option_text, ',', absl::SkipWhitespace())) {
+    if (!absl::StrContains(item, '=')) {
+      if (last_key.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("env name '", full_name, "': option '", item, "' is not key=value"));
+      }
+      absl::StrAppend(&(*options)[last_key], ",", absl::StripAsciiWhitespace(item));
+      continue;
+    }
+    std::pair<std::string, std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
+    last_key = std::string(absl::StripAsciiWhitespace(kv.first));
+    if (last_key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("env name '", full_name, "': option '", item, "' has no key"));
+    }
+    (*options)[last_key] = std::string(absl::StripAsciiWhitespace(kv.second));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MultiAgentEnv>> CreateEnv(const std::string& name,
+                                                         const EnvOptions& options) {
+  std::string family, task;
+  EnvOptions merged;
+  if (absl::Status status = ParseEnvName(name, &family, &task, &merged); !status.ok()) {
+    return status;
+  }
+  for (const auto& [key, value] : options) merged[key] = value;
+  EnsureBuiltinEnvsRegistered();
+  Registry& registry = GetRegistry();
+  EnvFactory factory;
+  {
+    absl::MutexLock lock(&registry.mu);
+    auto it = registry.families.find(family);
+    if (it == registry.families.end()) {
+      std::vector<std::string> known;
+      for (const auto& [name, unused] : registry.families) known.push_back(name);
+      return absl::NotFoundError(absl::StrCat("unknown env family '", family,
+                                              "' (known: ", absl::StrJoin(known, ", "), ")"));
+    }
+    const std::vector<std::string>& tasks = it->second.tasks;
+    if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) {
+      return absl::NotFoundError(absl::StrCat("unknown env '", family, "/", task, "' (", family,
+                                              " has: ", absl::StrJoin(tasks, ", "), ")"));
+    }
+    factory = it->second.factory;
+  }
+  return factory(task, merged);
+}
+
+std::vector<std::string> RegisteredEnvs() {
+  EnsureBuiltinEnvsRegistered();
+  Registry& registry = GetRegistry();
+  absl::MutexLock lock(&registry.mu);
+  std::vector<std::string> names;
+  for (const auto& [family, entry] : registry.families) {
+    for (const std::string& task : entry.tasks) names.push_back(absl::StrCat(family, "/", task));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string FormatEnvOptions(const EnvOptions& options) {
+  return absl::StrJoin(options, ",", absl::PairFormatter("="));
+}
+
+}  // namespace tandem::envs
