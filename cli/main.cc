@@ -7,6 +7,7 @@
 #include "common/cli.h"
 #include "common/config_command.h"
 #include "common/logging.h"
+#include "learner/learner_bench.h"
 #include "replay_server/replay_bench.h"
 #include "replay_server/replay_command.h"
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
                              "Benchmarks that print throughput ratios measured in one run.");
   bench.subcommands = {
       tandem::replay::ReplayBenchCommand(),
+      tandem::learner::LearnerBenchCommand(),
   };
   root.subcommands = {
       bench,

@@ -1,0 +1,71 @@
+// The learner's algorithm interface. Each algorithm (OMIGA now; QMIX, CQL, OTC and baselines
+// later) is one class registered by name, so a new one is one new file pair and one line.
+#ifndef TANDEM_LEARNER_ALGORITHM_H_
+#define TANDEM_LEARNER_ALGORITHM_H_
+
+#include <torch/nn/module.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "learner/fused_adam.h"
+#include "learner/training_batch.h"
+#include "proto/config.pb.h"
+#include "proto/transition.pb.h"
+
+namespace tandem::learner {
+
+// Named scalar results of one update (losses, value statistics).
+using UpdateStats = std::map<std::string, double>;
+
+// What an algorithm is built from.
+struct AlgorithmContext {
+  // Shapes of the transitions it trains on.
+  TransitionSpec spec;
+  // Hyperparameters.
+  AlgorithmConfig config;
+  // Where parameters live.
+  c10::Device device = c10::Device(c10::kCPU);
+  // Seed for parameter initialisation.
+  uint64_t seed = 1;
+};
+
+class Algorithm {
+ public:
+  virtual ~Algorithm() = default;
+  virtual std::string name() const = 0;
+  // One gradient update on `batch`.
+  virtual absl::StatusOr<UpdateStats> Update(const TrainingBatch& batch) = 0;
+  // Updates done so far.
+  virtual int64_t updates() const = 0;
+  // Every module with a stable name (checkpoint keys), including targets and frozen copies.
+  virtual std::vector<std::pair<std::string, torch::nn::Module*>> Modules() = 0;
+  // The modules actors need: the online policy and critic, by name.
+  virtual std::vector<std::pair<std::string, torch::nn::Module*>> PublishedModules() = 0;
+  // Every optimizer by a stable name (checkpoints).
+  virtual std::vector<std::pair<std::string, FusedAdam*>> Optimizers() = 0;
+  // Restores the update counter (checkpoints).
+  virtual void set_updates(int64_t updates) = 0;
+  // Online env steps so far (schedules such as OVM's lambda depend on it).
+  virtual int64_t env_steps() const = 0;
+  virtual void set_env_steps(int64_t env_steps) = 0;
+  // Called once when the online phase starts (freezes offline copies where the algorithm has any).
+  virtual void BeginOnlinePhase() {}
+};
+
+using AlgorithmFactory =
+    std::function<absl::StatusOr<std::unique_ptr<Algorithm>>(const AlgorithmContext&)>;
+
+// Registers an algorithm under `name`.
+bool RegisterAlgorithm(const std::string& name, AlgorithmFactory factory);
+// Builds the algorithm `context.config.name()`; NOT_FOUND lists the registered names.
+absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const AlgorithmContext& context);
+std::vector<std::string> RegisteredAlgorithms();
+
+}  // namespace tandem::learner
+
+#endif  // TANDEM_LEARNER_ALGORITHM_H_

@@ -1,0 +1,135 @@
+#include "learner/learner_bench.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/config.h"
+#include "common/status_macros.h"
+#include "learner/algorithm.h"
+
+namespace tandem::learner {
+namespace {
+
+struct Task {
+  const char* name;
+  int agents, obs, action;
+  // Reference updates/s of the official PyTorch OMIGA code on this 2-core VM (issue #5).
+  double reference;
+};
+
+// A synthetic in-memory table of `rows` transitions in OMIGA's layout (state = all agents' obs).
+struct Table {
+  at::Tensor obs, state, actions, reward, terminated, next_obs, next_state;
+};
+
+Table MakeTable(const Task& task, int64_t rows, const c10::Device& device) {
+  const auto options = at::TensorOptions().device(device);
+  Table t;
+  t.obs = at::randn({rows, task.agents, task.obs}, options);
+  t.state = t.obs.reshape({rows, task.agents * task.obs});
+  t.actions = at::rand({rows, task.agents, task.action}, options) * 2 - 1;
+  t.reward = at::randn({rows}, options);
+  t.terminated = (at::rand({rows}, options) < 0.01).to(at::kFloat);
+  t.next_obs = at::randn({rows, task.agents, task.obs}, options);
+  t.next_state = t.next_obs.reshape({rows, task.agents * task.obs});
+  return t;
+}
+
+TrainingBatch Sample(const Table& table, int64_t batch, at::Generator& generator) {
+  const at::Tensor index =
+      at::randint(table.reward.size(0), {batch}, generator,
+                  at::TensorOptions().dtype(at::kLong).device(table.reward.device()));
+  TrainingBatch b;
+  b.obs = table.obs.index_select(0, index);
+  b.state = table.state.index_select(0, index);
+  b.actions = table.actions.index_select(0, index);
+  b.reward = table.reward.index_select(0, index);
+  b.terminated = table.terminated.index_select(0, index);
+  b.next_obs = table.next_obs.index_select(0, index);
+  b.next_state = table.next_state.index_select(0, index);
+  return b;
+}
+
+absl::StatusOr<double> Measure(const Task& task, const c10::Device& device, int batch,
+                               absl::Duration duration) {
+  AlgorithmContext context;
+  context.spec.set_num_agents(task.agents);
+  context.spec.set_obs_size(task.obs);
+  context.spec.set_state_size(task.agents * task.obs);
+  context.spec.set_action_type(ACTION_TYPE_CONTINUOUS);
+  context.spec.set_action_size(task.action);
+  FillDefaults(&context.config);
+  context.device = device;
+  ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, CreateAlgorithm(context));
+  Table table = MakeTable(task, 100000, device);
+  at::Generator generator = at::globalContext().defaultGenerator(device);
+  for (int i = 0; i < 20; ++i)
+    RETURN_IF_ERROR(algorithm->Update(Sample(table, batch, generator)).status());
+  if (device.is_cuda()) torch::cuda::synchronize();
+  int64_t updates = 0;
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < duration) {
+    for (int i = 0; i < 10; ++i, ++updates) {
+      RETURN_IF_ERROR(algorithm->Update(Sample(table, batch, generator)).status());
+    }
+  }
+  if (device.is_cuda()) torch::cuda::synchronize();
+  return updates / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+absl::Status RunBench(const cli::Args& args, std::ostream& out) {
+  const int threads = static_cast<int>(args.GetInt("threads"));
+  if (threads > 0) at::set_num_threads(threads);
+  const int batch = static_cast<int>(args.GetInt("batch"));
+  const absl::Duration duration = absl::Seconds(args.GetDouble("seconds"));
+  const std::vector<Task> tasks = {{"HalfCheetah-6x1", 6, 23, 1, 48.0},
+                                   {"Ant-2x4", 2, 113, 4, 70.0}};
+  std::vector<c10::Device> devices = {c10::Device(c10::kCPU)};
+  if (torch::cuda::is_available()) devices.emplace_back(c10::kCUDA, 0);
+  out << "tandem bench learner: OMIGA, batch " << batch << ", " << at::get_num_threads()
+      << " CPU threads, " << absl::FormatDuration(duration) << " per measurement\n";
+  for (const c10::Device& device : devices) {
+    for (const Task& task : tasks) {
+      ASSIGN_OR_RETURN(double rate, Measure(task, device, batch, duration));
+      out << "  " << std::left << std::setw(6) << device.str() << std::setw(18) << task.name
+          << std::right << std::fixed << std::setprecision(1) << std::setw(8) << rate
+          << " updates/s";
+      if (device.is_cpu()) {
+        out << "   " << std::setprecision(2) << rate / task.reference
+            << " x the official PyTorch code's " << std::setprecision(0) << task.reference
+            << " (issue #5, same VM)";
+      }
+      out << "\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+cli::Command LearnerBenchCommand() {
+  cli::Command command("learner",
+                       "OMIGA updates/s on synthetic data for HalfCheetah-6x1 and Ant-2x4, on CPU "
+                       "and (when present) CUDA.");
+  command.flags = {
+      {"batch", cli::FlagKind::kInt, "Transitions per update.", "128", "B"},
+      {"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "5", "S"},
+      {"threads", cli::FlagKind::kInt, "LibTorch intra-op threads (0 = LibTorch's choice).", "2",
+       "N"},
+  };
+  command.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
+    absl::Status status = RunBench(args, out);
+    if (!status.ok()) return cli::ReportFailure("tandem bench learner", status, err);
+    return cli::kExitOk;
+  };
+  return command;
+}
+
+}  // namespace tandem::learner

@@ -1,0 +1,193 @@
+#include "learner/omiga.h"
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include "absl/strings/str_cat.h"
+#include "learner/ovm.h"
+
+namespace tandem::learner {
+namespace {
+
+std::vector<at::Tensor> ParametersOf(std::initializer_list<torch::nn::Module*> modules) {
+  std::vector<at::Tensor> parameters;
+  for (torch::nn::Module* module : modules) {
+    for (const at::Tensor& p : module->parameters()) parameters.push_back(p);
+  }
+  return parameters;
+}
+
+// Copies every parameter of `from` into `to` (same architecture).
+void CopyParameters(torch::nn::Module& from, torch::nn::Module& to) {
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> source = from.parameters(), target = to.parameters();
+  for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
+}
+
+void Freeze(torch::nn::Module& module) {
+  for (at::Tensor& p : module.parameters()) p.set_requires_grad(false);
+}
+
+}  // namespace
+
+Omiga::Omiga(const AlgorithmContext& context)
+    : context_(context), num_agents_(context.spec.num_agents()) {}
+
+absl::StatusOr<std::unique_ptr<Omiga>> Omiga::Create(const AlgorithmContext& context) {
+  const TransitionSpec& spec = context.spec;
+  if (spec.action_type() != ACTION_TYPE_CONTINUOUS) {
+    return absl::InvalidArgumentError(
+        "algorithm omiga: needs continuous actions (MA-MuJoCo); this spec is discrete");
+  }
+  std::unique_ptr<Omiga> omiga(new Omiga(context));
+  const int64_t n = spec.num_agents(), o = spec.obs_size(), a = spec.action_size();
+  const int64_t s = spec.state_size();
+  const int64_t h = context.config.hidden_size();
+  torch::manual_seed(context.seed);
+  omiga->policy_ = networks::TanhGaussianPolicy(networks::TanhGaussianPolicyOptions{o + n, a, h});
+  auto q_options = networks::MlpOptions{o + a + n, {h, h}, 1, false};
+  auto v_options = networks::MlpOptions{o + n, {h, h}, 1, false};
+  auto mixer_options = networks::OmigaMixerOptions{s, n, context.config.mixer_hidden_size()};
+  omiga->q_ = networks::Mlp(q_options);
+  omiga->v_ = networks::Mlp(v_options);
+  omiga->mixer_ = networks::OmigaMixer(mixer_options);
+  omiga->q_target_ = networks::Mlp(q_options);
+  omiga->v_target_ = networks::Mlp(v_options);
+  omiga->mixer_target_ = networks::OmigaMixer(mixer_options);
+  CopyParameters(*omiga->q_, *omiga->q_target_);
+  CopyParameters(*omiga->v_, *omiga->v_target_);
+  CopyParameters(*omiga->mixer_, *omiga->mixer_target_);
+  for (auto& [name, module] : omiga->Modules()) module->to(context.device);
+  Freeze(*omiga->q_target_);
+  Freeze(*omiga->v_target_);
+  Freeze(*omiga->mixer_target_);
+
+  FusedAdamOptions adam;
+  adam.learning_rate = context.config.learning_rate();
+  adam.max_grad_norm = context.config.max_grad_norm();
+  omiga->policy_optimizer_ =
+      std::make_unique<FusedAdam>(ParametersOf({omiga->policy_.get()}), adam);
+  omiga->q_optimizer_ =
+      std::make_unique<FusedAdam>(ParametersOf({omiga->q_.get(), omiga->mixer_.get()}), adam);
+  omiga->v_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({omiga->v_.get()}), adam);
+  omiga->target_parameters_ =
+      ParametersOf({omiga->q_target_.get(), omiga->v_target_.get(), omiga->mixer_target_.get()});
+  omiga->online_parameters_ = ParametersOf({omiga->q_.get(), omiga->v_.get(), omiga->mixer_.get()});
+  return omiga;
+}
+
+std::vector<std::pair<std::string, torch::nn::Module*>> Omiga::Modules() {
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules = {
+      {"policy", policy_.get()},
+      {"q", q_.get()},
+      {"v", v_.get()},
+      {"mixer", mixer_.get()},
+      {"q_target", q_target_.get()},
+      {"v_target", v_target_.get()},
+      {"mixer_target", mixer_target_.get()}};
+  if (q_memory_) {
+    modules.emplace_back("q_memory", q_memory_.get());
+    modules.emplace_back("mixer_memory", mixer_memory_.get());
+  }
+  return modules;
+}
+
+std::vector<std::pair<std::string, torch::nn::Module*>> Omiga::PublishedModules() {
+  return {{"policy", policy_.get()}, {"q", q_.get()}, {"mixer", mixer_.get()}};
+}
+
+void Omiga::BeginOnlinePhase() {
+  const int64_t n = num_agents_;
+  const TransitionSpec& spec = context_.spec;
+  const int64_t h = context_.config.hidden_size();
+  q_memory_ = networks::Mlp(
+      networks::MlpOptions{spec.obs_size() + spec.action_size() + n, {h, h}, 1, false});
+  mixer_memory_ = networks::OmigaMixer(
+      networks::OmigaMixerOptions{spec.state_size(), n, context_.config.mixer_hidden_size()});
+  q_memory_->to(context_.device);
+  mixer_memory_->to(context_.device);
+  CopyParameters(*q_target_, *q_memory_);
+  CopyParameters(*mixer_target_, *mixer_memory_);
+  Freeze(*q_memory_);
+  Freeze(*mixer_memory_);
+  ovm_active_ = context_.config.ovm().enabled();
+}
+
+at::Tensor Omiga::WithIds(const at::Tensor& obs) {
+  const int64_t b = obs.size(0);
+  if (!ids_.defined() || ids_.size(0) != b || ids_.device() != obs.device()) {
+    ids_ = at::eye(num_agents_, obs.options()).unsqueeze(0).expand({b, num_agents_, num_agents_});
+  }
+  return at::cat({obs, ids_}, -1);
+}
+
+OmigaLosses Omiga::ComputeLosses(const TrainingBatch& batch) {
+  const double gamma = context_.config.discount();
+  const double alpha = context_.config.omiga().alpha();
+  const double z_clip = context_.config.omiga().z_clip();
+  const at::Tensor obs = WithIds(batch.obs);
+  const at::Tensor q_inputs = at::cat({batch.obs, batch.actions, ids_}, -1);
+
+  OmigaLosses losses;
+  at::Tensor w_target, q_target, memory_target;
+  {
+    at::NoGradGuard no_grad;
+    auto [w_next, b_next] = mixer_target_->forward(batch.next_state);
+    const at::Tensor v_next = v_target_->forward(WithIds(batch.next_obs)).squeeze(-1);
+    losses.td_target = batch.reward + gamma * (1 - batch.terminated) *
+                                          networks::OmigaMixerImpl::Mix(w_next, b_next, v_next);
+    w_target = mixer_target_->forward(batch.state).first;
+    q_target = q_target_->forward(q_inputs).squeeze(-1);
+    if (ovm_active_) {
+      auto [w_memory, b_memory] = mixer_memory_->forward(batch.state);
+      memory_target = networks::OmigaMixerImpl::Mix(w_memory, b_memory,
+                                                    q_memory_->forward(q_inputs).squeeze(-1));
+    }
+  }
+  auto [w, b] = mixer_->forward(batch.state);
+  losses.q_tot = networks::OmigaMixerImpl::Mix(w, b, q_->forward(q_inputs).squeeze(-1));
+  if (ovm_active_) {
+    const double lambda = MemoryCoefficient(context_.config.ovm().lambda_end(),
+                                            context_.config.ovm().anneal_env_steps(), env_steps_);
+    losses.q_loss = OvmLoss(losses.q_tot, losses.td_target, memory_target, lambda);
+  } else {
+    losses.q_loss = (losses.q_tot - losses.td_target).pow(2).mean();
+  }
+
+  const at::Tensor v = v_->forward(obs).squeeze(-1);
+  losses.z = ((w_target * q_target - w_target * v) / alpha).clamp(-z_clip, z_clip);
+  const at::Tensor max_z = at::clamp_min(losses.z.max(), -1.0).detach();
+  losses.v_loss = (at::exp(losses.z - max_z) + at::exp(-max_z) * w_target * v / alpha).mean();
+
+  const at::Tensor weights = at::exp(losses.z).detach();
+  const at::Tensor log_prob = policy_->LogProb(obs, batch.actions);
+  losses.policy_loss = -(weights * log_prob).mean();
+  return losses;
+}
+
+absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
+  OmigaLosses losses = ComputeLosses(batch);
+  policy_optimizer_->ZeroGrad();
+  q_optimizer_->ZeroGrad();
+  v_optimizer_->ZeroGrad();
+  // The three losses touch disjoint parameters (every cross term is detached), so one backward
+  // pass over their sum gives each group exactly its own loss's gradient.
+  (losses.policy_loss + losses.q_loss + losses.v_loss).backward();
+  policy_optimizer_->Step();
+  q_optimizer_->Step();
+  v_optimizer_->Step();
+  PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
+  ++updates_;
+  const at::Tensor stats =
+      at::stack({losses.q_loss.detach(), losses.v_loss.detach(), losses.policy_loss.detach(),
+                 losses.q_tot.detach().mean(), losses.z.detach().mean()})
+          .to(at::kCPU);
+  const float* values = stats.data_ptr<float>();
+  return UpdateStats{{"q_loss", values[0]},
+                     {"v_loss", values[1]},
+                     {"policy_loss", values[2]},
+                     {"q_tot_mean", values[3]},
+                     {"z_mean", values[4]}};
+}
+
+}  // namespace tandem::learner

@@ -1,0 +1,91 @@
+// OMIGA (Wang, Xu, Zheng, Zhan; NeurIPS 2023): offline MARL with implicit global-to-local value
+// regularization, the backbone of Sim2O in both phases. Networks are shared across agents (with a
+// one-hot id input) and evaluated for all agents in one batched call:
+//   policy  tanh-Gaussian over o_i + id          q  Q_i(o_i, a_i, id)    v  V_i(o_i, id)
+//   mixer   w(s) >= 0, b(s):  Q_tot = sum w_i Q_i + b,  V_tot = sum w_i V_i + b
+// One update, from one forward pass (all targets detached):
+//   y    = r + gamma (1 - terminated) V_tot_target(s')
+//   L_Q  = mean (Q_tot(s, a) - y)^2                  (or the OVM loss when enabled)
+//   z_i  = clamp((w_i^-(s) Q_i^-(o_i, a_i) - w_i^-(s) V_i(o_i)) / alpha, -z_clip, z_clip)
+//   m    = max(max over batch and agents of z, -1)  (detached)
+//   L_V  = mean exp(z - m) + exp(-m) w^- V / alpha
+//   L_pi = -mean exp(z) log pi(a_i | o_i)            (exp(z) detached)
+// then Adam steps (each group clipped to max_grad_norm) for policy, Q + mixer, V, and Polyak
+// averaging of the Q, V and mixer targets.
+#ifndef TANDEM_LEARNER_OMIGA_H_
+#define TANDEM_LEARNER_OMIGA_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/networks/mlp.h"
+#include "common/networks/omiga_mixer.h"
+#include "common/networks/tanh_gaussian_policy.h"
+#include "learner/algorithm.h"
+#include "learner/fused_adam.h"
+
+namespace tandem::learner {
+
+// The individual terms of one OMIGA update, before any optimizer step.
+struct OmigaLosses {
+  at::Tensor q_loss, v_loss, policy_loss;
+  at::Tensor q_tot, td_target, z;
+};
+
+class Omiga : public Algorithm {
+ public:
+  static absl::StatusOr<std::unique_ptr<Omiga>> Create(const AlgorithmContext& context);
+
+  std::string name() const override { return "omiga"; }
+  absl::StatusOr<UpdateStats> Update(const TrainingBatch& batch) override;
+  int64_t updates() const override { return updates_; }
+  std::vector<std::pair<std::string, torch::nn::Module*>> Modules() override;
+  std::vector<std::pair<std::string, torch::nn::Module*>> PublishedModules() override;
+
+  // Freezes copies of the current target Q and mixer as the offline value memory (OVM) and
+  // enables the OVM loss if configured. Called when the online phase starts.
+  void BeginOnlinePhase() override;
+  void set_env_steps(int64_t env_steps) override { env_steps_ = env_steps; }
+  int64_t env_steps() const override { return env_steps_; }
+  std::vector<std::pair<std::string, FusedAdam*>> Optimizers() override {
+    return {
+        {"policy", policy_optimizer_.get()}, {"q", q_optimizer_.get()}, {"v", v_optimizer_.get()}};
+  }
+  void set_updates(int64_t updates) override { updates_ = updates; }
+
+  // The loss terms for `batch` (exposed for tests).
+  OmigaLosses ComputeLosses(const TrainingBatch& batch);
+
+  networks::TanhGaussianPolicy& policy() { return policy_; }
+  networks::Mlp& q() { return q_; }
+  networks::Mlp& v() { return v_; }
+  networks::OmigaMixer& mixer() { return mixer_; }
+  FusedAdam& policy_optimizer() { return *policy_optimizer_; }
+  FusedAdam& q_optimizer() { return *q_optimizer_; }
+  FusedAdam& v_optimizer() { return *v_optimizer_; }
+
+ private:
+  explicit Omiga(const AlgorithmContext& context);
+  // obs [B, N, O] -> [B, N, O + N] with the one-hot agent id appended.
+  at::Tensor WithIds(const at::Tensor& obs);
+
+  AlgorithmContext context_;
+  int64_t num_agents_;
+  networks::TanhGaussianPolicy policy_{nullptr};
+  networks::Mlp q_{nullptr}, v_{nullptr}, q_target_{nullptr}, v_target_{nullptr};
+  networks::OmigaMixer mixer_{nullptr}, mixer_target_{nullptr};
+  // Frozen offline value memory (OVM), created by BeginOnlinePhase.
+  networks::Mlp q_memory_{nullptr};
+  networks::OmigaMixer mixer_memory_{nullptr};
+  bool ovm_active_ = false;
+  std::unique_ptr<FusedAdam> policy_optimizer_, q_optimizer_, v_optimizer_;
+  std::vector<at::Tensor> target_parameters_, online_parameters_;
+  at::Tensor ids_;  // cached [B, N, N] one-hot ids
+  int64_t updates_ = 0;
+  int64_t env_steps_ = 0;
+};
+
+}  // namespace tandem::learner
+
+#endif  // TANDEM_LEARNER_OMIGA_H_
