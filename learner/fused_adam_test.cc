@@ -1,9 +1,7 @@
 #include "learner/fused_adam.h"
 
 #include <ATen/ATen.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adam.h>
-#include <torch/types.h>
+#include <torch/torch.h>
 
 #include "gtest/gtest.h"
 
