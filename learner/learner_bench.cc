@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/cuda.h>
 
 #include <algorithm>
@@ -58,7 +59,7 @@ TrainingBatch Sample(const Table& table, int64_t batch, at::Generator& generator
 }
 
 absl::StatusOr<double> Measure(const Task& task, const c10::Device& device, int batch,
-                               absl::Duration duration) {
+                               absl::Duration duration, const std::string& profile) {
   AlgorithmContext context;
   context.spec.set_num_agents(task.agents);
   context.spec.set_obs_size(task.obs);
@@ -73,6 +74,12 @@ absl::StatusOr<double> Measure(const Task& task, const c10::Device& device, int 
   for (int i = 0; i < 20; ++i)
     RETURN_IF_ERROR(algorithm->Update(Sample(table, batch, generator)).status());
   if (device.is_cuda()) torch::cuda::synchronize();
+  if (!profile.empty()) {
+    // A chrome://tracing trace of 20 updates, for finding where the time goes.
+    torch::autograd::profiler::RecordProfile guard(profile);
+    for (int i = 0; i < 20; ++i)
+      RETURN_IF_ERROR(algorithm->Update(Sample(table, batch, generator)).status());
+  }
   int64_t updates = 0;
   const absl::Time start = absl::Now();
   while (absl::Now() - start < duration) {
@@ -97,7 +104,11 @@ absl::Status RunBench(const cli::Args& args, std::ostream& out) {
       << " CPU threads, " << absl::FormatDuration(duration) << " per measurement\n";
   for (const c10::Device& device : devices) {
     for (const Task& task : tasks) {
-      ASSIGN_OR_RETURN(double rate, Measure(task, device, batch, duration));
+      const std::string profile =
+          args.GetString("profile").empty()
+              ? std::string()
+              : absl::StrCat(args.GetString("profile"), ".", device.str(), ".", task.name, ".json");
+      ASSIGN_OR_RETURN(double rate, Measure(task, device, batch, duration, profile));
       out << "  " << std::left << std::setw(6) << device.str() << std::setw(18) << task.name
           << std::right << std::fixed << std::setprecision(1) << std::setw(8) << rate
           << " updates/s";
@@ -121,6 +132,9 @@ cli::Command LearnerBenchCommand() {
   command.flags = {
       {"batch", cli::FlagKind::kInt, "Transitions per update.", "128", "B"},
       {"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "5", "S"},
+      {"profile", cli::FlagKind::kString,
+       "Write a chrome://tracing profile of 20 updates per task to PREFIX.<device>.<task>.json.",
+       "", "PREFIX"},
       {"threads", cli::FlagKind::kInt, "LibTorch intra-op threads (0 = LibTorch's choice).", "2",
        "N"},
   };
