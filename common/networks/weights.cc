@@ -1,0 +1,68 @@
+#include "common/networks/weights.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "common/torch_tensor.h"
+
+namespace tandem::networks {
+
+absl::StatusOr<Weights> PackWeights(const NamedModules& modules, const std::string& algorithm,
+                                    uint64_t version, int64_t learner_step) {
+  Weights weights;
+  weights.set_version(version);
+  weights.set_learner_step(learner_step);
+  weights.set_algorithm(algorithm);
+  at::NoGradGuard no_grad;
+  for (const auto& [name, module] : modules) {
+    ModuleWeights* packed = weights.add_modules();
+    packed->set_module(name);
+    for (const auto& item : module->named_parameters()) {
+      NamedTensor* tensor = packed->add_tensors();
+      tensor->set_name(item.key());
+      RETURN_IF_ERROR(TorchToProto(item.value().detach(), tensor->mutable_tensor()));
+    }
+  }
+  weights.set_publish_time_unix_nanos(absl::ToUnixNanos(absl::Now()));
+  return weights;
+}
+
+absl::Status UnpackWeights(const Weights& weights, const NamedModules& modules) {
+  std::map<std::string, const ModuleWeights*> by_name;
+  for (const ModuleWeights& module : weights.modules()) by_name[module.module()] = &module;
+  std::vector<std::pair<at::Tensor, at::Tensor>> assignments;
+  for (const auto& [name, module] : modules) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("weights version ", weights.version(), ": no module '", name, "'"));
+    }
+    std::map<std::string, const Tensor*> tensors;
+    for (const NamedTensor& tensor : it->second->tensors()) tensors[tensor.name()] = &tensor.tensor();
+    for (const auto& item : module->named_parameters()) {
+      auto found = tensors.find(item.key());
+      if (found == tensors.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("weights version ", weights.version(),
+                                                       ": module '", name, "' lacks '",
+                                                       item.key(), "'"));
+      }
+      ASSIGN_OR_RETURN(at::Tensor value, ProtoToTorch(*found->second, item.key()));
+      if (!value.sizes().equals(item.value().sizes()) ||
+          value.scalar_type() != item.value().scalar_type()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "weights version ", weights.version(), ": '", name, ".", item.key(),
+            "' has another shape or dtype than this process's network"));
+      }
+      assignments.emplace_back(item.value(), value);
+    }
+  }
+  at::NoGradGuard no_grad;
+  for (auto& [target, value] : assignments) target.copy_(value);
+  return absl::OkStatus();
+}
+
+}  // namespace tandem::networks

@@ -1,0 +1,30 @@
+// Network parameters as wire messages: the learner packs the published modules into a `Weights`
+// message; actors unpack it into their copies (same architecture, matched by stable names).
+#ifndef TANDEM_COMMON_NETWORKS_WEIGHTS_H_
+#define TANDEM_COMMON_NETWORKS_WEIGHTS_H_
+
+#include <torch/nn/module.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/parameter_service.pb.h"
+
+namespace tandem::networks {
+
+using NamedModules = std::vector<std::pair<std::string, torch::nn::Module*>>;
+
+// Packs every parameter of `modules` (copied to the CPU) into a Weights message.
+absl::StatusOr<Weights> PackWeights(const NamedModules& modules, const std::string& algorithm,
+                                    uint64_t version, int64_t learner_step);
+
+// Copies `weights` into `modules`. Every module and parameter must be present with the same shape;
+// otherwise nothing is changed and the error names the first mismatch.
+absl::Status UnpackWeights(const Weights& weights, const NamedModules& modules);
+
+}  // namespace tandem::networks
+
+#endif  // TANDEM_COMMON_NETWORKS_WEIGHTS_H_
