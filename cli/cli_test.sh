@@ -33,7 +33,8 @@ expect() {
 
 # Every verb and subverb answers --help with exit 0.
 for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
-  "bench" "bench replay" "env" "env list" "env info" "env bench"; do
+  "bench" "bench replay" "bench learner" "env" "env list" "env info" "env bench" "dataset" \
+  "dataset info" "dataset random" "pretrain"; do
   # shellcheck disable=SC2086
   expect "help:$verb" 0 "" -- $verb --help
   # shellcheck disable=SC2086
@@ -81,6 +82,32 @@ expect "env info" 0 "" -- env info "mamujoco/Hopper-3x1(obs_mode=khop)"
 expect "env info unknown env" 1 "unknown env 'mamujoco/Hopper-9x9'" -- env info mamujoco/Hopper-9x9
 expect "env info unknown option" 1 "unknown option 'colour'" -- env info "mamujoco/Ant-2x4(colour=red)"
 expect "env bench unknown family" 1 "unknown env family" -- env bench gym/Pong --seconds 0.1
+
+# The offline pipeline end to end: a random-policy dataset, pretraining through the replay server,
+# evaluation, and the offline checkpoint.
+expect "dataset random" 0 "" -- dataset random --env "mamujoco/HalfCheetah-6x1(episode_limit=50)" \
+  --steps 1000 --envs 2 --out "$tmp/random.h5"
+expect "dataset info" 0 "" -- dataset info "$tmp/random.h5"
+expect "dataset info on text" 1 "not an HDF5 file" -- dataset info "$good"
+cat >"$tmp/pretrain.textproto" <<EOF
+env { name: "mamujoco/HalfCheetah-6x1" options { key: "episode_limit" value: "50" } }
+dataset { path: "$tmp/random.h5" }
+learner { offline_updates: 120 batch_size: 32 publish_every_updates: 40 checkpoint_every_updates: 60 }
+algorithm { hidden_size: 32 }
+evaluation { episodes: 1 }
+metrics { enabled: false }
+EOF
+expect "pretrain" 0 "" -- pretrain --config "$tmp/pretrain.textproto" --checkpoint "$tmp/ckpt/offline.pt"
+if grep -q "evaluation: 1 episodes" "$tmp/out" && [[ -s "$tmp/ckpt/offline.pt" ]]; then
+  passed=$((passed + 1))
+else
+  echo "FAIL pretrain printed no evaluation or wrote no checkpoint: $(cat "$tmp/out")"
+  failed=$((failed + 1))
+fi
+expect "pretrain on a mismatched env" 1 "holds 6 agents" -- pretrain --config "$tmp/pretrain.textproto" \
+  --set env.name=mamujoco/Ant-2x4
+expect "pretrain without dataset" 1 "needs an offline dataset" -- pretrain --config "$good" \
+  --set dataset.path=
 
 # A valid override is applied and visible in the resolved config.
 if "$TANDEM" config print "$good" --set learner.batch_size=256 | grep -q "batch_size: 256"; then

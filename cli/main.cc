@@ -5,7 +5,9 @@
 #include <iostream>
 
 #include "actor/envs/env_command.h"
+#include "cli/dataset_command.h"
 #include "cli/doctor_command.h"
+#include "cli/pretrain_command.h"
 #include "common/cli.h"
 #include "common/config_command.h"
 #include "common/logging.h"
@@ -32,8 +34,10 @@ int main(int argc, char** argv) {
   root.subcommands = {
       bench,
       tandem::ConfigCommand(),
+      tandem::DatasetCommand(),
       tandem::DoctorCommand(),
       tandem::envs::EnvCommand(),
+      tandem::PretrainCommand(),
       tandem::replay::ReplayCommand(),
   };
   return tandem::cli::RunCommand(root, argc, argv, std::cout, std::cerr);

@@ -15,8 +15,8 @@ ParameterSubscriber::ParameterSubscriber(std::shared_ptr<grpc::Channel> channel,
     latency_ = &options.metrics->GetHistogram("tandem_weights_receive_latency_seconds",
                                               "Time from a weights publish to its arrival here",
                                               LatencyBuckets());
-    received_ = &options.metrics->GetCounter("tandem_weights_received_total",
-                                             "Weights versions received");
+    received_ =
+        &options.metrics->GetCounter("tandem_weights_received_total", "Weights versions received");
   }
   thread_ = std::thread([this] { Run(); });
 }
@@ -49,8 +49,8 @@ void ParameterSubscriber::Run() {
     while (reader->Read(weights.get())) {
       received_any = true;
       if (latency_ != nullptr) {
-        latency_->Observe(
-            std::max(0.0, (absl::ToUnixNanos(absl::Now()) - weights->publish_time_unix_nanos()) / 1e9));
+        latency_->Observe(std::max(
+            0.0, (absl::ToUnixNanos(absl::Now()) - weights->publish_time_unix_nanos()) / 1e9));
       }
       if (received_ != nullptr) received_->Increment();
       absl::MutexLock lock(&mu_);

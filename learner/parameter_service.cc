@@ -11,12 +11,12 @@ namespace tandem::learner {
 
 ParameterServiceImpl::ParameterServiceImpl(std::string auth_token, MetricsRegistry* metrics)
     : auth_token_(std::move(auth_token)),
-      version_(metrics->GetGauge("tandem_learner_weights_version",
-                                 "Newest published weights version")),
+      version_(
+          metrics->GetGauge("tandem_learner_weights_version", "Newest published weights version")),
       published_(metrics->GetCounter("tandem_learner_weights_published_total",
                                      "Weights versions published")),
-      subscribers_(metrics->GetGauge("tandem_learner_weight_subscribers",
-                                     "Open weight subscriptions")) {}
+      subscribers_(
+          metrics->GetGauge("tandem_learner_weight_subscribers", "Open weight subscriptions")) {}
 
 absl::Status ParameterServiceImpl::Publish(Weights weights) {
   auto shared = std::make_shared<const Weights>(std::move(weights));

@@ -7,8 +7,8 @@
 #include "common/networks/weights.h"
 #include "common/parameter_client.h"
 #include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
 
 namespace tandem::learner {
 namespace {
@@ -97,8 +97,8 @@ TEST(ParameterService, SubscriberReconnectsAfterTheLearnerRestarts) {
   (*first)->Shutdown();
   first->reset();
 
-  auto second = ParameterServer::Start(absl::StrCat("127.0.0.1:", port), SecurityConfig(),
-                                       metrics.get());
+  auto second =
+      ParameterServer::Start(absl::StrCat("127.0.0.1:", port), SecurityConfig(), metrics.get());
   ASSERT_TRUE(second.ok()) << second.status();
   ASSERT_TRUE((*second)->service().Publish(Version(2)).ok());
   EXPECT_TRUE(subscriber.WaitForVersion(1, absl::Seconds(20)));

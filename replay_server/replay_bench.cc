@@ -10,12 +10,12 @@
 #include "common/config.h"
 #include "common/grpc_status.h"
 #include "common/metrics.h"
+#include "common/replay_client.h"
 #include "common/status_macros.h"
 #include "common/transition_schema.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/server_builder.h"
 #include "proto/bench_service.grpc.pb.h"
-#include "replay_server/replay_client.h"
 #include "replay_server/replay_server.h"
 
 namespace tandem::replay {

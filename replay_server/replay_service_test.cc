@@ -9,10 +9,10 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/config.h"
+#include "common/replay_client.h"
 #include "common/tensor_proto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "replay_server/replay_client.h"
 #include "replay_server/replay_server.h"
 #include "tests/transition_testing.h"
 

@@ -11,10 +11,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/replay_client.h"
 #include "common/subprocess.h"
 #include "gtest/gtest.h"
 #include "proto/config.pb.h"
-#include "replay_server/replay_client.h"
 #include "tests/transition_testing.h"
 
 namespace tandem {

@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/metrics.h"
+#include "common/replay_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "replay_server/replay_client.h"
 #include "replay_server/replay_server.h"
 #include "tests/transition_testing.h"
 

@@ -42,20 +42,21 @@ absl::Status UnpackWeights(const Weights& weights, const NamedModules& modules) 
           absl::StrCat("weights version ", weights.version(), ": no module '", name, "'"));
     }
     std::map<std::string, const Tensor*> tensors;
-    for (const NamedTensor& tensor : it->second->tensors()) tensors[tensor.name()] = &tensor.tensor();
+    for (const NamedTensor& tensor : it->second->tensors())
+      tensors[tensor.name()] = &tensor.tensor();
     for (const auto& item : module->named_parameters()) {
       auto found = tensors.find(item.key());
       if (found == tensors.end()) {
         return absl::InvalidArgumentError(absl::StrCat("weights version ", weights.version(),
-                                                       ": module '", name, "' lacks '",
-                                                       item.key(), "'"));
+                                                       ": module '", name, "' lacks '", item.key(),
+                                                       "'"));
       }
       ASSIGN_OR_RETURN(at::Tensor value, ProtoToTorch(*found->second, item.key()));
       if (!value.sizes().equals(item.value().sizes()) ||
           value.scalar_type() != item.value().scalar_type()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "weights version ", weights.version(), ": '", name, ".", item.key(),
-            "' has another shape or dtype than this process's network"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("weights version ", weights.version(), ": '", name, ".", item.key(),
+                         "' has another shape or dtype than this process's network"));
       }
       assignments.emplace_back(item.value(), value);
     }

@@ -1,4 +1,4 @@
-#include "replay_server/replay_client.h"
+#include "common/replay_client.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"

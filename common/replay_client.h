@@ -9,8 +9,8 @@
 //   auto sampler = client.NewSampler(request);
 //   SampleResponse response;
 //   while (sampler->Next(&response).ok()) Train(response.batch());
-#ifndef TANDEM_REPLAY_SERVER_REPLAY_CLIENT_H_
-#define TANDEM_REPLAY_SERVER_REPLAY_CLIENT_H_
+#ifndef TANDEM_COMMON_REPLAY_CLIENT_H_
+#define TANDEM_COMMON_REPLAY_CLIENT_H_
 
 #include <cstdint>
 #include <memory>
@@ -106,4 +106,4 @@ class ReplayClient {
 
 }  // namespace tandem::replay
 
-#endif  // TANDEM_REPLAY_SERVER_REPLAY_CLIENT_H_
+#endif  // TANDEM_COMMON_REPLAY_CLIENT_H_

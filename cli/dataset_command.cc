@@ -1,0 +1,108 @@
+#include "cli/dataset_command.h"
+
+#include <filesystem>
+#include <iomanip>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "actor/envs/env_pool.h"
+#include "actor/rollout.h"
+#include "common/dataset.h"
+#include "common/status_macros.h"
+#include "common/transition_schema.h"
+
+namespace tandem {
+namespace {
+
+absl::Status PrintInfo(const std::string& path, std::ostream& out) {
+  ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> source, OpenTandemDataset(path));
+  ASSIGN_OR_RETURN(DatasetMetadata metadata, ReadDatasetMetadata(path));
+  ASSIGN_OR_RETURN(DatasetStats stats, ReadDatasetStats(path));
+  out << path << "\n"
+      << "  env            " << metadata.env_name << "\n"
+      << "  env options    " << metadata.env_options << "\n"
+      << "  quality        " << metadata.quality << "\n"
+      << "  behaviour      " << metadata.behaviour_policy << "\n"
+      << "  source         " << metadata.source << "\n"
+      << "  shapes         " << DescribeSpec(source->spec()) << "\n"
+      << "  transitions    " << stats.num_transitions << "\n"
+      << "  episodes       " << stats.num_episodes << " (complete)\n"
+      << std::fixed << std::setprecision(1) << "  return         mean " << stats.return_mean
+      << " +- " << stats.return_std << ", min " << stats.return_min << ", max " << stats.return_max
+      << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RecordRandom(const cli::Args& args, std::ostream& out) {
+  const std::string env_name = args.GetString("env");
+  const std::string path = args.GetString("out");
+  if (env_name.empty() || path.empty()) {
+    return absl::InvalidArgumentError("--env and --out are required");
+  }
+  const int64_t steps = args.GetInt("steps");
+  if (steps < 1) return absl::InvalidArgumentError("--steps must be >= 1");
+  ASSIGN_OR_RETURN(auto pool, envs::EnvPool::Create(env_name, static_cast<int>(args.GetInt("envs")),
+                                                    static_cast<uint64_t>(args.GetInt("seed"))));
+  RETURN_IF_ERROR(pool->ResetAll());
+  const envs::EnvSpec& spec = pool->spec();
+  DatasetMetadata metadata;
+  metadata.env_name = spec.name;
+  metadata.quality = "random";
+  metadata.behaviour_policy = "uniform random actions in each agent's box";
+  metadata.source = "tandem dataset random";
+  const auto open = spec.name.find('(');
+  if (open != std::string::npos) {
+    metadata.env_options = spec.name.substr(open + 1, spec.name.size() - open - 2);
+    const auto mode = metadata.env_options.find("obs_mode=");
+    if (mode != std::string::npos) {
+      metadata.obs_mode =
+          metadata.env_options.substr(mode + 9, metadata.env_options.find(',', mode) - mode - 9);
+    }
+  }
+  if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) {
+    std::filesystem::create_directories(dir);
+  }
+  ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(path, spec.ToTransitionSpec(), metadata));
+  const absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(int64_t written,
+                   actor::RecordRollouts(*pool, actor::UniformRandomActions(args.GetInt("seed")),
+                                         steps, *writer));
+  RETURN_IF_ERROR(writer->Finish());
+  out << "wrote " << written << " transitions to " << path << " in " << std::fixed
+      << std::setprecision(1) << absl::ToDoubleSeconds(absl::Now() - start) << " s\n";
+  return PrintInfo(path, out);
+}
+
+}  // namespace
+
+cli::Command DatasetCommand() {
+  cli::Command info("info", "Print a dataset's env, shapes, size and return statistics.", "FILE");
+  info.min_positional = info.max_positional = 1;
+  info.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
+    absl::Status status = PrintInfo(args.positional()[0], out);
+    if (!status.ok()) return cli::ReportFailure("tandem dataset info", status, err);
+    return cli::kExitOk;
+  };
+
+  cli::Command random("random",
+                      "Record a uniform-random-policy dataset (the D4RL 'random' tier) in "
+                      "Tandem's HDF5 format.");
+  random.flags = {
+      {"env", cli::FlagKind::kString, "Environment, e.g. 'mamujoco/HalfCheetah-6x1'.", "", "ENV"},
+      {"out", cli::FlagKind::kString, "Output HDF5 file.", "", "FILE"},
+      {"steps", cli::FlagKind::kInt, "Transitions to record.", "100000", "N"},
+      {"envs", cli::FlagKind::kInt, "Environments stepped together.", "8", "N"},
+      {"seed", cli::FlagKind::kInt, "Seed of envs and actions.", "1", "N"},
+  };
+  random.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
+    absl::Status status = RecordRandom(args, out);
+    if (!status.ok()) return cli::ReportFailure("tandem dataset random", status, err);
+    return cli::kExitOk;
+  };
+
+  cli::Command command("dataset", "Inspect and produce offline datasets.");
+  command.subcommands = {info, random};
+  return command;
+}
+
+}  // namespace tandem

@@ -1,0 +1,125 @@
+#include "learner/learner.h"
+
+#include <torch/cuda.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "common/networks/weights.h"
+#include "common/rng.h"
+#include "common/status_macros.h"
+#include "learner/checkpoint.h"
+
+namespace tandem::learner {
+
+absl::StatusOr<c10::Device> ResolveDevice(const std::string& device) {
+  const bool cuda = torch::cuda::is_available();
+  if (device == "cpu") return c10::Device(c10::kCPU);
+  if (device == "cuda") {
+    if (!cuda) {
+      return absl::FailedPreconditionError(
+          "learner.device is cuda but LibTorch has no CUDA or no GPU is visible");
+    }
+    return c10::Device(c10::kCUDA, 0);
+  }
+  if (device == "auto") return cuda ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  return absl::InvalidArgumentError(
+      absl::StrCat("learner.device must be auto, cpu or cuda, got '", device, "'"));
+}
+
+absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& options,
+                                                         replay::ReplayClient& client) {
+  std::unique_ptr<Learner> learner(new Learner());
+  learner->options_ = options;
+  ASSIGN_OR_RETURN(learner->device_, ResolveDevice(options.config.learner().device()));
+  AlgorithmContext context;
+  context.spec = options.spec;
+  context.config = options.config.algorithm();
+  context.device = learner->device_;
+  context.seed = DeriveSeed(options.config.seed(), {SeedStream::kLearner});
+  ASSIGN_OR_RETURN(learner->algorithm_, CreateAlgorithm(context));
+
+  PrefetcherOptions prefetch;
+  prefetch.batch_size = options.config.learner().batch_size();
+  prefetch.queue_size = options.config.learner().prefetch_batches();
+  prefetch.device = learner->device_;
+  prefetch.metrics = options.metrics;
+  if (options.phase == "offline") prefetch.offline_ratio = 1.0;
+  learner->prefetcher_ = std::make_unique<Prefetcher>(client, prefetch);
+
+  if (MetricsRegistry* m = options.metrics) {
+    learner->updates_total_ = &m->GetCounter("tandem_learner_updates_total", "Gradient updates");
+    learner->q_loss_ = &m->GetGauge("tandem_learner_loss", "Latest loss per term", {{"term", "q"}});
+    learner->v_loss_ = &m->GetGauge("tandem_learner_loss", "Latest loss per term", {{"term", "v"}});
+    learner->policy_loss_ =
+        &m->GetGauge("tandem_learner_loss", "Latest loss per term", {{"term", "policy"}});
+    learner->q_tot_ = &m->GetGauge("tandem_learner_q_tot_mean", "Mean Q_tot of the latest batch");
+    learner->update_seconds_ = &m->GetHistogram("tandem_learner_update_seconds",
+                                                "Time of one gradient update", LatencyBuckets());
+    learner->publish_seconds_ =
+        &m->GetHistogram("tandem_learner_publish_seconds",
+                         "Time to pack and publish one weights version", LatencyBuckets());
+  }
+  return learner;
+}
+
+absl::Status Learner::Publish() {
+  if (options_.publisher == nullptr) return absl::OkStatus();
+  const absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(Weights weights,
+                   networks::PackWeights(algorithm_->PublishedModules(), algorithm_->name(),
+                                         ++version_, algorithm_->updates()));
+  RETURN_IF_ERROR(options_.publisher->Publish(std::move(weights)));
+  if (publish_seconds_ != nullptr)
+    publish_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  return absl::OkStatus();
+}
+
+absl::Status Learner::WriteCheckpoint() {
+  if (options_.checkpoint_path.empty()) return absl::OkStatus();
+  CheckpointInfo info;
+  info.algorithm = algorithm_->name();
+  info.spec = options_.spec;
+  info.phase = options_.phase;
+  return SaveCheckpoint(options_.checkpoint_path, *algorithm_, info);
+}
+
+absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>& stop,
+                            const std::function<void(const LearnerProgress&)>& report,
+                            absl::Duration report_interval) {
+  const LearnerConfig& config = options_.config.learner();
+  absl::Time last_report = absl::Now();
+  int64_t updates_at_report = algorithm_->updates();
+  LearnerProgress progress;
+  TrainingBatch batch;
+  while (algorithm_->updates() < target_updates && !(stop && stop())) {
+    RETURN_IF_ERROR(prefetcher_->Next(&batch));
+    const absl::Time start = absl::Now();
+    ASSIGN_OR_RETURN(progress.last, algorithm_->Update(batch));
+    if (update_seconds_ != nullptr) {
+      update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+      updates_total_->Increment();
+      q_loss_->Set(progress.last["q_loss"]);
+      v_loss_->Set(progress.last["v_loss"]);
+      policy_loss_->Set(progress.last["policy_loss"]);
+      q_tot_->Set(progress.last["q_tot_mean"]);
+    }
+    const int64_t updates = algorithm_->updates();
+    if (updates % config.publish_every_updates() == 0) RETURN_IF_ERROR(Publish());
+    if (updates % config.checkpoint_every_updates() == 0) RETURN_IF_ERROR(WriteCheckpoint());
+    const absl::Time now = absl::Now();
+    if (report && now - last_report >= report_interval) {
+      progress.updates = updates;
+      progress.updates_per_second =
+          (updates - updates_at_report) / absl::ToDoubleSeconds(now - last_report);
+      progress.batch_wait_fraction = prefetcher_->wait_fraction();
+      report(progress);
+      last_report = now;
+      updates_at_report = updates;
+    }
+  }
+  RETURN_IF_ERROR(Publish());
+  return WriteCheckpoint();
+}
+
+}  // namespace tandem::learner

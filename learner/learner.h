@@ -1,0 +1,81 @@
+// The learner's update loop: batches from the replay server (through the prefetcher) feed the
+// algorithm; every `publish_every_updates` the online networks are published as a new weights
+// version; checkpoints are written every `checkpoint_every_updates` and at the end; progress and
+// metrics are reported as it goes.
+#ifndef TANDEM_LEARNER_LEARNER_H_
+#define TANDEM_LEARNER_LEARNER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/metrics.h"
+#include "common/replay_client.h"
+#include "learner/algorithm.h"
+#include "learner/parameter_service.h"
+#include "learner/prefetcher.h"
+
+namespace tandem::learner {
+
+// "auto" picks CUDA when LibTorch has it and a GPU is visible; "cuda" without one is an error.
+absl::StatusOr<c10::Device> ResolveDevice(const std::string& device);
+
+struct LearnerOptions {
+  ExperimentConfig config;
+  // Shapes of the transitions (from the replay server).
+  TransitionSpec spec;
+  // "offline" (pretraining, rho = 1) or "online" (fine-tuning at the configured rho).
+  std::string phase = "offline";
+  // Checkpoint written periodically and at the end ("" = none).
+  std::string checkpoint_path;
+  // Where new weights versions go (may be null).
+  ParameterServiceImpl* publisher = nullptr;
+  MetricsRegistry* metrics = nullptr;
+};
+
+struct LearnerProgress {
+  int64_t updates = 0;
+  double updates_per_second = 0;
+  double batch_wait_fraction = 0;
+  UpdateStats last;
+};
+
+class Learner {
+ public:
+  static absl::StatusOr<std::unique_ptr<Learner>> Create(const LearnerOptions& options,
+                                                         replay::ReplayClient& client);
+
+  // Trains until the algorithm has done `target_updates` updates or `stop()` returns true.
+  // `report` (optional) is called about every `report_interval`.
+  absl::Status Train(int64_t target_updates, const std::function<bool()>& stop,
+                     const std::function<void(const LearnerProgress&)>& report,
+                     absl::Duration report_interval = absl::Seconds(5));
+
+  // Publishes the online networks as the next weights version.
+  absl::Status Publish();
+  absl::Status WriteCheckpoint();
+
+  Algorithm& algorithm() { return *algorithm_; }
+  const c10::Device& device() const { return device_; }
+
+ private:
+  Learner() = default;
+
+  LearnerOptions options_;
+  c10::Device device_ = c10::Device(c10::kCPU);
+  std::unique_ptr<Algorithm> algorithm_;
+  std::unique_ptr<Prefetcher> prefetcher_;
+  uint64_t version_ = 0;
+  Counter* updates_total_ = nullptr;
+  Gauge* q_loss_ = nullptr;
+  Gauge* v_loss_ = nullptr;
+  Gauge* policy_loss_ = nullptr;
+  Gauge* q_tot_ = nullptr;
+  Histogram* update_seconds_ = nullptr;
+  Histogram* publish_seconds_ = nullptr;
+};
+
+}  // namespace tandem::learner
+
+#endif  // TANDEM_LEARNER_LEARNER_H_
