@@ -71,7 +71,7 @@ expect "missing positional" 2 "expected FILE" -- config check
 expect "unknown verb" 2 "unknown command 'fly'" -- fly
 expect "unknown subverb" 2 "unknown command 'lint'" -- config lint
 
-expect "replay without config" 2 "--config is required" -- replay
+expect "replay without config" 2 "flag '--config' is required" -- replay
 expect "replay with missing dataset" 1 "dataset file not found" -- \
   replay --config "$good" --set dataset.path=/nonexistent/data.h5 --set metrics.enabled=false
 expect "replay with rho but no dataset" 1 "no offline dataset is configured" -- \

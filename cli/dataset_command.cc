@@ -36,9 +36,6 @@ absl::Status PrintInfo(const std::string& path, std::ostream& out) {
 absl::Status RecordRandom(const cli::Args& args, std::ostream& out) {
   const std::string env_name = args.GetString("env");
   const std::string path = args.GetString("out");
-  if (env_name.empty() || path.empty()) {
-    return absl::InvalidArgumentError("--env and --out are required");
-  }
   const int64_t steps = args.GetInt("steps");
   if (steps < 1) return absl::InvalidArgumentError("--steps must be >= 1");
   ASSIGN_OR_RETURN(auto pool, envs::EnvPool::Create(env_name, static_cast<int>(args.GetInt("envs")),
@@ -78,27 +75,23 @@ absl::Status RecordRandom(const cli::Args& args, std::ostream& out) {
 cli::Command DatasetCommand() {
   cli::Command info("info", "Print a dataset's env, shapes, size and return statistics.", "FILE");
   info.min_positional = info.max_positional = 1;
-  info.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
-    absl::Status status = PrintInfo(args.positional()[0], out);
-    if (!status.ok()) return cli::ReportFailure("tandem dataset info", status, err);
-    return cli::kExitOk;
-  };
+  info.run =
+      cli::StatusHandler("tandem dataset info", [](const cli::Args& args, std::ostream& out) {
+        return PrintInfo(args.positional()[0], out);
+      });
 
   cli::Command random("random",
                       "Record a uniform-random-policy dataset (the D4RL 'random' tier) in "
                       "Tandem's HDF5 format.");
   random.flags = {
-      {"env", cli::FlagKind::kString, "Environment, e.g. 'mamujoco/HalfCheetah-6x1'.", "", "ENV"},
-      {"out", cli::FlagKind::kString, "Output HDF5 file.", "", "FILE"},
+      {"env", cli::FlagKind::kString, "Environment, e.g. 'mamujoco/HalfCheetah-6x1'.", "", "ENV",
+       true},
+      {"out", cli::FlagKind::kString, "Output HDF5 file.", "", "FILE", true},
       {"steps", cli::FlagKind::kInt, "Transitions to record.", "100000", "N"},
       {"envs", cli::FlagKind::kInt, "Environments stepped together.", "8", "N"},
       {"seed", cli::FlagKind::kInt, "Seed of envs and actions.", "1", "N"},
   };
-  random.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
-    absl::Status status = RecordRandom(args, out);
-    if (!status.ok()) return cli::ReportFailure("tandem dataset random", status, err);
-    return cli::kExitOk;
-  };
+  random.run = cli::StatusHandler("tandem dataset random", RecordRandom);
 
   cli::Command command("dataset", "Inspect and produce offline datasets.");
   command.subcommands = {info, random};

@@ -136,22 +136,15 @@ cli::Command PretrainCommand() {
                        "Train the algorithm offline on the configured dataset through the replay "
                        "server (rho = 1), evaluate it, and write the offline checkpoint.");
   command.flags = {
-      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE"},
+      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE",
+       true},
       {"set", cli::FlagKind::kRepeated, "Override one config field.", "", "PATH=VALUE"},
       {"checkpoint", cli::FlagKind::kString,
        "Where to write the offline checkpoint (default <run_root>/<name>/offline.pt, or "
        "learner.checkpoint_dir/offline.pt).",
        "", "PATH"},
   };
-  command.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
-    if (args.GetString("config").empty()) {
-      err << "tandem pretrain: --config is required. Run 'tandem pretrain --help' for usage.\n";
-      return cli::kExitUsage;
-    }
-    absl::Status status = RunPretrain(args, out);
-    if (!status.ok()) return cli::ReportFailure("tandem pretrain", status, err);
-    return cli::kExitOk;
-  };
+  command.run = cli::StatusHandler("tandem pretrain", RunPretrain);
   return command;
 }
 

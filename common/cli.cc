@@ -75,6 +75,7 @@ void PrintHelp(const Command& command, const std::string& path, std::ostream& ou
     out << "  " << left[i] << std::string(width - left[i].size() + 3, ' ') << flags[i].help;
     if (!flags[i].default_value.empty()) out << " (default: " << flags[i].default_value << ")";
     if (flags[i].kind == FlagKind::kRepeated) out << " (repeatable)";
+    if (flags[i].required) out << " (required)";
     out << "\n";
   }
   if (group) out << "\nRun '" << path << " <command> --help' for a command's flags.\n";
@@ -137,6 +138,12 @@ class Parser {
         args->repeated_[name].push_back(value);
       } else {
         args->values_[name] = value;
+      }
+    }
+    for (const FlagSpec& flag : command.flags) {
+      if (flag.required && !args->given_.count(flag.name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("flag '--", flag.name, "' is required (", flag.value_name, ")"));
       }
     }
     const int n = static_cast<int>(args->positional_.size());
@@ -223,6 +230,15 @@ int RunCommand(const Command& root, int argc, const char* const* argv, std::ostr
     return kExitUsage;
   }
   return command->run(args, out, err);
+}
+
+std::function<int(const Args&, std::ostream&, std::ostream&)> StatusHandler(
+    std::string command_path, std::function<absl::Status(const Args&, std::ostream&)> fn) {
+  return [path = std::move(command_path), fn = std::move(fn)](const Args& args, std::ostream& out,
+                                                              std::ostream& err) {
+    const absl::Status status = fn(args, out);
+    return status.ok() ? kExitOk : ReportFailure(path, status, err);
+  };
 }
 
 int ReportFailure(const std::string& command_path, const absl::Status& status, std::ostream& err) {

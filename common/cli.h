@@ -29,12 +29,13 @@ enum class FlagKind { kString, kInt, kDouble, kBool, kRepeated };
 // One flag a command accepts.
 struct FlagSpec {
   FlagSpec(std::string name, FlagKind kind, std::string help, std::string default_value = "",
-           std::string value_name = "VALUE")
+           std::string value_name = "VALUE", bool required = false)
       : name(std::move(name)),
         kind(kind),
         help(std::move(help)),
         default_value(std::move(default_value)),
-        value_name(std::move(value_name)) {}
+        value_name(std::move(value_name)),
+        required(required) {}
 
   // Name without dashes, e.g. "config".
   std::string name;
@@ -45,6 +46,8 @@ struct FlagSpec {
   std::string default_value;
   // Placeholder in the help, e.g. "FILE".
   std::string value_name = "VALUE";
+  // Absent is a usage error.
+  bool required = false;
 };
 
 // The parsed flags and positional arguments of one command.
@@ -101,6 +104,11 @@ struct Command {
 // Usage errors print one line plus a hint to `err` and return kExitUsage.
 int RunCommand(const Command& root, int argc, const char* const* argv, std::ostream& out,
                std::ostream& err);
+
+// A command handler from `fn`, which writes its results to `out` and returns a status; a failure is
+// reported as "<command_path>: <message>" with kExitFailure.
+std::function<int(const Args&, std::ostream&, std::ostream&)> StatusHandler(
+    std::string command_path, std::function<absl::Status(const Args&, std::ostream&)> fn);
 
 // Prints "<command path>: <status message>" to `err` and returns kExitFailure.
 int ReportFailure(const std::string& command_path, const absl::Status& status, std::ostream& err);

@@ -135,6 +135,19 @@ TEST(Cli, HandlerExitCodeIsReturned) {
   EXPECT_EQ(Invoke(root, {"group", "sub"}).code, 7);
 }
 
+TEST(Cli, MissingRequiredFlagIsAUsageError) {
+  Command command("tool", "A tool.");
+  command.flags = {{"config", FlagKind::kString, "Config.", "", "FILE", true}};
+  command.run =
+      StatusHandler("tool", [](const Args&, std::ostream&) { return absl::NotFoundError("boom"); });
+  Captured missing = Invoke(command, {});
+  EXPECT_EQ(missing.code, kExitUsage);
+  EXPECT_THAT(missing.err, HasSubstr("flag '--config' is required (FILE)"));
+  Captured given = Invoke(command, {"--config=x"});
+  EXPECT_EQ(given.code, kExitFailure);
+  EXPECT_EQ(given.err, "tool: boom\n");
+}
+
 TEST(Cli, DoubleDashEndsFlags) {
   Args seen;
   Command root = MakeTree(&seen);

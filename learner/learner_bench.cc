@@ -138,11 +138,7 @@ cli::Command LearnerBenchCommand() {
       {"threads", cli::FlagKind::kInt, "LibTorch intra-op threads (0 = LibTorch's choice).", "2",
        "N"},
   };
-  command.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
-    absl::Status status = RunBench(args, out);
-    if (!status.ok()) return cli::ReportFailure("tandem bench learner", status, err);
-    return cli::kExitOk;
-  };
+  command.run = cli::StatusHandler("tandem bench learner", RunBench);
   return command;
 }
 

@@ -262,11 +262,7 @@ cli::Command ReplayBenchCommand() {
        "/tmp/tandem-bench-wal", "DIR"},
       {"skip_wal", cli::FlagKind::kBool, "Skip the write-ahead-log measurements.", "false"},
   };
-  command.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
-    absl::Status status = RunBench(args, out);
-    if (!status.ok()) return cli::ReportFailure("tandem bench replay", status, err);
-    return cli::kExitOk;
-  };
+  command.run = cli::StatusHandler("tandem bench replay", RunBench);
   return command;
 }
 

@@ -56,20 +56,13 @@ cli::Command ReplayCommand() {
                        "Run the replay server (offline + online tables, rho mixing, rate limiter, "
                        "write-ahead log) until SIGINT/SIGTERM.");
   command.flags = {
-      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE"},
+      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE",
+       true},
       {"set", cli::FlagKind::kRepeated, "Override one config field.", "", "PATH=VALUE"},
       {"port_file", cli::FlagKind::kString,
        "Write '<grpc port> <metrics port>' to FILE once listening.", "", "FILE"},
   };
-  command.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
-    if (args.GetString("config").empty()) {
-      err << "tandem replay: --config is required. Run 'tandem replay --help' for usage.\n";
-      return cli::kExitUsage;
-    }
-    absl::Status status = RunReplay(args, out);
-    if (!status.ok()) return cli::ReportFailure("tandem replay", status, err);
-    return cli::kExitOk;
-  };
+  command.run = cli::StatusHandler("tandem replay", RunReplay);
   return command;
 }
 

@@ -138,11 +138,9 @@ cli::Command EnvCommand() {
                      "ENV");
   bench.flags = {{"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "3", "S"}};
   bench.min_positional = bench.max_positional = 1;
-  bench.run = [](const cli::Args& args, std::ostream& out, std::ostream& err) {
-    absl::Status status = RunBench(args.positional()[0], args, out);
-    if (!status.ok()) return cli::ReportFailure("tandem env bench", status, err);
-    return cli::kExitOk;
-  };
+  bench.run = cli::StatusHandler("tandem env bench", [](const cli::Args& args, std::ostream& out) {
+    return RunBench(args.positional()[0], args, out);
+  });
 
   cli::Command command("env", "List, describe and benchmark environments.");
   command.subcommands = {list, info, bench};
