@@ -37,7 +37,7 @@ runtime_packages=(
 # Headers, code generators and tools needed to build and test.
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev
+  libtorch-dev libgloo-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libmujoco-dev libqhull-dev
   libabsl-dev

@@ -32,6 +32,9 @@ struct AlgorithmContext {
   c10::Device device = c10::Device(c10::kCPU);
   // Seed for parameter initialisation.
   uint64_t seed = 1;
+  // Called with every trainable parameter's gradient between backward and the optimizer steps
+  // (data-parallel gradient averaging); empty for a single learner.
+  std::function<absl::Status(const std::vector<at::Tensor>& gradients)> reduce_gradients;
 };
 
 class Algorithm {

@@ -4,6 +4,7 @@
 #include <torch/utils.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "learner/ovm.h"
 
 namespace tandem::learner {
@@ -173,6 +174,14 @@ absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
   // The three losses touch disjoint parameters (every cross term is detached), so one backward
   // pass over their sum gives each group exactly its own loss's gradient.
   (losses.policy_loss + losses.q_loss + losses.v_loss).backward();
+  if (context_.reduce_gradients) {
+    std::vector<at::Tensor> gradients;
+    for (FusedAdam* optimizer :
+         {policy_optimizer_.get(), q_optimizer_.get(), v_optimizer_.get()}) {
+      for (const at::Tensor& p : optimizer->parameters()) gradients.push_back(p.grad());
+    }
+    RETURN_IF_ERROR(context_.reduce_gradients(gradients));
+  }
   policy_optimizer_->Step();
   q_optimizer_->Step();
   v_optimizer_->Step();

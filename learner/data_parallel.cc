@@ -1,0 +1,93 @@
+#include "learner/data_parallel.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <exception>
+
+#include "absl/strings/str_cat.h"
+
+namespace tandem::learner {
+
+struct DataParallel::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroup> group;
+};
+
+DataParallel::DataParallel(const DataParallelOptions& options)
+    : options_(options), impl_(std::make_unique<Impl>()) {}
+
+absl::StatusOr<std::unique_ptr<DataParallel>> DataParallel::Create(
+    const DataParallelOptions& options) {
+  if (options.world_size < 1 || options.rank < 0 || options.rank >= options.world_size) {
+    return absl::InvalidArgumentError(absl::StrCat("data parallel: rank ", options.rank,
+                                                   " outside world of ", options.world_size));
+  }
+  std::unique_ptr<DataParallel> dp(new DataParallel(options));
+  try {
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<uint16_t>(options.master_port);
+    store_options.isServer = options.rank == 0;
+    store_options.numWorkers = options.world_size;
+    store_options.timeout = absl::ToChronoMilliseconds(options.timeout);
+    dp->impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_host, store_options);
+    auto group_options = c10d::ProcessGroupGloo::Options::create(
+        absl::ToChronoMilliseconds(options.timeout));
+    group_options->devices.push_back(
+        c10d::ProcessGroupGloo::createDeviceForHostname(options.master_host));
+    group_options->threads = 1;
+    dp->impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(dp->impl_->store, options.rank,
+                                                             options.world_size, group_options);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("data parallel rendezvous at ", options.master_host,
+                                               ":", options.master_port, " failed: ", e.what()));
+  }
+  return dp;
+}
+
+DataParallel::~DataParallel() = default;
+
+absl::Status DataParallel::AllReduceMean(const std::vector<at::Tensor>& tensors) {
+  if (options_.world_size == 1 || tensors.empty()) return absl::OkStatus();
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> flat_parts;
+  flat_parts.reserve(tensors.size());
+  for (const at::Tensor& t : tensors) flat_parts.push_back(t.reshape({-1}));
+  std::vector<at::Tensor> buffer = {at::cat(flat_parts)};
+  try {
+    impl_->group->allreduce(buffer)->wait();
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("gradient all-reduce failed: ", e.what()));
+  }
+  buffer[0].div_(options_.world_size);
+  int64_t offset = 0;
+  for (const at::Tensor& t : tensors) {
+    const int64_t n = t.numel();
+    t.copy_(buffer[0].slice(0, offset, offset + n).view_as(t));
+    offset += n;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DataParallel::Broadcast(const std::vector<at::Tensor>& tensors) {
+  if (options_.world_size == 1 || tensors.empty()) return absl::OkStatus();
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> flat_parts;
+  for (const at::Tensor& t : tensors) flat_parts.push_back(t.reshape({-1}));
+  std::vector<at::Tensor> buffer = {at::cat(flat_parts)};
+  try {
+    impl_->group->broadcast(buffer)->wait();
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("parameter broadcast failed: ", e.what()));
+  }
+  int64_t offset = 0;
+  for (const at::Tensor& t : tensors) {
+    const int64_t n = t.numel();
+    t.copy_(buffer[0].slice(0, offset, offset + n).view_as(t));
+    offset += n;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tandem::learner

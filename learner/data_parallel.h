@@ -1,0 +1,50 @@
+// Data-parallel training over LibTorch's own distributed engine (c10d): M learner processes train
+// one model; each draws its own batches, and gradients are averaged with an all-reduce (Gloo on
+// the CPU) before every optimizer step, so every rank applies the same update. Rendezvous is a
+// TCPStore served by rank 0. Rank 0 alone publishes weights and writes checkpoints.
+#ifndef TANDEM_LEARNER_DATA_PARALLEL_H_
+#define TANDEM_LEARNER_DATA_PARALLEL_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace tandem::learner {
+
+struct DataParallelOptions {
+  int rank = 0;
+  int world_size = 1;
+  // Rendezvous address: rank 0 listens on it, the others connect.
+  std::string master_host = "127.0.0.1";
+  int master_port = 29500;
+  absl::Duration timeout = absl::Seconds(60);
+};
+
+class DataParallel {
+ public:
+  static absl::StatusOr<std::unique_ptr<DataParallel>> Create(const DataParallelOptions& options);
+  ~DataParallel();
+
+  int rank() const { return options_.rank; }
+  int world_size() const { return options_.world_size; }
+
+  // Replaces every tensor with its mean over the ranks (one flattened all-reduce).
+  absl::Status AllReduceMean(const std::vector<at::Tensor>& tensors);
+  // Copies rank 0's values into every rank's tensors.
+  absl::Status Broadcast(const std::vector<at::Tensor>& tensors);
+
+ private:
+  struct Impl;  // the c10d store and process group, kept out of this header
+  explicit DataParallel(const DataParallelOptions& options);
+  DataParallelOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tandem::learner
+
+#endif  // TANDEM_LEARNER_DATA_PARALLEL_H_

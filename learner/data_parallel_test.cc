@@ -1,0 +1,116 @@
+#include "learner/data_parallel.h"
+
+#include <ATen/ATen.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/config.h"
+#include "gtest/gtest.h"
+#include "learner/omiga.h"
+
+namespace tandem::learner {
+namespace {
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t length = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+AlgorithmContext Context() {
+  AlgorithmContext context;
+  context.spec.set_num_agents(2);
+  context.spec.set_obs_size(5);
+  context.spec.set_state_size(10);
+  context.spec.set_action_type(ACTION_TYPE_CONTINUOUS);
+  context.spec.set_action_size(2);
+  FillDefaults(&context.config);
+  context.config.set_hidden_size(16);
+  context.config.set_mixer_hidden_size(8);
+  context.seed = 7;
+  return context;
+}
+
+TrainingBatch RankBatch(int rank, int step) {
+  at::Generator generator = at::detail::createCPUGenerator(1000 * rank + step);
+  TrainingBatch b;
+  b.obs = at::randn({32, 2, 5}, generator);
+  b.next_obs = at::randn({32, 2, 5}, generator);
+  b.state = b.obs.reshape({32, 10});
+  b.next_state = b.next_obs.reshape({32, 10});
+  b.actions = at::rand({32, 2, 2}, generator) * 2 - 1;
+  b.reward = at::randn({32}, generator);
+  b.terminated = at::zeros({32});
+  return b;
+}
+
+std::vector<at::Tensor> AllParameters(Omiga& omiga) {
+  std::vector<at::Tensor> parameters;
+  for (auto& [name, module] : omiga.Modules()) {
+    for (const at::Tensor& p : module->parameters()) parameters.push_back(p.detach().clone());
+  }
+  return parameters;
+}
+
+// Two ranks in two threads (the same code runs in two processes in a real cluster).
+TEST(DataParallel, TwoRanksEndWithIdenticalParameters) {
+  const int port = FreePort();
+  std::vector<std::vector<at::Tensor>> results(2);
+  std::vector<absl::Status> statuses(2);
+  auto run = [&](int rank) {
+    auto dp = DataParallel::Create({rank, 2, "127.0.0.1", port, absl::Seconds(60)});
+    if (!dp.ok()) {
+      statuses[rank] = dp.status();
+      return;
+    }
+    AlgorithmContext context = Context();
+    context.seed = 7 + rank;  // different initialisations, made equal by the broadcast
+    context.reduce_gradients = [&dp](const std::vector<at::Tensor>& g) {
+      return (*dp)->AllReduceMean(g);
+    };
+    auto omiga = Omiga::Create(context);
+    std::vector<at::Tensor> parameters;
+    for (auto& [name, module] : (*omiga)->Modules()) {
+      for (const at::Tensor& p : module->parameters()) parameters.push_back(p);
+    }
+    statuses[rank] = (*dp)->Broadcast(parameters);
+    for (int step = 0; step < 6 && statuses[rank].ok(); ++step) {
+      statuses[rank] = (*omiga)->Update(RankBatch(rank, step)).status();
+    }
+    results[rank] = AllParameters(**omiga);
+  };
+  std::thread rank0(run, 0), rank1(run, 1);
+  rank0.join();
+  rank1.join();
+  ASSERT_TRUE(statuses[0].ok()) << statuses[0];
+  ASSERT_TRUE(statuses[1].ok()) << statuses[1];
+  ASSERT_EQ(results[0].size(), results[1].size());
+  for (size_t i = 0; i < results[0].size(); ++i) {
+    EXPECT_TRUE(at::equal(results[0][i], results[1][i])) << "parameter " << i;
+  }
+
+  // Training on rank 0's batches alone ends elsewhere: the ranks really averaged gradients.
+  AlgorithmContext context = Context();
+  auto alone = Omiga::Create(context);
+  for (int step = 0; step < 6; ++step) ASSERT_TRUE((*alone)->Update(RankBatch(0, step)).ok());
+  std::vector<at::Tensor> single = AllParameters(**alone);
+  bool differs = false;
+  for (size_t i = 0; i < single.size(); ++i) differs |= !at::allclose(single[i], results[0][i]);
+  EXPECT_TRUE(differs);
+}
+
+TEST(DataParallel, BadRankIsRefused) {
+  EXPECT_FALSE(DataParallel::Create({3, 2, "127.0.0.1", 1, absl::Seconds(1)}).ok());
+}
+
+}  // namespace
+}  // namespace tandem::learner
