@@ -34,7 +34,7 @@ expect() {
 # Every verb and subverb answers --help with exit 0.
 for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
   "bench" "bench replay" "bench learner" "env" "env list" "env info" "env bench" "dataset" \
-  "dataset info" "dataset random" "pretrain"; do
+  "dataset info" "dataset random" "pretrain" "learner"; do
   # shellcheck disable=SC2086
   expect "help:$verb" 0 "" -- $verb --help
   # shellcheck disable=SC2086
@@ -108,6 +108,33 @@ expect "pretrain on a mismatched env" 1 "holds 6 agents" -- pretrain --config "$
   --set env.name=mamujoco/Ant-2x4
 expect "pretrain without dataset" 1 "needs an offline dataset" -- pretrain --config "$good" \
   --set dataset.path=
+
+# The learner as its own process, against a replay server process, over TCP.
+"$TANDEM" replay --config "$tmp/pretrain.textproto" --set replay.offline_ratio=1 \
+  --port_file "$tmp/replay.port" >"$tmp/replay.out" 2>"$tmp/replay.err" &
+replay_pid=$!
+for _ in $(seq 1 200); do [[ -s "$tmp/replay.port" ]] && break; sleep 0.1; done
+replay_port=$(cut -d' ' -f1 "$tmp/replay.port" 2>/dev/null)
+expect "learner process" 0 "" -- learner --config "$tmp/pretrain.textproto" \
+  --replay "127.0.0.1:${replay_port:-1}" --set learner.offline_updates=50 \
+  --set learner.checkpoint_dir="$tmp/learner"
+if [[ -s "$tmp/learner/offline.pt" ]]; then
+  passed=$((passed + 1))
+else
+  echo "FAIL learner process wrote no checkpoint: $(cat "$tmp/out" "$tmp/err")"
+  failed=$((failed + 1))
+fi
+expect "learner online without offline checkpoint" 1 "learner.offline_checkpoint" -- learner \
+  --config "$tmp/pretrain.textproto" --replay "127.0.0.1:${replay_port:-1}" --phase online \
+  --set replay.offline_ratio=1
+kill -TERM "$replay_pid"
+if wait "$replay_pid"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL replay server did not exit cleanly on SIGTERM: $(cat "$tmp/replay.err")"
+  failed=$((failed + 1))
+fi
+expect "learner without replay" 2 "flag '--replay' is required" -- learner --config "$good"
 
 # A valid override is applied and visible in the resolved config.
 if "$TANDEM" config print "$good" --set learner.batch_size=256 | grep -q "batch_size: 256"; then

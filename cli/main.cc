@@ -13,6 +13,7 @@
 #include "common/logging.h"
 #include "common/process_setup.h"
 #include "learner/learner_bench.h"
+#include "learner/learner_command.h"
 #include "replay_server/replay_bench.h"
 #include "replay_server/replay_command.h"
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
       tandem::DatasetCommand(),
       tandem::DoctorCommand(),
       tandem::envs::EnvCommand(),
+      tandem::learner::LearnerCommand(),
       tandem::PretrainCommand(),
       tandem::replay::ReplayCommand(),
   };

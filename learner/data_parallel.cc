@@ -32,13 +32,13 @@ absl::StatusOr<std::unique_ptr<DataParallel>> DataParallel::Create(
     store_options.numWorkers = options.world_size;
     store_options.timeout = absl::ToChronoMilliseconds(options.timeout);
     dp->impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_host, store_options);
-    auto group_options = c10d::ProcessGroupGloo::Options::create(
-        absl::ToChronoMilliseconds(options.timeout));
+    auto group_options =
+        c10d::ProcessGroupGloo::Options::create(absl::ToChronoMilliseconds(options.timeout));
     group_options->devices.push_back(
         c10d::ProcessGroupGloo::createDeviceForHostname(options.master_host));
     group_options->threads = 1;
-    dp->impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(dp->impl_->store, options.rank,
-                                                             options.world_size, group_options);
+    dp->impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+        dp->impl_->store, options.rank, options.world_size, group_options);
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("data parallel rendezvous at ", options.master_host,
                                                ":", options.master_port, " failed: ", e.what()));

@@ -37,7 +37,20 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   context.config = options.config.algorithm();
   context.device = learner->device_;
   context.seed = DeriveSeed(options.config.seed(), {SeedStream::kLearner});
+  if (DataParallel* dp = options.data_parallel) {
+    context.reduce_gradients = [dp](const std::vector<at::Tensor>& gradients) {
+      return dp->AllReduceMean(gradients);
+    };
+  }
   ASSIGN_OR_RETURN(learner->algorithm_, CreateAlgorithm(context));
+  if (DataParallel* dp = options.data_parallel) {
+    // Every rank starts from rank 0's parameters.
+    std::vector<at::Tensor> parameters;
+    for (auto& [name, module] : learner->algorithm_->Modules()) {
+      for (const at::Tensor& p : module->parameters()) parameters.push_back(p);
+    }
+    RETURN_IF_ERROR(dp->Broadcast(parameters));
+  }
 
   PrefetcherOptions prefetch;
   prefetch.batch_size = options.config.learner().batch_size();
@@ -75,8 +88,28 @@ absl::Status Learner::Publish() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<CheckpointInfo> Learner::Restore(const std::string& path) {
+  ASSIGN_OR_RETURN(CheckpointInfo info, ReadCheckpointInfo(path));
+  if (info.phase == "online") algorithm_->BeginOnlinePhase();
+  return LoadCheckpoint(path, *algorithm_);
+}
+
+absl::Status Learner::StartOnlineFrom(const std::string& offline_checkpoint) {
+  ASSIGN_OR_RETURN(CheckpointInfo info, LoadCheckpoint(offline_checkpoint, *algorithm_));
+  if (info.phase != "offline") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        offline_checkpoint, ": is a checkpoint of the ", info.phase, " phase, not an offline one"));
+  }
+  algorithm_->set_env_steps(0);
+  algorithm_->BeginOnlinePhase();
+  return absl::OkStatus();
+}
+
 absl::Status Learner::WriteCheckpoint() {
   if (options_.checkpoint_path.empty()) return absl::OkStatus();
+  if (options_.data_parallel != nullptr && options_.data_parallel->rank() != 0) {
+    return absl::OkStatus();
+  }
   CheckpointInfo info;
   info.algorithm = algorithm_->name();
   info.spec = options_.spec;

@@ -13,6 +13,8 @@
 #include "common/metrics.h"
 #include "common/replay_client.h"
 #include "learner/algorithm.h"
+#include "learner/checkpoint.h"
+#include "learner/data_parallel.h"
 #include "learner/parameter_service.h"
 #include "learner/prefetcher.h"
 
@@ -32,6 +34,9 @@ struct LearnerOptions {
   // Where new weights versions go (may be null).
   ParameterServiceImpl* publisher = nullptr;
   MetricsRegistry* metrics = nullptr;
+  // Data parallelism (may be null): gradients are averaged over ranks; only rank 0 writes
+  // checkpoints (publishing follows `publisher`).
+  DataParallel* data_parallel = nullptr;
 };
 
 struct LearnerProgress {
@@ -55,6 +60,10 @@ class Learner {
   // Publishes the online networks as the next weights version.
   absl::Status Publish();
   absl::Status WriteCheckpoint();
+  // Restores the algorithm from `path`; an online checkpoint first re-creates the offline memory.
+  absl::StatusOr<CheckpointInfo> Restore(const std::string& path);
+  // Starts the online phase from an offline checkpoint: loads it, then freezes the offline copies.
+  absl::Status StartOnlineFrom(const std::string& offline_checkpoint);
 
   Algorithm& algorithm() { return *algorithm_; }
   const c10::Device& device() const { return device_; }

@@ -176,8 +176,7 @@ absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
   (losses.policy_loss + losses.q_loss + losses.v_loss).backward();
   if (context_.reduce_gradients) {
     std::vector<at::Tensor> gradients;
-    for (FusedAdam* optimizer :
-         {policy_optimizer_.get(), q_optimizer_.get(), v_optimizer_.get()}) {
+    for (FusedAdam* optimizer : {policy_optimizer_.get(), q_optimizer_.get(), v_optimizer_.get()}) {
       for (const at::Tensor& p : optimizer->parameters()) gradients.push_back(p.grad());
     }
     RETURN_IF_ERROR(context_.reduce_gradients(gradients));

@@ -1,0 +1,160 @@
+#include "learner/learner_command.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/config.h"
+#include "common/grpc_security.h"
+#include "common/logging.h"
+#include "common/replay_client.h"
+#include "common/shutdown.h"
+#include "common/status_macros.h"
+#include "learner/learner.h"
+
+namespace tandem::learner {
+namespace {
+
+absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
+  ASSIGN_OR_RETURN(ExperimentConfig config,
+                   LoadExperimentConfig(args.GetString("config"), args.GetRepeated("set")));
+  const std::string phase = args.GetString("phase");
+  if (phase != "offline" && phase != "online") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--phase must be offline or online, got '", phase, "'"));
+  }
+  const int rank = static_cast<int>(args.GetInt("rank"));
+  const int world = config.learner().num_learners();
+  InstallShutdownHandlers();
+  ASSIGN_OR_RETURN(std::string token, ResolveAuthToken(config.security()));
+  ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(config.metrics().enabled()
+                                                             ? config.metrics().learner_address()
+                                                             : std::string()));
+  ASSIGN_OR_RETURN(auto client, replay::ReplayClient::Connect(args.GetString("replay"),
+                                                              config.security(), token));
+  RETURN_IF_ERROR(client->WaitUntilReady(absl::Seconds(args.GetDouble("connect_timeout"))));
+  ASSIGN_OR_RETURN(ServerInfoResponse info, client->Info());
+  if (info.spec().num_agents() == 0) {
+    return absl::FailedPreconditionError(
+        "the replay server holds no data yet (no dataset and no inserts), so the transition "
+        "shapes are unknown");
+  }
+
+  std::unique_ptr<DataParallel> data_parallel;
+  if (world > 1) {
+    const std::string master = args.GetString("master");
+    const size_t colon = master.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || !absl::SimpleAtoi(master.substr(colon + 1), &port)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--master must be host:port for num_learners > 1, got '", master, "'"));
+    }
+    ASSIGN_OR_RETURN(data_parallel,
+                     DataParallel::Create({rank, world, master.substr(0, colon), port}));
+  }
+
+  std::unique_ptr<ParameterServer> parameters;
+  if (rank == 0) {
+    ASSIGN_OR_RETURN(parameters, ParameterServer::Start(config.learner().parameter_address(),
+                                                        config.security(), metrics.get()));
+  }
+  const std::string dir = !config.learner().checkpoint_dir().empty()
+                              ? config.learner().checkpoint_dir()
+                              : absl::StrCat(config.run_root(), "/", config.name());
+  std::filesystem::create_directories(dir);
+  LearnerOptions options;
+  options.config = config;
+  options.spec = info.spec();
+  options.phase = phase;
+  options.checkpoint_path = absl::StrCat(dir, "/", phase, ".pt");
+  options.publisher = parameters ? &parameters->service() : nullptr;
+  options.metrics = metrics.get();
+  options.data_parallel = data_parallel.get();
+  ASSIGN_OR_RETURN(auto learner, Learner::Create(options, *client));
+
+  const bool resume = args.GetBool("resume") && std::filesystem::exists(options.checkpoint_path);
+  if (resume) {
+    ASSIGN_OR_RETURN(CheckpointInfo restored, learner->Restore(options.checkpoint_path));
+    out << "resumed from " << options.checkpoint_path << " at update " << restored.updates
+        << std::endl;
+  } else if (phase == "online") {
+    if (config.learner().offline_checkpoint().empty()) {
+      return absl::InvalidArgumentError(
+          "learner.offline_checkpoint: the online phase starts from an offline checkpoint");
+    }
+    RETURN_IF_ERROR(learner->StartOnlineFrom(config.learner().offline_checkpoint()));
+  }
+  if (parameters != nullptr) {
+    RETURN_IF_ERROR(learner->Publish());
+    if (const std::string& port_file = args.GetString("port_file"); !port_file.empty()) {
+      std::ofstream(port_file + ".tmp") << parameters->port() << " " << metrics->port() << "\n";
+      std::filesystem::rename(port_file + ".tmp", port_file);
+    }
+  }
+  out << "tandem learner: rank " << rank << "/" << world << ", " << phase << " phase, "
+      << learner->algorithm().name() << " on " << learner->device().str()
+      << (parameters ? absl::StrCat(", weights on port ", parameters->port()) : "") << std::endl;
+
+  // Offline: a fixed number of updates. Online: until the actors have taken online_env_steps steps.
+  const int64_t target =
+      phase == "offline" ? config.learner().offline_updates() : std::numeric_limits<int64_t>::max();
+  absl::Time last_poll = absl::InfinitePast();
+  bool done = false;
+  auto stop = [&]() {
+    if (ShutdownRequested() || done) return true;
+    if (phase == "online" && absl::Now() - last_poll > absl::Seconds(1)) {
+      last_poll = absl::Now();
+      auto state = client->Info(absl::Seconds(5));
+      if (state.ok()) {
+        for (const TableInfo& table : state->tables()) {
+          if (table.name() != "online") continue;
+          learner->algorithm().set_env_steps(table.inserted_total());
+          done = table.inserted_total() >= config.learner().online_env_steps();
+        }
+      }
+    }
+    return done;
+  };
+  RETURN_IF_ERROR(learner->Train(target, stop, [&](const LearnerProgress& p) {
+    out << "  updates " << p.updates << "  " << std::fixed << std::setprecision(1)
+        << p.updates_per_second << " updates/s  q_loss " << std::setprecision(3)
+        << p.last.at("q_loss") << "  batch wait " << std::setprecision(0)
+        << 100 * p.batch_wait_fraction << "%" << std::endl;
+  }));
+  out << "learner finished at update " << learner->algorithm().updates() << "; checkpoint "
+      << options.checkpoint_path << std::endl;
+  if (parameters != nullptr) parameters->Shutdown();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+cli::Command LearnerCommand() {
+  cli::Command command("learner",
+                       "Run a learner process: train from a replay server, publish weights, write "
+                       "checkpoints (one rank of learner.num_learners data-parallel learners).");
+  command.flags = {
+      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE",
+       true},
+      {"set", cli::FlagKind::kRepeated, "Override one config field.", "", "PATH=VALUE"},
+      {"replay", cli::FlagKind::kString, "Replay server address.", "", "HOST:PORT", true},
+      {"phase", cli::FlagKind::kString, "offline (pretraining) or online (fine-tuning).", "offline",
+       "PHASE"},
+      {"rank", cli::FlagKind::kInt, "This learner's rank among learner.num_learners.", "0", "R"},
+      {"master", cli::FlagKind::kString, "Rendezvous host:port served by rank 0.",
+       "127.0.0.1:29500", "HOST:PORT"},
+      {"resume", cli::FlagKind::kBool, "Continue from this phase's checkpoint if it exists.",
+       "false"},
+      {"connect_timeout", cli::FlagKind::kDouble, "Seconds to wait for the replay server.", "60",
+       "S"},
+      {"port_file", cli::FlagKind::kString,
+       "Write '<weights port> <metrics port>' to FILE once serving.", "", "FILE"},
+  };
+  command.run = cli::StatusHandler("tandem learner", RunLearner);
+  return command;
+}
+
+}  // namespace tandem::learner
