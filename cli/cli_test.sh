@@ -34,7 +34,7 @@ expect() {
 # Every verb and subverb answers --help with exit 0.
 for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
   "bench" "bench replay" "bench learner" "env" "env list" "env info" "env bench" "dataset" \
-  "dataset info" "dataset random" "pretrain" "learner"; do
+  "dataset info" "dataset random" "pretrain" "learner" "actor"; do
   # shellcheck disable=SC2086
   expect "help:$verb" 0 "" -- $verb --help
   # shellcheck disable=SC2086
@@ -135,6 +135,29 @@ else
   failed=$((failed + 1))
 fi
 expect "learner without replay" 2 "flag '--replay' is required" -- learner --config "$good"
+
+# An actor process streaming to a replay process (random-policy transitions via sequential epsilon
+# with epsilon = 1, no learner).
+"$TANDEM" replay --config "$tmp/pretrain.textproto" --set replay.offline_ratio=0 \
+  --set dataset.path= --port_file "$tmp/replay2.port" >/dev/null 2>"$tmp/replay2.err" &
+replay2_pid=$!
+for _ in $(seq 1 200); do [[ -s "$tmp/replay2.port" ]] && break; sleep 0.1; done
+replay2_port=$(cut -d' ' -f1 "$tmp/replay2.port" 2>/dev/null)
+expect "actor process" 0 "" -- actor --config "$tmp/pretrain.textproto" \
+  --replay "127.0.0.1:${replay2_port:-1}" --steps 400 --set selector.name=sequential-epsilon \
+  --set selector.epsilon_start=1 --set actors.envs_per_actor=4 --set actors.send_batch_transitions=50
+if grep -q "400 transitions stored, 0 dropped" "$tmp/out"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL actor did not store its 400 transitions: $(cat "$tmp/out" "$tmp/err")"
+  failed=$((failed + 1))
+fi
+expect "actor with cbs but no offline checkpoint" 1 "needs the frozen offline policy" -- actor \
+  --config "$tmp/pretrain.textproto" --replay "127.0.0.1:${replay2_port:-1}" --steps 10
+expect "actor with unknown selector" 1 "unknown selector 'greedy'" -- actor \
+  --config "$tmp/pretrain.textproto" --replay "127.0.0.1:1" --set selector.name=greedy
+kill -TERM "$replay2_pid"
+wait "$replay2_pid" || true
 
 # A valid override is applied and visible in the resolved config.
 if "$TANDEM" config print "$good" --set learner.batch_size=256 | grep -q "batch_size: 256"; then

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "actor/actor_command.h"
 #include "actor/envs/env_command.h"
 #include "cli/dataset_command.h"
 #include "cli/doctor_command.h"
@@ -33,13 +34,10 @@ int main(int argc, char** argv) {
       tandem::learner::LearnerBenchCommand(),
   };
   root.subcommands = {
-      bench,
-      tandem::ConfigCommand(),
-      tandem::DatasetCommand(),
-      tandem::DoctorCommand(),
-      tandem::envs::EnvCommand(),
-      tandem::learner::LearnerCommand(),
-      tandem::PretrainCommand(),
+      tandem::actor::ActorCommand(),     bench,
+      tandem::ConfigCommand(),           tandem::DatasetCommand(),
+      tandem::DoctorCommand(),           tandem::envs::EnvCommand(),
+      tandem::learner::LearnerCommand(), tandem::PretrainCommand(),
       tandem::replay::ReplayCommand(),
   };
   return tandem::cli::RunCommand(root, argc, argv, std::cout, std::cerr);

@@ -2,6 +2,10 @@
 
 #include <ATen/ATen.h>
 
+#include <torch/serialize/input-archive.h>
+
+#include <exception>
+#include <fstream>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -60,6 +64,33 @@ absl::Status UnpackWeights(const Weights& weights, const NamedModules& modules) 
       }
       assignments.emplace_back(item.value(), value);
     }
+  }
+  at::NoGradGuard no_grad;
+  for (auto& [target, value] : assignments) target.copy_(value);
+  return absl::OkStatus();
+}
+
+absl::Status LoadModuleFromCheckpoint(const std::string& path, const std::string& module_name,
+                                      torch::nn::Module& module) {
+  if (!std::ifstream(path).good()) {
+    return absl::NotFoundError(absl::StrCat(path, ": checkpoint not found or not readable"));
+  }
+  std::vector<std::pair<at::Tensor, at::Tensor>> assignments;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    for (const auto& item : module.named_parameters()) {
+      at::Tensor stored;
+      if (!archive.try_read("module." + module_name + "." + item.key(), stored, true) ||
+          !stored.sizes().equals(item.value().sizes())) {
+        return absl::FailedPreconditionError(absl::StrCat(path, ": module '", module_name,
+                                                          "' parameter '", item.key(),
+                                                          "' is missing or has another shape"));
+      }
+      assignments.emplace_back(item.value(), stored);
+    }
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat(path, ": not a readable Tandem checkpoint"));
   }
   at::NoGradGuard no_grad;
   for (auto& [target, value] : assignments) target.copy_(value);

@@ -25,6 +25,12 @@ absl::StatusOr<Weights> PackWeights(const NamedModules& modules, const std::stri
 // otherwise nothing is changed and the error names the first mismatch.
 absl::Status UnpackWeights(const Weights& weights, const NamedModules& modules);
 
+// Copies the parameters of module `module_name` from a Tandem checkpoint file (written by the
+// learner; keys "module.<name>.<parameter>") into `module`. Fails, changing nothing, on a missing
+// file, module or parameter, or a shape mismatch.
+absl::Status LoadModuleFromCheckpoint(const std::string& path, const std::string& module_name,
+                                      torch::nn::Module& module);
+
 }  // namespace tandem::networks
 
 #endif  // TANDEM_COMMON_NETWORKS_WEIGHTS_H_

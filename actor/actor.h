@@ -1,0 +1,97 @@
+// The actor process: a pool of B environments, the frozen offline policy (loaded once from the
+// offline checkpoint), the online policy and critic (replaced between steps when the learner
+// publishes a newer version), and one selector. Every decision step runs one batched forward per
+// network over all B envs; transitions stream to the replay server in batches.
+//
+// Selectors: cbs (Sim2O), cbs-greedy, cbs-random, exhaustive, pex, online, offline, epsilon,
+// sequential-epsilon (OVMSE; decentralized via selector.decentralized).
+#ifndef TANDEM_ACTOR_ACTOR_H_
+#define TANDEM_ACTOR_ACTOR_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "actor/envs/env_pool.h"
+#include "actor/transition_sender.h"
+#include "common/metrics.h"
+#include "common/networks/mlp.h"
+#include "common/networks/omiga_mixer.h"
+#include "common/networks/tanh_gaussian_policy.h"
+#include "common/parameter_client.h"
+#include "common/replay_client.h"
+#include "common/rng.h"
+#include "proto/config.pb.h"
+
+namespace tandem::actor {
+
+struct ActorOptions {
+  ExperimentConfig config;
+  int actor_id = 0;
+  // Where transitions go and where weights come from ("" = no subscription).
+  std::shared_ptr<replay::ReplayClient> replay;
+  std::shared_ptr<grpc::Channel> parameters;
+  // The offline checkpoint ("" = no offline policy: selectors needing it are refused).
+  std::string offline_checkpoint;
+  MetricsRegistry* metrics = nullptr;
+};
+
+struct ActorStats {
+  int64_t env_steps = 0;
+  int64_t episodes = 0;
+  uint64_t weights_version = 0;
+  double last_episode_return = 0;
+};
+
+class Actor {
+ public:
+  static absl::StatusOr<std::unique_ptr<Actor>> Create(const ActorOptions& options);
+  ~Actor();
+
+  // Steps the pool until `stop()` returns true or `max_env_steps` env steps were taken.
+  absl::Status Run(const std::function<bool()>& stop, int64_t max_env_steps);
+
+  const ActorStats& stats() const { return stats_; }
+  TransitionSender& sender() { return *sender_; }
+
+ private:
+  Actor() = default;
+  // Swaps in a newer published version, if any.
+  absl::Status SyncWeights();
+  // Fills actions_ for the pool's current observations; returns the per-env offline masks.
+  absl::Status SelectActions();
+  void RecordStep();
+
+  ActorOptions options_;
+  std::unique_ptr<envs::EnvPool> pool_;
+  std::unique_ptr<TransitionSender> sender_;
+  std::unique_ptr<ParameterSubscriber> subscriber_;
+  networks::TanhGaussianPolicy offline_policy_{nullptr}, online_policy_{nullptr};
+  networks::Mlp q_{nullptr};
+  networks::OmigaMixer mixer_{nullptr};
+  Rng rng_;
+  at::Generator generator_;
+  at::Tensor ids_;
+  std::vector<float> actions_, prev_obs_, prev_state_;
+  std::vector<uint64_t> hybrids_;
+  std::vector<double> returns_;
+  std::vector<int64_t> offline_choices_;
+  int64_t decisions_ = 0;
+  TransitionBatch outgoing_;
+  int64_t outgoing_rows_ = 0;
+  ActorStats stats_;
+
+  Counter* env_steps_metric_ = nullptr;
+  Counter* episodes_metric_ = nullptr;
+  Gauge* return_metric_ = nullptr;
+  Gauge* version_metric_ = nullptr;
+  Histogram* action_seconds_ = nullptr;
+  Histogram* step_seconds_ = nullptr;
+  std::vector<Gauge*> offline_share_;
+};
+
+}  // namespace tandem::actor
+
+#endif  // TANDEM_ACTOR_ACTOR_H_

@@ -1,0 +1,81 @@
+#include "actor/actor_command.h"
+
+#include <iomanip>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "actor/actor.h"
+#include "common/config.h"
+#include "common/grpc_security.h"
+#include "common/shutdown.h"
+#include "common/status_macros.h"
+#include "grpcpp/create_channel.h"
+
+namespace tandem::actor {
+namespace {
+
+absl::Status RunActor(const cli::Args& args, std::ostream& out) {
+  ASSIGN_OR_RETURN(ExperimentConfig config,
+                   LoadExperimentConfig(args.GetString("config"), args.GetRepeated("set")));
+  InstallShutdownHandlers();
+  ASSIGN_OR_RETURN(std::string token, ResolveAuthToken(config.security()));
+  ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(config.metrics().enabled()
+                                                             ? config.metrics().actor_address()
+                                                             : std::string()));
+  ASSIGN_OR_RETURN(auto replay, replay::ReplayClient::Connect(args.GetString("replay"),
+                                                              config.security(), token));
+  ActorOptions options;
+  options.config = config;
+  options.actor_id = static_cast<int>(args.GetInt("id"));
+  options.replay = std::move(replay);
+  if (!args.GetString("learner").empty()) {
+    ASSIGN_OR_RETURN(auto credentials, MakeChannelCredentials(config.security()));
+    grpc::ChannelArguments arguments;
+    arguments.SetMaxReceiveMessageSize(-1);
+    options.parameters =
+        grpc::CreateCustomChannel(args.GetString("learner"), credentials, arguments);
+  }
+  options.offline_checkpoint = config.learner().offline_checkpoint();
+  options.metrics = metrics.get();
+  ASSIGN_OR_RETURN(auto actor, Actor::Create(options));
+  out << "tandem actor " << options.actor_id << ": " << config.env().name() << " x "
+      << config.actors().envs_per_actor() << ", selector " << config.selector().name()
+      << (metrics->port() > 0 ? absl::StrCat(", metrics on port ", metrics->port()) : "")
+      << std::endl;
+  const int64_t steps = args.GetInt("steps");
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(actor->Run([] { return ShutdownRequested(); },
+                             steps > 0 ? steps : std::numeric_limits<int64_t>::max()));
+  actor->sender().Close(absl::Seconds(10));
+  const ActorStats& stats = actor->stats();
+  out << "actor " << options.actor_id << " done: " << stats.env_steps << " env steps ("
+      << std::fixed << std::setprecision(0)
+      << stats.env_steps / absl::ToDoubleSeconds(absl::Now() - start) << "/s), " << stats.episodes
+      << " episodes, weights version " << stats.weights_version << ", "
+      << actor->sender().acknowledged_transitions() << " transitions stored, "
+      << actor->sender().dropped_transitions() << " dropped" << std::endl;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+cli::Command ActorCommand() {
+  cli::Command command("actor",
+                       "Run an actor process: step a pool of envs with the configured selector and "
+                       "stream transitions to the replay server.");
+  command.flags = {
+      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE",
+       true},
+      {"set", cli::FlagKind::kRepeated, "Override one config field.", "", "PATH=VALUE"},
+      {"id", cli::FlagKind::kInt, "This actor's id (seeds its envs).", "0", "N"},
+      {"replay", cli::FlagKind::kString, "Replay server address.", "", "HOST:PORT", true},
+      {"learner", cli::FlagKind::kString, "The learner's weights address (empty: no sync).", "",
+       "HOST:PORT"},
+      {"steps", cli::FlagKind::kInt, "Stop after this many env steps (0 = until SIGTERM).", "0",
+       "N"},
+  };
+  command.run = cli::StatusHandler("tandem actor", RunActor);
+  return command;
+}
+
+}  // namespace tandem::actor

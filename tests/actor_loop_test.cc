@@ -1,0 +1,122 @@
+// The whole loop on loopback gRPC: actors step real MuJoCo envs and select actions with CBS over
+// the frozen offline policy and the synced online policy; transitions stream to the replay server;
+// the learner fine-tunes on batches mixed at rho and publishes weights back to the actors.
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "actor/actor.h"
+#include "actor/rollout.h"
+#include "common/config.h"
+#include "common/replay_client.h"
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "learner/learner.h"
+#include "replay_server/replay_server.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(ActorLoop, ActorsAndLearnerCloseTheLoopOverGrpc) {
+  const std::string dir = ::testing::TempDir() + "/actor_loop";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  ExperimentConfig config;
+  config.mutable_env()->set_name("mamujoco/HalfCheetah-6x1");
+  (*config.mutable_env()->mutable_options())["episode_limit"] = "40";
+  config.mutable_algorithm()->set_hidden_size(32);
+  config.mutable_learner()->set_batch_size(32);
+  config.mutable_learner()->set_publish_every_updates(5);
+  config.mutable_learner()->set_device("cpu");
+  config.mutable_actors()->set_envs_per_actor(4);
+  config.mutable_actors()->set_send_batch_transitions(32);
+  config.mutable_replay()->set_min_size_to_sample(32);
+  FillDefaults(&config);
+
+  // An offline dataset (random policy) and a short offline pretraining.
+  const std::string dataset = dir + "/random.h5";
+  {
+    auto pool = envs::EnvPool::Create("mamujoco/HalfCheetah-6x1(episode_limit=40)", 4, 1);
+    ASSERT_TRUE(pool.ok());
+    ASSERT_TRUE((*pool)->ResetAll().ok());
+    auto writer = DatasetWriter::Create(dataset, (*pool)->spec().ToTransitionSpec(), {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE(actor::RecordRollouts(**pool, actor::UniformRandomActions(1), 400, **writer).ok());
+    ASSERT_TRUE((*writer)->Finish().ok());
+  }
+  config.mutable_dataset()->set_path(dataset);
+  config.mutable_replay()->set_address("127.0.0.1:0");
+  auto metrics = *MetricsRegistry::Create("");
+  auto replay = replay::ReplayServer::Start(config, metrics.get());
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  auto client = replay::ReplayClient::Connect((*replay)->address(), SecurityConfig(), "");
+  ASSERT_TRUE(client.ok());
+  std::shared_ptr<replay::ReplayClient> shared_client = std::move(*client);
+  auto info = shared_client->Info();
+  ASSERT_TRUE(info.ok());
+
+  learner::LearnerOptions options;
+  options.config = config;
+  options.spec = info->spec();
+  options.phase = "offline";
+  options.checkpoint_path = dir + "/offline.pt";
+  options.metrics = metrics.get();
+  {
+    auto offline = learner::Learner::Create(options, *shared_client);
+    ASSERT_TRUE(offline.ok()) << offline.status();
+    ASSERT_TRUE((*offline)->Train(20, nullptr, nullptr).ok());
+  }
+
+  // Online: the learner publishes; the actor subscribes, selects with CBS and streams.
+  auto parameters = learner::ParameterServer::Start("127.0.0.1:0", SecurityConfig(), metrics.get());
+  ASSERT_TRUE(parameters.ok());
+  options.phase = "online";
+  options.checkpoint_path = dir + "/online.pt";
+  options.publisher = &(*parameters)->service();
+  auto online = learner::Learner::Create(options, *shared_client);
+  ASSERT_TRUE(online.ok());
+  ASSERT_TRUE((*online)->StartOnlineFrom(dir + "/offline.pt").ok());
+  ASSERT_TRUE((*online)->Publish().ok());
+
+  actor::ActorOptions actor_options;
+  actor_options.config = config;
+  actor_options.replay = shared_client;
+  actor_options.parameters = grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string((*parameters)->port()), grpc::InsecureChannelCredentials());
+  actor_options.offline_checkpoint = dir + "/offline.pt";
+  actor_options.metrics = metrics.get();
+  auto actor = actor::Actor::Create(actor_options);
+  ASSERT_TRUE(actor.ok()) << actor.status();
+
+  std::atomic<bool> actor_done{false};
+  absl::Status learner_status;
+  std::thread learner_thread([&] {
+    learner_status = (*online)->Train(
+        std::numeric_limits<int64_t>::max(), [&] { return actor_done.load(); }, nullptr);
+  });
+  ASSERT_TRUE((*actor)->Run(nullptr, 1200).ok());
+  (*actor)->sender().Close(absl::Seconds(30));
+  actor_done = true;
+  learner_thread.join();
+  ASSERT_TRUE(learner_status.ok()) << learner_status;
+
+  EXPECT_EQ((*actor)->stats().env_steps, 1200);
+  EXPECT_EQ((*actor)->sender().acknowledged_transitions(), 1200);
+  EXPECT_EQ((*actor)->sender().dropped_transitions(), 0);
+  EXPECT_EQ((*replay)->service().online_size(), 1200);
+  EXPECT_GE((*actor)->stats().episodes, 4 * (1200 / 4 / 40) - 4);
+  EXPECT_GT((*online)->algorithm().updates(), 20);
+  // The actor acted with weights newer than the initial version.
+  EXPECT_GT((*actor)->stats().weights_version, 1u);
+  EXPECT_GT(
+      metrics->GetCounter("tandem_replay_sampled_transitions_total", "", {{"table", "online"}})
+          .Value(),
+      0);
+  (*parameters)->Shutdown();
+  (*replay)->Shutdown();
+}
+
+}  // namespace
+}  // namespace tandem
