@@ -9,6 +9,7 @@
 #include "actor/selection/beam_search.h"
 #include "actor/selection/exploration.h"
 #include "actor/selection/hybrid_scorer.h"
+#include "common/logging.h"
 #include "common/networks/weights.h"
 #include "common/status_macros.h"
 #include "common/transition_schema.h"

@@ -54,6 +54,22 @@ absl::Status RunActor(const cli::Args& args, std::ostream& out) {
       << " episodes, weights version " << stats.weights_version << ", "
       << actor->sender().acknowledged_transitions() << " transitions stored, "
       << actor->sender().dropped_transitions() << " dropped" << std::endl;
+  double latency_sum = 0, latency_count = 0, action_sum = 0, action_count = 0;
+  for (const auto& [key, value] : metrics->Snapshot()) {
+    if (key == "tandem_weights_receive_latency_seconds_sum{}") latency_sum = value;
+    if (key == "tandem_weights_receive_latency_seconds_count{}") latency_count = value;
+    if (key == "tandem_actor_action_selection_seconds_sum{}") action_sum = value;
+    if (key == "tandem_actor_action_selection_seconds_count{}") action_count = value;
+  }
+  if (action_count > 0) {
+    out << "  action selection " << std::setprecision(3) << 1e3 * action_sum / action_count
+        << " ms per step for " << config.actors().envs_per_actor() << " envs" << std::endl;
+  }
+  if (latency_count > 0) {
+    out << "  weights publish-to-receive latency " << std::setprecision(2)
+        << 1e3 * latency_sum / latency_count << " ms mean over " << latency_count << " versions"
+        << std::endl;
+  }
   return absl::OkStatus();
 }
 

@@ -26,7 +26,12 @@ TransitionSender::~TransitionSender() { Close(); }
 bool TransitionSender::Enqueue(TransitionBatch batch) {
   const int64_t rows = NumTransitions(batch);
   absl::MutexLock lock(&mu_);
-  if (closing_ || buffered_ + rows > options_.max_buffered_transitions) {
+  auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closing_ || !connected_ || buffered_ + rows <= options_.max_buffered_transitions ||
+           pending_.empty();
+  };
+  mu_.Await(absl::Condition(&room));
+  if (closing_ || (buffered_ + rows > options_.max_buffered_transitions && !pending_.empty())) {
     dropped_ += rows;
     if (dropped_metric_ != nullptr) dropped_metric_->Increment(static_cast<double>(rows));
     return false;
@@ -83,10 +88,9 @@ void TransitionSender::Run() {
       }
       if (next != nullptr) {
         status = writer->Write(*next);
-        if (status.ok()) {
-          absl::MutexLock lock(&mu_);
-          ++written;
-        }
+        absl::MutexLock lock(&mu_);
+        connected_ = status.ok();
+        if (status.ok()) ++written;
       }
     }
     const absl::Status finished = writer->Finish();
@@ -95,7 +99,10 @@ void TransitionSender::Run() {
     {
       absl::MutexLock lock(&mu_);
       pop_acknowledged();
-      if (!status.ok()) ++reconnects_;
+      if (!status.ok()) {
+        ++reconnects_;
+        connected_ = false;
+      }
       closing = closing_;
       if (closing && (status.ok() || pending_.empty())) return;
     }

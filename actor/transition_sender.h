@@ -1,7 +1,8 @@
 // Streams an actor's transitions to the replay server on a background thread. Batches wait in a
-// bounded local buffer (in transitions); when the replay server is unreachable the sender
-// reconnects with exponential back-off and resends every batch not yet acknowledged, so nothing is
-// lost silently: batches that do not fit the buffer are dropped and counted.
+// bounded local buffer (in transitions). While the replay server is reachable, a full buffer makes
+// Enqueue wait (back-pressure: the replay's rate limiter throttles the actor). When it is
+// unreachable the sender reconnects with exponential back-off and resends every batch not yet
+// acknowledged, and batches that do not fit the buffer are dropped and counted, never silently.
 #ifndef TANDEM_ACTOR_TRANSITION_SENDER_H_
 #define TANDEM_ACTOR_TRANSITION_SENDER_H_
 
@@ -34,7 +35,8 @@ class TransitionSender {
   // Flushes what it can for up to `Close`'s grace period, then stops.
   ~TransitionSender();
 
-  // Queues a batch; returns false (and counts it as dropped) when the buffer is full.
+  // Queues a batch. With the buffer full it waits while the replay server is reachable, and drops
+  // the batch (returning false, counted) while it is not.
   bool Enqueue(TransitionBatch batch) ABSL_LOCKS_EXCLUDED(mu_);
   // Waits up to `grace` for the buffer to drain, then stops the thread.
   void Close(absl::Duration grace = absl::Seconds(5)) ABSL_LOCKS_EXCLUDED(mu_);
@@ -56,6 +58,8 @@ class TransitionSender {
   int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t reconnects_ ABSL_GUARDED_BY(mu_) = 0;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  // The current stream is healthy (optimistic until a write fails).
+  bool connected_ ABSL_GUARDED_BY(mu_) = true;
   Counter* sent_metric_ = nullptr;
   Counter* dropped_metric_ = nullptr;
   Gauge* buffered_metric_ = nullptr;
