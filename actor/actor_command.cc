@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "actor/actor.h"
 #include "common/config.h"
+#include "common/config_command.h"
 #include "common/grpc_security.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
@@ -15,8 +16,7 @@ namespace tandem::actor {
 namespace {
 
 absl::Status RunActor(const cli::Args& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(ExperimentConfig config,
-                   LoadExperimentConfig(args.GetString("config"), args.GetRepeated("set")));
+  ASSIGN_OR_RETURN(ExperimentConfig config, LoadConfigFromArgs(args));
   InstallShutdownHandlers();
   ASSIGN_OR_RETURN(std::string token, ResolveAuthToken(config.security()));
   ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(config.metrics().enabled()
@@ -79,17 +79,17 @@ cli::Command ActorCommand() {
   cli::Command command("actor",
                        "Run an actor process: step a pool of envs with the configured selector and "
                        "stream transitions to the replay server.");
-  command.flags = {
-      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE",
-       true},
-      {"set", cli::FlagKind::kRepeated, "Override one config field.", "", "PATH=VALUE"},
-      {"id", cli::FlagKind::kInt, "This actor's id (seeds its envs).", "0", "N"},
-      {"replay", cli::FlagKind::kString, "Replay server address.", "", "HOST:PORT", true},
-      {"learner", cli::FlagKind::kString, "The learner's weights address (empty: no sync).", "",
-       "HOST:PORT"},
-      {"steps", cli::FlagKind::kInt, "Stop after this many env steps (0 = until SIGTERM).", "0",
-       "N"},
-  };
+  command.flags = ConfigFlags();
+  command.flags.insert(
+      command.flags.end(),
+      {
+          {"id", cli::FlagKind::kInt, "This actor's id (seeds its envs).", "0", "N"},
+          {"replay", cli::FlagKind::kString, "Replay server address.", "", "HOST:PORT", true},
+          {"learner", cli::FlagKind::kString, "The learner's weights address (empty: no sync).", "",
+           "HOST:PORT"},
+          {"steps", cli::FlagKind::kInt, "Stop after this many env steps (0 = until SIGTERM).", "0",
+           "N"},
+      });
   command.run = cli::StatusHandler("tandem actor", RunActor);
   return command;
 }

@@ -9,6 +9,7 @@
 #include "actor/envs/registry.h"
 #include "actor/evaluator.h"
 #include "common/config.h"
+#include "common/config_command.h"
 #include "common/logging.h"
 #include "common/networks/weights.h"
 #include "common/replay_client.h"
@@ -30,8 +31,7 @@ std::string DefaultCheckpointPath(const ExperimentConfig& config) {
 }
 
 absl::Status RunPretrain(const cli::Args& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(ExperimentConfig config,
-                   LoadExperimentConfig(args.GetString("config"), args.GetRepeated("set")));
+  ASSIGN_OR_RETURN(ExperimentConfig config, LoadConfigFromArgs(args));
   if (config.dataset().path().empty()) {
     return absl::InvalidArgumentError("dataset.path: pretraining needs an offline dataset");
   }
@@ -135,15 +135,15 @@ cli::Command PretrainCommand() {
   cli::Command command("pretrain",
                        "Train the algorithm offline on the configured dataset through the replay "
                        "server (rho = 1), evaluate it, and write the offline checkpoint.");
-  command.flags = {
-      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE",
-       true},
-      {"set", cli::FlagKind::kRepeated, "Override one config field.", "", "PATH=VALUE"},
-      {"checkpoint", cli::FlagKind::kString,
-       "Where to write the offline checkpoint (default <run_root>/<name>/offline.pt, or "
-       "learner.checkpoint_dir/offline.pt).",
-       "", "PATH"},
-  };
+  command.flags = ConfigFlags();
+  command.flags.insert(
+      command.flags.end(),
+      {
+          {"checkpoint", cli::FlagKind::kString,
+           "Where to write the offline checkpoint (default <run_root>/<name>/offline.pt, or "
+           "learner.checkpoint_dir/offline.pt).",
+           "", "PATH"},
+      });
   command.run = cli::StatusHandler("tandem pretrain", RunPretrain);
   return command;
 }

@@ -59,6 +59,16 @@ cli::Command DefaultsCommand() {
 
 }  // namespace
 
+std::vector<cli::FlagSpec> ConfigFlags() {
+  return {{"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE",
+           true},
+          SetFlag()};
+}
+
+absl::StatusOr<ExperimentConfig> LoadConfigFromArgs(const cli::Args& args) {
+  return LoadExperimentConfig(args.GetString("config"), args.GetRepeated("set"));
+}
+
 cli::Command ConfigCommand() {
   cli::Command command{"config", "Check, print and list defaults of experiment configurations."};
   command.subcommands = {CheckCommand(), PrintCommand(), DefaultsCommand()};

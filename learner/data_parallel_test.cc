@@ -1,30 +1,16 @@
 #include "learner/data_parallel.h"
 
 #include <ATen/ATen.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
 #include "common/config.h"
 #include "gtest/gtest.h"
 #include "learner/omiga.h"
+#include "tests/net_testing.h"
 
 namespace tandem::learner {
 namespace {
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t length = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 AlgorithmContext Context() {
   AlgorithmContext context;
@@ -63,7 +49,7 @@ std::vector<at::Tensor> AllParameters(Omiga& omiga) {
 
 // Two ranks in two threads (the same code runs in two processes in a real cluster).
 TEST(DataParallel, TwoRanksEndWithIdenticalParameters) {
-  const int port = FreePort();
+  const int port = testing::FreeLoopbackPort();
   std::vector<std::vector<at::Tensor>> results(2);
   std::vector<absl::Status> statuses(2);
   auto run = [&](int rank) {

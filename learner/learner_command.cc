@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/config.h"
+#include "common/config_command.h"
 #include "common/grpc_security.h"
 #include "common/logging.h"
 #include "common/replay_client.h"
@@ -19,8 +20,7 @@ namespace tandem::learner {
 namespace {
 
 absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(ExperimentConfig config,
-                   LoadExperimentConfig(args.GetString("config"), args.GetRepeated("set")));
+  ASSIGN_OR_RETURN(ExperimentConfig config, LoadConfigFromArgs(args));
   const std::string phase = args.GetString("phase");
   if (phase != "offline" && phase != "online") {
     return absl::InvalidArgumentError(
@@ -136,23 +136,24 @@ cli::Command LearnerCommand() {
   cli::Command command("learner",
                        "Run a learner process: train from a replay server, publish weights, write "
                        "checkpoints (one rank of learner.num_learners data-parallel learners).");
-  command.flags = {
-      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE",
-       true},
-      {"set", cli::FlagKind::kRepeated, "Override one config field.", "", "PATH=VALUE"},
-      {"replay", cli::FlagKind::kString, "Replay server address.", "", "HOST:PORT", true},
-      {"phase", cli::FlagKind::kString, "offline (pretraining) or online (fine-tuning).", "offline",
-       "PHASE"},
-      {"rank", cli::FlagKind::kInt, "This learner's rank among learner.num_learners.", "0", "R"},
-      {"master", cli::FlagKind::kString, "Rendezvous host:port served by rank 0.",
-       "127.0.0.1:29500", "HOST:PORT"},
-      {"resume", cli::FlagKind::kBool, "Continue from this phase's checkpoint if it exists.",
-       "false"},
-      {"connect_timeout", cli::FlagKind::kDouble, "Seconds to wait for the replay server.", "60",
-       "S"},
-      {"port_file", cli::FlagKind::kString,
-       "Write '<weights port> <metrics port>' to FILE once serving.", "", "FILE"},
-  };
+  command.flags = ConfigFlags();
+  command.flags.insert(
+      command.flags.end(),
+      {
+          {"replay", cli::FlagKind::kString, "Replay server address.", "", "HOST:PORT", true},
+          {"phase", cli::FlagKind::kString, "offline (pretraining) or online (fine-tuning).",
+           "offline", "PHASE"},
+          {"rank", cli::FlagKind::kInt, "This learner's rank among learner.num_learners.", "0",
+           "R"},
+          {"master", cli::FlagKind::kString, "Rendezvous host:port served by rank 0.",
+           "127.0.0.1:29500", "HOST:PORT"},
+          {"resume", cli::FlagKind::kBool, "Continue from this phase's checkpoint if it exists.",
+           "false"},
+          {"connect_timeout", cli::FlagKind::kDouble, "Seconds to wait for the replay server.",
+           "60", "S"},
+          {"port_file", cli::FlagKind::kString,
+           "Write '<weights port> <metrics port>' to FILE once serving.", "", "FILE"},
+      });
   command.run = cli::StatusHandler("tandem learner", RunLearner);
   return command;
 }

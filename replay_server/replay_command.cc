@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
+#include "common/config_command.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/shutdown.h"
@@ -28,8 +29,7 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
 }
 
 absl::Status RunReplay(const cli::Args& args, std::ostream& out) {
-  ASSIGN_OR_RETURN(ExperimentConfig config,
-                   LoadExperimentConfig(args.GetString("config"), args.GetRepeated("set")));
+  ASSIGN_OR_RETURN(ExperimentConfig config, LoadConfigFromArgs(args));
   InstallShutdownHandlers();
   const MetricsConfig& metrics_config = config.metrics();
   ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(metrics_config.enabled()
@@ -55,13 +55,13 @@ cli::Command ReplayCommand() {
   cli::Command command("replay",
                        "Run the replay server (offline + online tables, rho mixing, rate limiter, "
                        "write-ahead log) until SIGINT/SIGTERM.");
-  command.flags = {
-      {"config", cli::FlagKind::kString, "Experiment configuration (text proto).", "", "FILE",
-       true},
-      {"set", cli::FlagKind::kRepeated, "Override one config field.", "", "PATH=VALUE"},
-      {"port_file", cli::FlagKind::kString,
-       "Write '<grpc port> <metrics port>' to FILE once listening.", "", "FILE"},
-  };
+  command.flags = ConfigFlags();
+  command.flags.insert(
+      command.flags.end(),
+      {
+          {"port_file", cli::FlagKind::kString,
+           "Write '<grpc port> <metrics port>' to FILE once listening.", "", "FILE"},
+      });
   command.run = cli::StatusHandler("tandem replay", RunReplay);
   return command;
 }

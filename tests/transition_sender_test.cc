@@ -1,33 +1,19 @@
 // The actor's sender against a real replay server over TCP: while the server is away, batches
 // beyond the local buffer are dropped and counted; once it is up, everything buffered arrives.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "absl/strings/str_cat.h"
 #include "actor/transition_sender.h"
+#include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "gtest/gtest.h"
 #include "replay_server/replay_server.h"
+#include "tests/net_testing.h"
 #include "tests/transition_testing.h"
 
 namespace tandem {
 namespace {
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t length = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(TransitionSender, BuffersWhileTheReplayIsAwayThenDeliversAfterReconnecting) {
-  const int port = FreePort();
+  const int port = testing::FreeLoopbackPort();
   const std::string address = absl::StrCat("127.0.0.1:", port);
   auto client = replay::ReplayClient::Connect(address, SecurityConfig(), "");
   ASSERT_TRUE(client.ok());
