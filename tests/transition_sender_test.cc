@@ -3,6 +3,7 @@
 
 #include "actor/transition_sender.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/config.h"
 #include "gtest/gtest.h"
 #include "replay_server/replay_server.h"
@@ -28,7 +29,8 @@ TEST(TransitionSender, BuffersWhileTheReplayIsAwayThenDeliversAfterReconnecting)
   for (int b = 0; b < 8; ++b) accepted += sender.Enqueue(testing::MakeBatch(schema, 20, b * 20));
   EXPECT_EQ(accepted, 5);
   EXPECT_EQ(sender.dropped_transitions(), 60);
-  absl::SleepFor(absl::Milliseconds(200));
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (sender.reconnects() < 1 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
   EXPECT_GE(sender.reconnects(), 1);
 
   ExperimentConfig config;
