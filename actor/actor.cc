@@ -287,6 +287,14 @@ void Actor::RecordStep() {
   }
 }
 
+absl::StatusOr<double> Actor::TimeSelection(int iterations) {
+  RETURN_IF_ERROR(pool_->ResetAll());
+  RETURN_IF_ERROR(SelectActions());  // warm-up
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < iterations; ++i) RETURN_IF_ERROR(SelectActions());
+  return absl::ToDoubleSeconds(absl::Now() - start) / iterations;
+}
+
 absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps) {
   RETURN_IF_ERROR(pool_->ResetAll());
   while (stats_.env_steps < max_env_steps && !(stop && stop())) {

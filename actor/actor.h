@@ -53,6 +53,10 @@ class Actor {
   // Steps the pool until `stop()` returns true or `max_env_steps` env steps were taken.
   absl::Status Run(const std::function<bool()>& stop, int64_t max_env_steps);
 
+  // Resets the envs and times `iterations` action selections for the current observations
+  // (`tandem bench cbs`); returns seconds per selection.
+  absl::StatusOr<double> TimeSelection(int iterations);
+
   const ActorStats& stats() const { return stats_; }
   TransitionSender& sender() { return *sender_; }
 

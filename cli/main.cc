@@ -6,6 +6,7 @@
 
 #include "actor/actor_command.h"
 #include "actor/envs/env_command.h"
+#include "cli/cbs_bench.h"
 #include "cli/dataset_command.h"
 #include "cli/doctor_command.h"
 #include "cli/pretrain_command.h"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   bench.subcommands = {
       tandem::replay::ReplayBenchCommand(),
       tandem::learner::LearnerBenchCommand(),
+      tandem::CbsBenchCommand(),
   };
   root.subcommands = {
       tandem::actor::ActorCommand(),     bench,

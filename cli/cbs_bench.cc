@@ -1,0 +1,98 @@
+#include "cli/cbs_bench.h"
+
+#include <ATen/Parallel.h>
+
+#include <filesystem>
+#include <iomanip>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "actor/actor.h"
+#include "actor/envs/registry.h"
+#include "common/config.h"
+#include "common/status_macros.h"
+#include "learner/checkpoint.h"
+#include "learner/omiga.h"
+
+namespace tandem {
+namespace {
+
+// Seconds per decision step of `selector` on `env` with 16 envs, using networks initialised at
+// random and saved as the offline checkpoint the actor loads.
+absl::StatusOr<double> TimeSelector(const std::string& env, const std::string& selector,
+                                    int iterations, const std::string& scratch) {
+  ExperimentConfig config;
+  config.mutable_env()->set_name(env);
+  config.mutable_selector()->set_name(selector);
+  config.mutable_actors()->set_envs_per_actor(16);
+  FillDefaults(&config);
+  ASSIGN_OR_RETURN(auto probe, envs::CreateEnv(env));
+  const std::string checkpoint = absl::StrCat(scratch, "/", std::hash<std::string>()(env), ".pt");
+  if (!std::filesystem::exists(checkpoint)) {
+    learner::AlgorithmContext context;
+    context.spec = probe->spec().ToTransitionSpec();
+    context.config = config.algorithm();
+    ASSIGN_OR_RETURN(auto omiga, learner::Omiga::Create(context));
+    RETURN_IF_ERROR(
+        learner::SaveCheckpoint(checkpoint, *omiga, {"omiga", context.spec, 0, 0, "offline"}));
+  }
+  actor::ActorOptions options;
+  options.config = config;
+  // Selection never sends; the replay address is never contacted.
+  ASSIGN_OR_RETURN(auto client, replay::ReplayClient::Connect("127.0.0.1:1", SecurityConfig(), ""));
+  options.replay = std::move(client);
+  options.offline_checkpoint = checkpoint;
+  ASSIGN_OR_RETURN(auto actor, actor::Actor::Create(options));
+  return actor->TimeSelection(iterations);
+}
+
+absl::Status RunBench(const cli::Args& args, std::ostream& out) {
+  at::set_num_threads(static_cast<int>(args.GetInt("threads")));
+  const int iterations = static_cast<int>(args.GetInt("iterations"));
+  const std::string scratch = args.GetString("scratch");
+  std::filesystem::create_directories(scratch);
+  out << "tandem bench cbs: action selection per decision step, 16 envs, K = 5, "
+      << at::get_num_threads() << " threads, " << iterations << " steps each\n";
+  for (const std::string env : {"mamujoco/Ant-8x1", "mamujoco/HalfCheetah-6x1"}) {
+    std::map<std::string, double> times;
+    for (const std::string selector : {"online", "pex", "cbs", "exhaustive"}) {
+      ASSIGN_OR_RETURN(times[selector], TimeSelector(env, selector, iterations, scratch));
+    }
+    out << "  " << env << "\n";
+    for (const auto& [selector, seconds] : times) {
+      out << "    " << std::left << std::setw(11) << selector << std::right << std::fixed
+          << std::setprecision(3) << std::setw(8) << seconds * 1e3 << " ms   "
+          << std::setprecision(2) << seconds / times["pex"] << " x pex\n";
+    }
+  }
+  out << "  agent scaling (cbs, Ant factorizations; per-agent input size varies with N):\n";
+  std::map<int, double> scaling;
+  for (const auto& [n, env] :
+       std::vector<std::pair<int, std::string>>{{2, "mamujoco/Ant-2x4"},
+                                                {4, "mamujoco/Ant-4x2"},
+                                                {6, "mamujoco/HalfCheetah-6x1"},
+                                                {8, "mamujoco/Ant-8x1"}}) {
+    ASSIGN_OR_RETURN(scaling[n], TimeSelector(env, "cbs", iterations, scratch));
+    out << "    N = " << n << "  " << std::setprecision(3) << scaling[n] * 1e3 << " ms   "
+        << std::setprecision(2) << scaling[n] / scaling[2] << " x N = 2\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+cli::Command CbsBenchCommand() {
+  cli::Command command("cbs",
+                       "Action-selection time of online, pex, cbs and exhaustive with 16 envs on "
+                       "Ant-8x1 and HalfCheetah-6x1, and cbs's scaling with the number of agents.");
+  command.flags = {
+      {"iterations", cli::FlagKind::kInt, "Decision steps timed per selector.", "200", "N"},
+      {"threads", cli::FlagKind::kInt, "LibTorch intra-op threads.", "1", "N"},
+      {"scratch", cli::FlagKind::kString, "Directory for the random-network checkpoints.",
+       "/tmp/tandem-bench-cbs", "DIR"},
+  };
+  command.run = cli::StatusHandler("tandem bench cbs", RunBench);
+  return command;
+}
+
+}  // namespace tandem
