@@ -8,11 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "actor/actor.h"
+#include "actor/envs/env_command.h"
 #include "actor/envs/registry.h"
 #include "common/config.h"
 #include "common/status_macros.h"
 #include "learner/checkpoint.h"
 #include "learner/omiga.h"
+#include "replay_server/replay_server.h"
 
 namespace tandem {
 namespace {
@@ -44,6 +46,57 @@ absl::StatusOr<double> TimeSelector(const std::string& env, const std::string& s
   options.offline_checkpoint = checkpoint;
   ASSIGN_OR_RETURN(auto actor, actor::Actor::Create(options));
   return actor->TimeSelection(iterations);
+}
+
+absl::Status RunActorBench(const cli::Args& args, std::ostream& out) {
+  at::set_num_threads(static_cast<int>(args.GetInt("threads")));
+  const std::string env = args.GetString("env");
+  const absl::Duration duration = absl::Seconds(args.GetDouble("seconds"));
+  const std::string scratch = args.GetString("scratch");
+  std::filesystem::create_directories(scratch);
+  ExperimentConfig config;
+  config.mutable_env()->set_name(env);
+  config.mutable_actors()->set_envs_per_actor(16);
+  config.mutable_replay()->set_offline_ratio(0);
+  config.mutable_replay()->set_address("127.0.0.1:0");
+  config.mutable_replay()->set_online_capacity(2000000);
+  FillDefaults(&config);
+  ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(""));
+  ASSIGN_OR_RETURN(auto replay, replay::ReplayServer::Start(config, metrics.get()));
+  ASSIGN_OR_RETURN(auto probe, envs::CreateEnv(env));
+  const std::string checkpoint =
+      absl::StrCat(scratch, "/actor-", std::hash<std::string>()(env), ".pt");
+  {
+    learner::AlgorithmContext context;
+    context.spec = probe->spec().ToTransitionSpec();
+    context.config = config.algorithm();
+    ASSIGN_OR_RETURN(auto omiga, learner::Omiga::Create(context));
+    RETURN_IF_ERROR(
+        learner::SaveCheckpoint(checkpoint, *omiga, {"omiga", context.spec, 0, 0, "offline"}));
+  }
+  actor::ActorOptions options;
+  options.config = config;
+  ASSIGN_OR_RETURN(auto client,
+                   replay::ReplayClient::Connect(replay->address(), SecurityConfig(), ""));
+  options.replay = std::move(client);
+  options.offline_checkpoint = checkpoint;
+  ASSIGN_OR_RETURN(auto actor, actor::Actor::Create(options));
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(actor->Run([&] { return absl::Now() - start >= duration; },
+                             std::numeric_limits<int64_t>::max()));
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  actor->sender().Close(absl::Seconds(30));
+  const double actor_rate = actor->stats().env_steps / seconds;
+  replay->Shutdown();
+  ASSIGN_OR_RETURN(const double physics_rate, envs::RawPhysicsStepsPerSecond(env, duration));
+  out << "tandem bench actor: " << env << ", 16 envs, selector cbs (K = 5), "
+      << at::get_num_threads() << " thread(s), " << absl::FormatDuration(duration) << "\n"
+      << std::fixed << std::setprecision(0) << "  actor env steps/s (select + step + stream)  "
+      << actor_rate << " (" << actor->sender().acknowledged_transitions() << " stored)\n"
+      << "  raw physics steps/s (mj_step only)           " << physics_rate << "\n"
+      << "  ratio actor / raw physics                    " << std::setprecision(2)
+      << actor_rate / physics_rate << "\n";
+  return absl::OkStatus();
 }
 
 absl::Status RunBench(const cli::Args& args, std::ostream& out) {
@@ -92,6 +145,22 @@ cli::Command CbsBenchCommand() {
        "/tmp/tandem-bench-cbs", "DIR"},
   };
   command.run = cli::StatusHandler("tandem bench cbs", RunBench);
+  return command;
+}
+
+cli::Command ActorBenchCommand() {
+  cli::Command command(
+      "actor",
+      "Env steps/s of one actor with CBS streaming to a replay server, next to the "
+      "raw physics steps/s of the same model.");
+  command.flags = {
+      {"env", cli::FlagKind::kString, "Environment.", "mamujoco/HalfCheetah-6x1", "ENV"},
+      {"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "5", "S"},
+      {"threads", cli::FlagKind::kInt, "LibTorch intra-op threads.", "1", "N"},
+      {"scratch", cli::FlagKind::kString, "Directory for the random-network checkpoint.",
+       "/tmp/tandem-bench-cbs", "DIR"},
+  };
+  command.run = cli::StatusHandler("tandem bench actor", RunActorBench);
   return command;
 }
 

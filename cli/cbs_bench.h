@@ -9,6 +9,10 @@ namespace tandem {
 
 cli::Command CbsBenchCommand();
 
+// `tandem bench actor`: env steps/s of one actor process with CBS (16 envs, streaming to a replay
+// server over loopback gRPC) next to the raw physics steps/s of the same model.
+cli::Command ActorBenchCommand();
+
 }  // namespace tandem
 
 #endif  // TANDEM_CLI_CBS_BENCH_H_

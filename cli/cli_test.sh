@@ -33,7 +33,7 @@ expect() {
 
 # Every verb and subverb answers --help with exit 0.
 for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
-  "bench" "bench replay" "bench learner" "bench cbs" "env" "env list" "env info" "env bench" "dataset" \
+  "bench" "bench replay" "bench learner" "bench cbs" "bench actor" "env" "env list" "env info" "env bench" "dataset" \
   "dataset info" "dataset random" "pretrain" "learner" "actor"; do
   # shellcheck disable=SC2086
   expect "help:$verb" 0 "" -- $verb --help

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
       tandem::replay::ReplayBenchCommand(),
       tandem::learner::LearnerBenchCommand(),
       tandem::CbsBenchCommand(),
+      tandem::ActorBenchCommand(),
   };
   root.subcommands = {
       tandem::actor::ActorCommand(),     bench,

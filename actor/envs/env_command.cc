@@ -113,6 +113,19 @@ absl::Status RunBench(const std::string& name, const cli::Args& args, std::ostre
 
 }  // namespace
 
+absl::StatusOr<double> RawPhysicsStepsPerSecond(const std::string& name, absl::Duration duration) {
+  ASSIGN_OR_RETURN(std::unique_ptr<MultiAgentEnv> env, CreateEnv(name));
+  auto* mujoco = dynamic_cast<MaMujocoEnv*>(env.get());
+  if (mujoco == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(name, " is not a MuJoCo env"));
+  }
+  Rng rng(7);
+  std::vector<float> flat = RandomActions(env->spec(), 4096, rng);
+  flat.resize(flat.size() / (env->spec().num_agents * env->spec().action_size) *
+              mujoco->model()->nu);
+  return MeasurePhysics(*mujoco, duration, flat);
+}
+
 cli::Command EnvCommand() {
   cli::Command list("list", "List the registered environments.");
   list.run = [](const cli::Args&, std::ostream& out, std::ostream&) {
