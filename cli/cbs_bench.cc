@@ -19,6 +19,23 @@
 namespace tandem {
 namespace {
 
+// An offline checkpoint of randomly initialised OMIGA networks for `env`, written once to `scratch`
+// (the benchmarks time selection, not the quality of the networks).
+absl::StatusOr<std::string> RandomNetworkCheckpoint(const std::string& env,
+                                                    const AlgorithmConfig& algorithm,
+                                                    const std::string& scratch) {
+  const std::string checkpoint = absl::StrCat(scratch, "/", std::hash<std::string>()(env), ".pt");
+  if (std::filesystem::exists(checkpoint)) return checkpoint;
+  ASSIGN_OR_RETURN(auto probe, envs::CreateEnv(env));
+  learner::AlgorithmContext context;
+  context.spec = probe->spec().ToTransitionSpec();
+  context.config = algorithm;
+  ASSIGN_OR_RETURN(auto omiga, learner::Omiga::Create(context));
+  RETURN_IF_ERROR(
+      learner::SaveCheckpoint(checkpoint, *omiga, {"omiga", context.spec, 0, 0, "offline"}));
+  return checkpoint;
+}
+
 // Seconds per decision step of `selector` on `env` with 16 envs, using networks initialised at
 // random and saved as the offline checkpoint the actor loads.
 absl::StatusOr<double> TimeSelector(const std::string& env, const std::string& selector,
@@ -28,16 +45,8 @@ absl::StatusOr<double> TimeSelector(const std::string& env, const std::string& s
   config.mutable_selector()->set_name(selector);
   config.mutable_actors()->set_envs_per_actor(16);
   FillDefaults(&config);
-  ASSIGN_OR_RETURN(auto probe, envs::CreateEnv(env));
-  const std::string checkpoint = absl::StrCat(scratch, "/", std::hash<std::string>()(env), ".pt");
-  if (!std::filesystem::exists(checkpoint)) {
-    learner::AlgorithmContext context;
-    context.spec = probe->spec().ToTransitionSpec();
-    context.config = config.algorithm();
-    ASSIGN_OR_RETURN(auto omiga, learner::Omiga::Create(context));
-    RETURN_IF_ERROR(
-        learner::SaveCheckpoint(checkpoint, *omiga, {"omiga", context.spec, 0, 0, "offline"}));
-  }
+  ASSIGN_OR_RETURN(const std::string checkpoint,
+                   RandomNetworkCheckpoint(env, config.algorithm(), scratch));
   actor::ActorOptions options;
   options.config = config;
   // Selection never sends; the replay address is never contacted.
@@ -63,17 +72,8 @@ absl::Status RunActorBench(const cli::Args& args, std::ostream& out) {
   FillDefaults(&config);
   ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(""));
   ASSIGN_OR_RETURN(auto replay, replay::ReplayServer::Start(config, metrics.get()));
-  ASSIGN_OR_RETURN(auto probe, envs::CreateEnv(env));
-  const std::string checkpoint =
-      absl::StrCat(scratch, "/actor-", std::hash<std::string>()(env), ".pt");
-  {
-    learner::AlgorithmContext context;
-    context.spec = probe->spec().ToTransitionSpec();
-    context.config = config.algorithm();
-    ASSIGN_OR_RETURN(auto omiga, learner::Omiga::Create(context));
-    RETURN_IF_ERROR(
-        learner::SaveCheckpoint(checkpoint, *omiga, {"omiga", context.spec, 0, 0, "offline"}));
-  }
+  ASSIGN_OR_RETURN(const std::string checkpoint,
+                   RandomNetworkCheckpoint(env, config.algorithm(), scratch));
   actor::ActorOptions options;
   options.config = config;
   ASSIGN_OR_RETURN(auto client,
