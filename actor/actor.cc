@@ -76,32 +76,9 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     return absl::UnimplementedError(
         "actor: discrete-action envs need the QMIX critic, which is not built yet");
   }
-  const int64_t n = spec.num_agents, o = spec.obs_size, a = spec.action_size;
-  const int64_t h = config.algorithm().hidden_size();
-  actor->offline_policy_ =
-      networks::TanhGaussianPolicy(networks::TanhGaussianPolicyOptions{o + n, a, h});
-  actor->online_policy_ =
-      networks::TanhGaussianPolicy(networks::TanhGaussianPolicyOptions{o + n, a, h});
-  actor->q_ = networks::Mlp(networks::MlpOptions{o + a + n, {h, h}, 1, false});
-  actor->mixer_ = networks::OmigaMixer(
-      networks::OmigaMixerOptions{spec.state_size, n, config.algorithm().mixer_hidden_size()});
-  if (!options.offline_checkpoint.empty()) {
-    // The online networks start as copies of the offline ones until the learner publishes.
-    for (auto [name, module] : std::vector<std::pair<std::string, torch::nn::Module*>>{
-             {"policy", actor->offline_policy_.get()},
-             {"policy", actor->online_policy_.get()},
-             {"q", actor->q_.get()},
-             {"mixer", actor->mixer_.get()}}) {
-      RETURN_IF_ERROR(
-          networks::LoadModuleFromCheckpoint(options.offline_checkpoint, name, *module));
-    }
-  }
-  for (torch::nn::Module* module : {static_cast<torch::nn::Module*>(actor->offline_policy_.get()),
-                                    static_cast<torch::nn::Module*>(actor->online_policy_.get()),
-                                    static_cast<torch::nn::Module*>(actor->q_.get()),
-                                    static_cast<torch::nn::Module*>(actor->mixer_.get())}) {
-    module->eval();
-  }
+  const int64_t n = spec.num_agents, a = spec.action_size;
+  ASSIGN_OR_RETURN(actor->nets_,
+                   PolicySet::Create(spec, config.algorithm(), options.offline_checkpoint));
   actor->rng_.seed(seed);
   actor->generator_ = at::detail::createCPUGenerator(seed);
   const int64_t b = actor->pool_->size();
@@ -151,8 +128,7 @@ absl::Status Actor::SyncWeights() {
   if (subscriber_ == nullptr) return absl::OkStatus();
   std::shared_ptr<const Weights> latest = subscriber_->Latest();
   if (latest == nullptr || latest->version() == stats_.weights_version) return absl::OkStatus();
-  RETURN_IF_ERROR(networks::UnpackWeights(
-      *latest, {{"policy", online_policy_.get()}, {"q", q_.get()}, {"mixer", mixer_.get()}}));
+  RETURN_IF_ERROR(nets_.Update(*latest));
   stats_.weights_version = latest->version();
   if (version_metric_ != nullptr) version_metric_->Set(static_cast<double>(latest->version()));
   return absl::OkStatus();
@@ -168,7 +144,7 @@ absl::Status Actor::SelectActions() {
   const at::Tensor input = at::cat({obs, ids_}, -1);
 
   if (name == "epsilon" || name == "sequential-epsilon") {
-    const at::Tensor greedy = online_policy_->Deterministic(input).contiguous();
+    const at::Tensor greedy = nets_.online_policy->Deterministic(input).contiguous();
     std::memcpy(actions_.data(), greedy.data_ptr<float>(), actions_.size() * sizeof(float));
     const double epsilon = EpsilonAt(selector.epsilon_start(), selector.epsilon_end(),
                                      selector.epsilon_anneal_env_steps(), stats_.env_steps);
@@ -189,12 +165,12 @@ absl::Status Actor::SelectActions() {
     return absl::OkStatus();
   }
 
-  const at::Tensor online = online_policy_->Sample(input, generator_).contiguous();
+  const at::Tensor online = nets_.online_policy->Sample(input, generator_).contiguous();
   if (name == "online") {
     std::memcpy(actions_.data(), online.data_ptr<float>(), actions_.size() * sizeof(float));
     return absl::OkStatus();
   }
-  const at::Tensor offline = offline_policy_->Deterministic(input).contiguous();
+  const at::Tensor offline = nets_.offline_policy->Deterministic(input).contiguous();
   if (name == "offline") {
     std::memcpy(actions_.data(), offline.data_ptr<float>(), actions_.size() * sizeof(float));
     return absl::OkStatus();
@@ -205,8 +181,8 @@ absl::Status Actor::SelectActions() {
                                          {b, static_cast<int64_t>(spec.state_size)});
   const at::Tensor q_inputs =
       at::cat({at::cat({obs, offline, ids_}, -1), at::cat({obs, online, ids_}, -1)}, 0);
-  const at::Tensor q = q_->forward(q_inputs).squeeze(-1).contiguous();  // [2B, N]
-  auto [w, bias] = mixer_->forward(state);
+  const at::Tensor q = nets_.q->forward(q_inputs).squeeze(-1).contiguous();  // [2B, N]
+  auto [w, bias] = nets_.mixer->forward(state);
   w = w.contiguous();
   bias = bias.contiguous();
   const float* q_data = q.data_ptr<float>();
@@ -262,7 +238,7 @@ void Actor::RecordStep() {
     if (++outgoing_rows_ == capacity) {
       outgoing_.set_actor_id(options_.actor_id);
       outgoing_.set_weights_version(stats_.weights_version);
-      sender_->Enqueue(outgoing_);
+      sender_->Enqueue(outgoing_, stop_);
       outgoing_rows_ = 0;
     }
     returns_[e] += pool_->reward()[e];
@@ -296,6 +272,7 @@ absl::StatusOr<double> Actor::TimeSelection(int iterations) {
 }
 
 absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps) {
+  stop_ = stop;
   RETURN_IF_ERROR(pool_->ResetAll());
   while (stats_.env_steps < max_env_steps && !(stop && stop())) {
     const absl::Time start = absl::Now();
@@ -323,7 +300,7 @@ absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps
     }
     partial.set_actor_id(options_.actor_id);
     partial.set_weights_version(stats_.weights_version);
-    sender_->Enqueue(std::move(partial));
+    sender_->Enqueue(std::move(partial), stop_);
     outgoing_rows_ = 0;
   }
   return absl::OkStatus();

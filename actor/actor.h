@@ -15,11 +15,9 @@
 
 #include "absl/status/statusor.h"
 #include "actor/envs/env_pool.h"
+#include "actor/policy_set.h"
 #include "actor/transition_sender.h"
 #include "common/metrics.h"
-#include "common/networks/mlp.h"
-#include "common/networks/omiga_mixer.h"
-#include "common/networks/tanh_gaussian_policy.h"
 #include "common/parameter_client.h"
 #include "common/replay_client.h"
 #include "common/rng.h"
@@ -72,9 +70,7 @@ class Actor {
   std::unique_ptr<envs::EnvPool> pool_;
   std::unique_ptr<TransitionSender> sender_;
   std::unique_ptr<ParameterSubscriber> subscriber_;
-  networks::TanhGaussianPolicy offline_policy_{nullptr}, online_policy_{nullptr};
-  networks::Mlp q_{nullptr};
-  networks::OmigaMixer mixer_{nullptr};
+  PolicySet nets_;
   Rng rng_;
   at::Generator generator_;
   at::Tensor ids_;
@@ -86,6 +82,7 @@ class Actor {
   TransitionBatch outgoing_;
   int64_t outgoing_rows_ = 0;
   ActorStats stats_;
+  std::function<bool()> stop_;  // Run's stop condition, also ends back-pressure waits
 
   Counter* env_steps_metric_ = nullptr;
   Counter* episodes_metric_ = nullptr;

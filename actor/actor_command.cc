@@ -5,8 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "actor/actor.h"
+#include "actor/evaluator_role.h"
 #include "common/config.h"
 #include "common/config_command.h"
+#include "common/files.h"
 #include "common/grpc_security.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
@@ -15,6 +17,15 @@
 namespace tandem::actor {
 namespace {
 
+absl::StatusOr<std::shared_ptr<grpc::Channel>> LearnerChannel(const cli::Args& args,
+                                                              const ExperimentConfig& config) {
+  if (args.GetString("learner").empty()) return nullptr;
+  ASSIGN_OR_RETURN(auto credentials, MakeChannelCredentials(config.security()));
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(-1);
+  return grpc::CreateCustomChannel(args.GetString("learner"), credentials, arguments);
+}
+
 absl::Status RunActor(const cli::Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(ExperimentConfig config, LoadConfigFromArgs(args));
   InstallShutdownHandlers();
@@ -22,19 +33,32 @@ absl::Status RunActor(const cli::Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(config.metrics().enabled()
                                                              ? config.metrics().actor_address()
                                                              : std::string()));
+  if (const std::string& port_file = args.GetString("port_file"); !port_file.empty()) {
+    RETURN_IF_ERROR(WriteFileAtomically(port_file, absl::StrCat(metrics->port(), "\n")));
+  }
+  if (args.GetBool("eval")) {
+    EvaluatorOptions options;
+    options.config = config;
+    ASSIGN_OR_RETURN(options.parameters, LearnerChannel(args, config));
+    options.csv_path = args.GetString("eval_out");
+    options.metrics = metrics.get();
+    out << "tandem evaluator: " << config.env().name() << ", " << config.evaluation().episodes()
+        << " episodes every " << config.evaluation().every_versions() << " weights versions"
+        << (metrics->port() > 0 ? absl::StrCat(", metrics on port ", metrics->port()) : "")
+        << std::endl;
+    return RunEvaluator(
+        options, [] { return ShutdownRequested(); }, out);
+  }
+  if (args.GetString("replay").empty()) {
+    return absl::InvalidArgumentError("--replay HOST:PORT is required (except with --eval)");
+  }
   ASSIGN_OR_RETURN(auto replay, replay::ReplayClient::Connect(args.GetString("replay"),
                                                               config.security(), token));
   ActorOptions options;
   options.config = config;
   options.actor_id = static_cast<int>(args.GetInt("id"));
   options.replay = std::move(replay);
-  if (!args.GetString("learner").empty()) {
-    ASSIGN_OR_RETURN(auto credentials, MakeChannelCredentials(config.security()));
-    grpc::ChannelArguments arguments;
-    arguments.SetMaxReceiveMessageSize(-1);
-    options.parameters =
-        grpc::CreateCustomChannel(args.GetString("learner"), credentials, arguments);
-  }
+  ASSIGN_OR_RETURN(options.parameters, LearnerChannel(args, config));
   options.offline_checkpoint = config.learner().offline_checkpoint();
   options.metrics = metrics.get();
   ASSIGN_OR_RETURN(auto actor, Actor::Create(options));
@@ -46,7 +70,9 @@ absl::Status RunActor(const cli::Args& args, std::ostream& out) {
   const absl::Time start = absl::Now();
   RETURN_IF_ERROR(actor->Run([] { return ShutdownRequested(); },
                              steps > 0 ? steps : std::numeric_limits<int64_t>::max()));
-  actor->sender().Close(absl::Seconds(10));
+  // At shutdown the replay server may have stopped acknowledging (its rate limiter waits on a
+  // learner that is gone): give the flush a short grace then.
+  actor->sender().Close(ShutdownRequested() ? absl::Seconds(2) : absl::Seconds(10));
   const ActorStats& stats = actor->stats();
   out << "actor " << options.actor_id << " done: " << stats.env_steps << " env steps ("
       << std::fixed << std::setprecision(0)
@@ -84,11 +110,20 @@ cli::Command ActorCommand() {
       command.flags.end(),
       {
           {"id", cli::FlagKind::kInt, "This actor's id (seeds its envs).", "0", "N"},
-          {"replay", cli::FlagKind::kString, "Replay server address.", "", "HOST:PORT", true},
+          {"replay", cli::FlagKind::kString, "Replay server address (required unless --eval).", "",
+           "HOST:PORT"},
           {"learner", cli::FlagKind::kString, "The learner's weights address (empty: no sync).", "",
            "HOST:PORT"},
           {"steps", cli::FlagKind::kInt, "Stop after this many env steps (0 = until SIGTERM).", "0",
            "N"},
+          {"eval", cli::FlagKind::kBool,
+           "Be the evaluator: follow the learner's weights and evaluate the offline, online and "
+           "CBS-composed policies deterministically (no replay needed).",
+           "false"},
+          {"eval_out", cli::FlagKind::kString, "With --eval: append every evaluation to this CSV.",
+           "", "FILE"},
+          {"port_file", cli::FlagKind::kString, "Write '<metrics port>' to FILE once serving.", "",
+           "FILE"},
       });
   command.run = cli::StatusHandler("tandem actor", RunActor);
   return command;

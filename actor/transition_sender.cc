@@ -23,14 +23,22 @@ TransitionSender::TransitionSender(std::shared_ptr<replay::ReplayClient> client,
 
 TransitionSender::~TransitionSender() { Close(); }
 
-bool TransitionSender::Enqueue(TransitionBatch batch) {
+bool TransitionSender::Enqueue(TransitionBatch batch, const std::function<bool()>& stop) {
   const int64_t rows = NumTransitions(batch);
   absl::MutexLock lock(&mu_);
+  // Connected: hold at most a few batches beyond those in flight, so the replay server's rate
+  // limiter throttles the actor instead of a deep local queue going stale. Away: keep up to
+  // max_buffered_transitions and drop beyond that.
+  const size_t connected_window = static_cast<size_t>(options_.max_in_flight) + 2;
   auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return closing_ || !connected_ || buffered_ + rows <= options_.max_buffered_transitions ||
-           pending_.empty();
+    if (closing_ || pending_.empty()) return true;
+    if (!connected_) return true;
+    return pending_.size() < connected_window &&
+           buffered_ + rows <= options_.max_buffered_transitions;
   };
-  mu_.Await(absl::Condition(&room));
+  while (!mu_.AwaitWithTimeout(absl::Condition(&room), absl::Milliseconds(100))) {
+    if (stop && stop()) break;  // shutting down while throttled: count the batch as dropped
+  }
   if (closing_ || (buffered_ + rows > options_.max_buffered_transitions && !pending_.empty())) {
     dropped_ += rows;
     if (dropped_metric_ != nullptr) dropped_metric_->Increment(static_cast<double>(rows));
@@ -55,6 +63,10 @@ void TransitionSender::Run() {
     // One stream until it breaks. Batch k written on it gets sequence k; batches stay at the front
     // of `pending_` until acknowledged, so a broken stream's unacknowledged ones are resent.
     std::unique_ptr<replay::ReplayWriter> writer = client_->NewWriter(options_.max_in_flight);
+    {
+      absl::MutexLock lock(&mu_);
+      active_writer_ = writer.get();
+    }
     size_t written = 0;    // batches of pending_ written on this stream and still held
     uint64_t removed = 0;  // acknowledged batches already popped
     auto pop_acknowledged = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -98,6 +110,7 @@ void TransitionSender::Run() {
     bool closing;
     {
       absl::MutexLock lock(&mu_);
+      active_writer_ = nullptr;
       pop_acknowledged();
       if (!status.ok()) {
         ++reconnects_;
@@ -124,6 +137,8 @@ void TransitionSender::Close(absl::Duration grace) {
     auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pending_.empty(); };
     mu_.AwaitWithTimeout(absl::Condition(&drained), grace);
     closing_ = true;
+    // Batches still unacknowledged after the grace period will not be: stop waiting for them.
+    if (!pending_.empty() && active_writer_ != nullptr) active_writer_->Cancel();
   }
   if (thread_.joinable()) thread_.join();
 }

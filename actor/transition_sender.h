@@ -1,12 +1,14 @@
 // Streams an actor's transitions to the replay server on a background thread. Batches wait in a
-// bounded local buffer (in transitions). While the replay server is reachable, a full buffer makes
-// Enqueue wait (back-pressure: the replay's rate limiter throttles the actor). When it is
+// bounded local buffer (in transitions). While the replay server is reachable, Enqueue waits once
+// max_in_flight + 2 batches are queued (back-pressure: the replay's rate limiter throttles the
+// actor, and no deep queue of stale transitions builds up). When it is
 // unreachable the sender reconnects with exponential back-off and resends every batch not yet
 // acknowledged, and batches that do not fit the buffer are dropped and counted, never silently.
 #ifndef TANDEM_ACTOR_TRANSITION_SENDER_H_
 #define TANDEM_ACTOR_TRANSITION_SENDER_H_
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -36,9 +38,11 @@ class TransitionSender {
   ~TransitionSender();
 
   // Queues a batch. With the buffer full it waits while the replay server is reachable, and drops
-  // the batch (returning false, counted) while it is not.
-  bool Enqueue(TransitionBatch batch) ABSL_LOCKS_EXCLUDED(mu_);
-  // Waits up to `grace` for the buffer to drain, then stops the thread.
+  // the batch (returning false, counted) while it is not, or once `stop()` returns true.
+  bool Enqueue(TransitionBatch batch, const std::function<bool()>& stop = nullptr)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits up to `grace` for the buffer to drain, then stops the thread (cancelling a stream whose
+  // batches are still unacknowledged).
   void Close(absl::Duration grace = absl::Seconds(5)) ABSL_LOCKS_EXCLUDED(mu_);
 
   int64_t acknowledged_transitions() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -60,6 +64,7 @@ class TransitionSender {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   // The current stream is healthy (optimistic until a write fails).
   bool connected_ ABSL_GUARDED_BY(mu_) = true;
+  replay::ReplayWriter* active_writer_ ABSL_GUARDED_BY(mu_) = nullptr;
   Counter* sent_metric_ = nullptr;
   Counter* dropped_metric_ = nullptr;
   Gauge* buffered_metric_ = nullptr;

@@ -10,6 +10,7 @@
 #include "cli/dataset_command.h"
 #include "cli/doctor_command.h"
 #include "cli/pretrain_command.h"
+#include "cli/run_command.h"
 #include "common/cli.h"
 #include "common/config_command.h"
 #include "common/logging.h"
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
       tandem::ConfigCommand(),           tandem::DatasetCommand(),
       tandem::DoctorCommand(),           tandem::envs::EnvCommand(),
       tandem::learner::LearnerCommand(), tandem::PretrainCommand(),
-      tandem::replay::ReplayCommand(),
+      tandem::replay::ReplayCommand(),   tandem::RunCommand(),
   };
   return tandem::cli::RunCommand(root, argc, argv, std::cout, std::cerr);
 }

@@ -460,6 +460,13 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   const SecurityConfig& security = config.security();
   c.Require(security.tls_cert_file().empty() == security.tls_key_file().empty(),
             "security.tls_key_file", "tls_cert_file and tls_key_file must be set together");
+
+  const RunConfig& run = config.run();
+  c.AtLeast("run.collect_random_steps", run.collect_random_steps(), int64_t{0});
+  c.AtLeast("run.max_restarts", run.max_restarts(), 0);
+  c.Positive("run.progress_interval_seconds", run.progress_interval_seconds());
+  c.Positive("run.health_timeout_seconds", run.health_timeout_seconds());
+  c.AtLeast("run.final_evaluation_episodes", run.final_evaluation_episodes(), 0);
   return c.status();
 }
 

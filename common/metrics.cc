@@ -5,9 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/metrics_http.h"
 #include "glog/logging.h"
 #include "prometheus/counter.h"
-#include "prometheus/exposer.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -58,21 +58,20 @@ std::vector<double> LatencyBuckets() { return ExponentialBuckets(1e-5, 2.0, 23);
 
 MetricsRegistry::MetricsRegistry() : registry_(std::make_shared<prometheus::Registry>()) {}
 
-MetricsRegistry::~MetricsRegistry() = default;
+MetricsRegistry::~MetricsRegistry() {
+  server_.reset();  // stop serving before the registry goes
+}
 
 absl::StatusOr<std::unique_ptr<MetricsRegistry>> MetricsRegistry::Create(
     const std::string& listen_address) {
   std::unique_ptr<MetricsRegistry> metrics(new MetricsRegistry());
   if (!listen_address.empty()) {
-    try {
-      metrics->exposer_ = std::make_unique<prometheus::Exposer>(listen_address, 2);
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(
-          absl::StrCat("metrics: cannot serve /metrics on ", listen_address, ": ", e.what()));
-    }
-    metrics->exposer_->RegisterCollectable(metrics->registry_);
-    std::vector<int> ports = metrics->exposer_->GetListeningPorts();
-    metrics->port_ = ports.empty() ? 0 : ports.front();
+    MetricsRegistry* registry = metrics.get();
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> server =
+        MetricsHttpServer::Start(listen_address, [registry] { return registry->Serialize(); });
+    if (!server.ok()) return server.status();
+    metrics->server_ = std::move(*server);
+    metrics->port_ = metrics->server_->port();
   }
   return metrics;
 }

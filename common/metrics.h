@@ -27,13 +27,14 @@
 
 namespace prometheus {
 class Counter;
-class Exposer;
 class Gauge;
 class Histogram;
 class Registry;
 }  // namespace prometheus
 
 namespace tandem {
+
+class MetricsHttpServer;
 
 // Label names and values of one series, e.g. {{"table", "online"}}. Keep label sets small and
 // bounded (never per-actor or per-item ids; Prometheus adds `instance` itself).
@@ -125,7 +126,7 @@ class MetricsRegistry {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<MetricsHttpServer> server_;
   int port_ = 0;
 
   mutable absl::Mutex mu_;

@@ -1,11 +1,9 @@
 #include "common/metrics.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+#include <cmath>
 #include <string>
+
+#include "common/metrics_scrape.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -14,30 +12,6 @@ namespace tandem {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Plain HTTP GET against 127.0.0.1:port; returns the whole response.
-std::string HttpGet(int port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return "";
-  }
-  std::string response;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof(buffer))) > 0) response.append(buffer, n);
-  close(fd);
-  return response;
-}
 
 TEST(Metrics, CountersGaugesAndHistogramsRecordValues) {
   auto metrics = MetricsRegistry::Create("");
@@ -87,9 +61,45 @@ TEST(Metrics, ServesMetricsOverHttpOnAFreePort) {
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   ASSERT_GT((*metrics)->port(), 0);
   (*metrics)->GetCounter("tandem_test_scraped_total", "Scraped").Increment(5);
-  const std::string response = HttpGet((*metrics)->port(), "/metrics");
-  EXPECT_THAT(response, HasSubstr("200 OK"));
-  EXPECT_THAT(response, HasSubstr("tandem_test_scraped_total 5"));
+  auto body = HttpGet("127.0.0.1", (*metrics)->port(), "/metrics", absl::Seconds(5));
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_THAT(*body, HasSubstr("tandem_test_scraped_total 5"));
+}
+
+TEST(Metrics, ScrapedSamplesEqualTheRegistrySnapshot) {
+  auto metrics = MetricsRegistry::Create("127.0.0.1:0");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  (*metrics)->GetCounter("tandem_test_items_total", "Items", {{"kind", "a b"}}).Increment(3);
+  (*metrics)->GetGauge("tandem_test_size", "Size").Set(-2.5);
+  (*metrics)->GetHistogram("tandem_test_latency_seconds", "Latency", {0.1, 1}).Observe(0.5);
+  auto scraped = ScrapeMetrics("127.0.0.1", (*metrics)->port());
+  ASSERT_TRUE(scraped.ok()) << scraped.status();
+  for (const auto& [key, value] : (*metrics)->Snapshot()) {
+    ASSERT_TRUE(scraped->count(key)) << key;
+    EXPECT_DOUBLE_EQ(scraped->at(key), value) << key;
+  }
+  EXPECT_DOUBLE_EQ(SumSamples(*scraped, "tandem_test_items_total"), 3);
+  EXPECT_DOUBLE_EQ(SampleOr(*scraped, "tandem_test_items_total", "kind=\"a b\"", 0), 3);
+  EXPECT_DOUBLE_EQ(SampleOr(*scraped, "tandem_test_missing", "", -1), -1);
+}
+
+TEST(Metrics, ExpositionParserHandlesSpecialValuesAndRejectsGarbage) {
+  auto parsed = ParseExposition("# HELP x y\nx_total 1 1700000000\ny{a=\"}\"} NaN\nz +Inf\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->at("x_total{}"), 1);
+  EXPECT_TRUE(std::isnan(parsed->at("y{a=\"}\"}")));
+  EXPECT_TRUE(std::isinf(parsed->at("z{}")));
+  auto bad = ParseExposition("ok 1\nbroken_line\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("metrics line 2"));
+  EXPECT_FALSE(ParseExposition("x{a=\"1\" 2\n").ok());
+  EXPECT_FALSE(ParseExposition("x one\n").ok());
+}
+
+TEST(Metrics, HttpGetToAClosedPortIsUnavailable) {
+  auto body = HttpGet("127.0.0.1", 1, "/metrics", absl::Seconds(1));
+  ASSERT_FALSE(body.ok());
+  EXPECT_TRUE(absl::IsUnavailable(body.status())) << body.status();
 }
 
 TEST(Metrics, UnbindableAddressIsAnErrorNotACrash) {

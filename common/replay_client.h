@@ -40,6 +40,9 @@ class ReplayWriter {
   // Closes the sending side, waits for the remaining acknowledgements and returns the stream's
   // final status. Idempotent.
   absl::Status Finish() ABSL_LOCKS_EXCLUDED(mu_);
+  // Cancels the stream from any thread: a blocked Write or Finish returns CANCELLED promptly
+  // (used at shutdown when the server stopped acknowledging, e.g. its rate limiter is closed).
+  void Cancel() { context_.TryCancel(); }
   // Transitions the server has acknowledged as stored.
   int64_t acknowledged_transitions() const ABSL_LOCKS_EXCLUDED(mu_);
   // Sequence number of the last acknowledged request (0 before the first).

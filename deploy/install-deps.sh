@@ -34,7 +34,9 @@ runtime_packages=(
   ca-certificates
 )
 
-# Headers, code generators and tools needed to build and test.
+# Headers, code generators and tools needed to build and test. gnuplot renders `tandem run`'s
+# learning curves; prometheus (promtool and the server), docker-compose and python3-yaml validate the
+# deployment files in the tests; python3-h5py checks that datasets read in plain Python.
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev
@@ -47,6 +49,8 @@ build_packages=(
   libhdf5-dev zlib1g-dev
   libgoogle-glog-dev libgflags-dev
   clang-format openssl
+  gnuplot-nox
+  prometheus docker-compose python3-yaml python3-h5py
 )
 
 packages=("${runtime_packages[@]}")

@@ -82,6 +82,7 @@ absl::Status Learner::Publish() {
   ASSIGN_OR_RETURN(Weights weights,
                    networks::PackWeights(algorithm_->PublishedModules(), algorithm_->name(),
                                          ++version_, algorithm_->updates()));
+  weights.set_env_steps(algorithm_->env_steps());
   RETURN_IF_ERROR(options_.publisher->Publish(std::move(weights)));
   if (publish_seconds_ != nullptr)
     publish_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));

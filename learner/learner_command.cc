@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/config.h"
 #include "common/config_command.h"
+#include "common/files.h"
 #include "common/grpc_security.h"
 #include "common/logging.h"
 #include "common/replay_client.h"
@@ -90,8 +91,8 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
   if (parameters != nullptr) {
     RETURN_IF_ERROR(learner->Publish());
     if (const std::string& port_file = args.GetString("port_file"); !port_file.empty()) {
-      std::ofstream(port_file + ".tmp") << parameters->port() << " " << metrics->port() << "\n";
-      std::filesystem::rename(port_file + ".tmp", port_file);
+      RETURN_IF_ERROR(WriteFileAtomically(
+          port_file, absl::StrCat(parameters->port(), " ", metrics->port(), "\n")));
     }
   }
   out << "tandem learner: rank " << rank << "/" << world << ", " << phase << " phase, "

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
 #include "common/config_command.h"
+#include "common/files.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "common/shutdown.h"
@@ -13,20 +14,6 @@
 
 namespace tandem::replay {
 namespace {
-
-// Writes `contents` to `path` atomically (temp file + rename), for launchers waiting on it.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream file(tmp);
-    file << contents;
-    if (!file) return absl::InternalError(absl::StrCat("cannot write ", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
-  }
-  return absl::OkStatus();
-}
 
 absl::Status RunReplay(const cli::Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(ExperimentConfig config, LoadConfigFromArgs(args));

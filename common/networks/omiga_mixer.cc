@@ -4,7 +4,7 @@
 
 namespace tandem::networks {
 
-OmigaMixerImpl::OmigaMixerImpl(const OmigaMixerOptions& options) {
+OmigaMixerImpl::OmigaMixerImpl(const OmigaMixerOptions& options) : options_(options) {
   hidden_ = register_module("hidden", torch::nn::Linear(options.state_size, options.hidden_size));
   weights_ = register_module("weights", torch::nn::Linear(options.hidden_size, options.num_agents));
   bias_ = register_module("bias", torch::nn::Linear(options.hidden_size, 1));

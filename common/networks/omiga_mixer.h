@@ -27,8 +27,10 @@ class OmigaMixerImpl : public torch::nn::Module {
   // sum_i w_i values_i + b for per-agent values [..., n_agents]; shape [...].
   static torch::Tensor Mix(const torch::Tensor& weights, const torch::Tensor& bias,
                            const torch::Tensor& values);
+  const OmigaMixerOptions& options() const { return options_; }
 
  private:
+  OmigaMixerOptions options_;
   torch::nn::Linear hidden_{nullptr};
   torch::nn::Linear weights_{nullptr};
   torch::nn::Linear bias_{nullptr};

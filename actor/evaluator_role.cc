@@ -1,0 +1,134 @@
+#include "actor/evaluator_role.h"
+
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "actor/evaluator.h"
+#include "actor/policy_set.h"
+#include "common/parameter_client.h"
+#include "common/status_macros.h"
+
+namespace tandem::actor {
+namespace {
+
+class EvaluationLog {
+ public:
+  EvaluationLog(const EvaluatorOptions& options, std::ostream& out)
+      : config_(options.config), metrics_(options.metrics), out_(out) {
+    if (!options.csv_path.empty()) {
+      const bool fresh = !std::ifstream(options.csv_path).good();
+      csv_.open(options.csv_path, std::ios::app);
+      if (fresh)
+        csv_ << "version,learner_step,env_steps,policy,episodes,mean,std,min,max,normalized\n";
+    }
+  }
+
+  void Record(const Weights* weights, const std::string& policy, const EvaluationResult& r) {
+    const EvaluationConfig& eval = config_.evaluation();
+    const bool normalized = !std::isnan(eval.random_return()) && !std::isnan(eval.expert_return());
+    const double score =
+        normalized ? NormalizedScore(r.mean_return, eval.random_return(), eval.expert_return())
+                   : std::nan("");
+    const uint64_t version = weights ? weights->version() : 0;
+    const int64_t step = weights ? weights->learner_step() : 0;
+    const int64_t env_steps = weights ? weights->env_steps() : 0;
+    out_ << "evaluation " << policy << " (weights version " << version << ", " << env_steps
+         << " env steps): return " << absl::StrFormat("%.1f +- %.1f", r.mean_return, r.std_return)
+         << " over " << r.episodes << " episodes"
+         << (normalized ? absl::StrFormat(", normalized score %.1f", score) : "") << std::endl;
+    if (csv_.is_open()) {
+      csv_ << absl::StrFormat("%d,%d,%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%.4f\n", version, step, env_steps,
+                              policy, r.episodes, r.mean_return, r.std_return, r.min_return,
+                              r.max_return, score)
+           << std::flush;
+    }
+    if (metrics_ != nullptr) {
+      metrics_
+          ->GetGauge("tandem_eval_return", "Mean return of the latest evaluation",
+                     {{"policy", policy}})
+          .Set(r.mean_return);
+      metrics_
+          ->GetGauge("tandem_eval_return_std", "Std of the latest evaluation's returns",
+                     {{"policy", policy}})
+          .Set(r.std_return);
+      if (normalized) {
+        metrics_
+            ->GetGauge("tandem_eval_normalized_score", "Normalized score of the latest evaluation",
+                       {{"policy", policy}})
+            .Set(score);
+      }
+      metrics_->GetGauge("tandem_eval_weights_version", "Weights version last evaluated")
+          .Set(static_cast<double>(version));
+      metrics_->GetGauge("tandem_eval_env_steps", "Online env steps at the last evaluation")
+          .Set(static_cast<double>(env_steps));
+    }
+  }
+
+ private:
+  const ExperimentConfig& config_;
+  MetricsRegistry* metrics_;
+  std::ostream& out_;
+  std::ofstream csv_;
+};
+
+}  // namespace
+
+absl::Status RunEvaluator(const EvaluatorOptions& options, const std::function<bool()>& stop,
+                          std::ostream& out) {
+  const ExperimentConfig& config = options.config;
+  const envs::EnvOptions env_options(config.env().options().begin(), config.env().options().end());
+  ASSIGN_OR_RETURN(auto env, envs::CreateEnv(config.env().name(), env_options));
+  const envs::EnvSpec spec = env->spec();
+  env.reset();
+  const std::string& offline_checkpoint = config.learner().offline_checkpoint();
+  if (offline_checkpoint.empty() && options.parameters == nullptr) {
+    return absl::InvalidArgumentError(
+        "the evaluator needs learner.offline_checkpoint, a learner address, or both");
+  }
+  ASSIGN_OR_RETURN(PolicySet nets, PolicySet::Create(spec, config.algorithm(), offline_checkpoint));
+  const int episodes = config.evaluation().episodes();
+  const uint64_t seed = config.seed();
+  EvaluationLog log(options, out);
+  auto evaluate = [&](const Weights* weights, const std::string& policy,
+                      const JointPolicy& joint) -> absl::Status {
+    ASSIGN_OR_RETURN(EvaluationResult result,
+                     EvaluateJointPolicy(config.env().name(), env_options, joint, episodes, seed));
+    log.Record(weights, policy, result);
+    return absl::OkStatus();
+  };
+  if (!offline_checkpoint.empty()) {
+    RETURN_IF_ERROR(
+        evaluate(nullptr, "offline", DeterministicJointPolicy(nets.offline_policy, spec)));
+  }
+  if (options.parameters == nullptr) return absl::OkStatus();
+
+  ParameterSubscriberOptions subscriber_options;
+  subscriber_options.metrics = options.metrics;
+  ParameterSubscriber subscriber(options.parameters, subscriber_options);
+  const uint64_t every = std::max(1, config.evaluation().every_versions());
+  uint64_t last = 0;
+  while (!stop()) {
+    if (!subscriber.WaitForVersion(last, absl::Milliseconds(250))) continue;
+    std::shared_ptr<const Weights> weights = subscriber.Latest();
+    // The first version (the learner's starting point) and then every `every` versions.
+    if (last != 0 && weights->version() < last + every) {
+      subscriber.WaitForVersion(weights->version(), absl::Milliseconds(250));
+      continue;
+    }
+    last = weights->version();
+    RETURN_IF_ERROR(nets.Update(*weights));
+    RETURN_IF_ERROR(
+        evaluate(weights.get(), "online", DeterministicJointPolicy(nets.online_policy, spec)));
+    if (!offline_checkpoint.empty()) {
+      RETURN_IF_ERROR(evaluate(weights.get(), "composed",
+                               ComposedJointPolicy(nets, spec, config.selector().beam_width())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tandem::actor
