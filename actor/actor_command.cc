@@ -1,5 +1,7 @@
 #include "actor/actor_command.h"
 
+#include <unistd.h>
+
 #include <iomanip>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +26,19 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> LearnerChannel(const cli::Args& a
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(-1);
   return grpc::CreateCustomChannel(args.GetString("learner"), credentials, arguments);
+}
+
+// --id -1: a replica of a scaled service (docker-compose --scale, a Kubernetes Deployment) does not
+// know an index, so it derives its id from its hostname (unique per container/pod): FNV-1a, 31
+// bits.
+int ActorId(const cli::Args& args) {
+  const int64_t id = args.GetInt("id");
+  if (id >= 0) return static_cast<int>(id);
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  uint32_t hash = 2166136261u;
+  for (const char* c = host; *c != 0; ++c) hash = (hash ^ static_cast<uint8_t>(*c)) * 16777619u;
+  return static_cast<int>(hash & 0x7fffffff);
 }
 
 absl::Status RunActor(const cli::Args& args, std::ostream& out) {
@@ -56,7 +71,7 @@ absl::Status RunActor(const cli::Args& args, std::ostream& out) {
                                                               config.security(), token));
   ActorOptions options;
   options.config = config;
-  options.actor_id = static_cast<int>(args.GetInt("id"));
+  options.actor_id = ActorId(args);
   options.replay = std::move(replay);
   ASSIGN_OR_RETURN(options.parameters, LearnerChannel(args, config));
   options.offline_checkpoint = config.learner().offline_checkpoint();
@@ -109,7 +124,9 @@ cli::Command ActorCommand() {
   command.flags.insert(
       command.flags.end(),
       {
-          {"id", cli::FlagKind::kInt, "This actor's id (seeds its envs).", "0", "N"},
+          {"id", cli::FlagKind::kInt,
+           "This actor's id (seeds its envs); -1 derives it from the hostname (scaled replicas).",
+           "0", "N"},
           {"replay", cli::FlagKind::kString, "Replay server address (required unless --eval).", "",
            "HOST:PORT"},
           {"learner", cli::FlagKind::kString, "The learner's weights address (empty: no sync).", "",
