@@ -6,8 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "actor/envs/env_pool.h"
+#include "actor/envs/registry.h"
 #include "actor/rollout.h"
 #include "common/dataset.h"
+#include "common/omiga_dataset.h"
 #include "common/status_macros.h"
 #include "common/transition_schema.h"
 
@@ -70,6 +72,62 @@ absl::Status RecordRandom(const cli::Args& args, std::ostream& out) {
   return PrintInfo(path, out);
 }
 
+// Converts an OMIGA file into Tandem's format, in chunks (the file may not fit in memory twice).
+absl::Status ImportOmiga(const cli::Args& args, std::ostream& out) {
+  const std::string in = args.positional()[0];
+  const std::string path = args.GetString("out");
+  ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> source, OpenOmigaDataset(in));
+  const TransitionSpec& spec = source->spec();
+  DatasetMetadata metadata;
+  const auto parsed = ParseOmigaFileName(in);
+  metadata.env_name = !args.GetString("env").empty() ? args.GetString("env")
+                      : parsed                       ? parsed->env_name
+                                                     : "";
+  if (metadata.env_name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        in,
+        ": the file name is not OMIGA's <Scenario>-v2-<conf>-<quality>.hdf5, so pass --env "
+        "(e.g. mamujoco/HalfCheetah-6x1)"));
+  }
+  // The shapes must be what the env produces in OMIGA's observation mode.
+  ASSIGN_OR_RETURN(auto env, envs::CreateEnv(metadata.env_name, {{"obs_mode", "omiga"}}));
+  if (!TransitionSchema::Compatible(env->spec().ToTransitionSpec(), spec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(in, " holds ", DescribeSpec(spec), " but ", metadata.env_name,
+                     " (obs_mode=omiga) produces ", DescribeSpec(env->spec().ToTransitionSpec())));
+  }
+  metadata.env_options = "obs_mode=omiga";
+  metadata.obs_mode = "omiga";
+  metadata.quality = parsed ? parsed->quality : "unknown";
+  metadata.behaviour_policy = "OMIGA release (behaviour policy not stated by its authors)";
+  metadata.source =
+      absl::StrCat("tandem dataset import-omiga ", std::filesystem::path(in).filename().string());
+  if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) {
+    std::filesystem::create_directories(dir);
+  }
+  TransitionSpec named = env->spec().ToTransitionSpec();
+  ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(path, named, metadata));
+  ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(named));
+  const absl::Time start = absl::Now();
+  constexpr int64_t kChunk = 20000;
+  TransitionBatch batch;
+  for (int64_t begin = 0; begin < source->size(); begin += kChunk) {
+    const int64_t count = std::min(kChunk, source->size() - begin);
+    batch.Clear();
+    schema.Allocate(count, &batch);
+    for (const Column& column : schema.columns()) {
+      Tensor* tensor = MutableField(&batch, column.field);
+      RETURN_IF_ERROR(
+          source->ReadColumn(column.field, begin, count, tensor->mutable_data()->data()));
+    }
+    RETURN_IF_ERROR(writer->Append(batch));
+  }
+  RETURN_IF_ERROR(writer->Finish());
+  out << "imported " << source->size() << " transitions from " << in << " into " << path << " in "
+      << std::fixed << std::setprecision(1) << absl::ToDoubleSeconds(absl::Now() - start) << " s\n";
+  return PrintInfo(path, out);
+}
+
 }  // namespace
 
 cli::Command DatasetCommand() {
@@ -93,8 +151,22 @@ cli::Command DatasetCommand() {
   };
   random.run = cli::StatusHandler("tandem dataset random", RecordRandom);
 
+  cli::Command import_omiga("import-omiga",
+                            "Convert one of OMIGA's MA-MuJoCo files (keys s, o, a, r, d) into "
+                            "Tandem's format (env in obs_mode=omiga). The replay server also reads "
+                            "OMIGA files directly.",
+                            "FILE");
+  import_omiga.min_positional = import_omiga.max_positional = 1;
+  import_omiga.flags = {
+      {"out", cli::FlagKind::kString, "Output HDF5 file (Tandem format).", "", "FILE", true},
+      {"env", cli::FlagKind::kString,
+       "Environment, when the file name is not OMIGA's <Scenario>-v2-<conf>-<quality>.hdf5.", "",
+       "ENV"},
+  };
+  import_omiga.run = cli::StatusHandler("tandem dataset import-omiga", ImportOmiga);
+
   cli::Command command("dataset", "Inspect and produce offline datasets.");
-  command.subcommands = {info, random};
+  command.subcommands = {info, random, import_omiga};
   return command;
 }
 

@@ -11,6 +11,7 @@
 #include "cli/doctor_command.h"
 #include "cli/pretrain_command.h"
 #include "cli/run_command.h"
+#include "cli/sweep_command.h"
 #include "common/cli.h"
 #include "common/config_command.h"
 #include "common/logging.h"
@@ -38,11 +39,18 @@ int main(int argc, char** argv) {
       tandem::ActorBenchCommand(),
   };
   root.subcommands = {
-      tandem::actor::ActorCommand(),     bench,
-      tandem::ConfigCommand(),           tandem::DatasetCommand(),
-      tandem::DoctorCommand(),           tandem::envs::EnvCommand(),
-      tandem::learner::LearnerCommand(), tandem::PretrainCommand(),
-      tandem::replay::ReplayCommand(),   tandem::RunCommand(),
+      tandem::actor::ActorCommand(),
+      bench,
+      tandem::ConfigCommand(),
+      tandem::DatasetCommand(),
+      tandem::DoctorCommand(),
+      tandem::envs::EnvCommand(),
+      tandem::learner::LearnerCommand(),
+      tandem::PretrainCommand(),
+      tandem::replay::ReplayCommand(),
+      tandem::ResultsCommand(),
+      tandem::RunCommand(),
+      tandem::SweepCommand(),
   };
   return tandem::cli::RunCommand(root, argc, argv, std::cout, std::cerr);
 }

@@ -175,7 +175,23 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
                     ", \"std\": ", JsonNumber(r.std_return), ", \"episodes\": ", r.episodes, "}");
   }
   absl::StrAppend(&json, "\n  }\n}\n");
-  return WriteFileAtomically(dir_ + "/result.json", json);
+  if (absl::Status s = WriteFileAtomically(dir_ + "/result.json", json); !s.ok()) return s;
+  if (outcome_ != "completed") return absl::OkStatus();
+  // One row for `tandem results` (finished runs only).
+  auto mean_of = [&](const std::string& prefix) {
+    for (const auto& [policy, r] : evaluations_) {
+      if (policy.rfind(prefix, 0) == 0) return absl::StrFormat("%.4f", r.mean_return);
+    }
+    return std::string();
+  };
+  return WriteFileAtomically(
+      dir_ + "/result.csv",
+      absl::StrCat("name,seed,offline_return,online_return,composed_return,env_steps,updates,"
+                   "wall_seconds\n",
+                   config_.name(), ",", config_.seed(), ",", mean_of("offline"), ",",
+                   mean_of("online"), ",", mean_of("cbs-composed"), ",", total_env_steps_, ",",
+                   total_updates_, ",",
+                   absl::StrFormat("%.1f", absl::ToDoubleSeconds(absl::Now() - start_)), "\n"));
 }
 
 void RunReport::Plot(std::ostream& out) {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/hdf5_util.h"
 #include "common/status_macros.h"
 #include "common/tensor_proto.h"
 
@@ -19,36 +20,6 @@ namespace {
 
 constexpr char kFormat[] = "tandem-dataset";
 constexpr int64_t kFormatVersion = 1;
-
-// Owns one HDF5 identifier and closes it with the matching H5*close.
-class H5Id {
- public:
-  H5Id() = default;
-  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  H5Id(H5Id&& other) noexcept : id_(std::exchange(other.id_, -1)), close_(other.close_) {}
-  H5Id& operator=(H5Id&& other) noexcept {
-    Reset();
-    id_ = std::exchange(other.id_, -1);
-    close_ = other.close_;
-    return *this;
-  }
-  ~H5Id() { Reset(); }
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-  void Reset() {
-    if (id_ >= 0 && close_ != nullptr) close_(id_);
-    id_ = -1;
-  }
-  // Gives up ownership without closing.
-  hid_t Release() { return std::exchange(id_, -1); }
-
- private:
-  hid_t id_ = -1;
-  herr_t (*close_)(hid_t) = nullptr;
-};
-
-// HDF5 prints its error stack to stderr by default; Tandem reports errors as statuses instead.
-void SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 hid_t MemType(DType dtype) {
   switch (dtype) {
@@ -79,23 +50,6 @@ hid_t FileType(DType dtype) {
       return H5T_IEEE_F64LE;
     default:
       return H5T_STD_U8LE;
-  }
-}
-
-// Name of an HDF5 datatype for messages, e.g. "float32", "uint8", "int64", "string".
-std::string DescribeH5Type(hid_t type) {
-  const size_t size = H5Tget_size(type);
-  switch (H5Tget_class(type)) {
-    case H5T_FLOAT:
-      return absl::StrCat("float", 8 * size);
-    case H5T_INTEGER:
-      return absl::StrCat(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int", 8 * size);
-    case H5T_ENUM:
-      return "enum (e.g. numpy bool)";
-    case H5T_STRING:
-      return "string";
-    default:
-      return "compound or other";
   }
 }
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_security.h"
 #include "common/logging.h"
+#include "common/omiga_dataset.h"
 #include "common/status_macros.h"
 #include "grpcpp/server_builder.h"
 
@@ -10,10 +11,9 @@ namespace tandem::replay {
 
 absl::StatusOr<std::unique_ptr<OfflineDataSource>> OpenOfflineDataset(
     const DatasetConfig& dataset) {
-  if (dataset.format() == DatasetConfig::FORMAT_OMIGA) {
-    return absl::UnimplementedError(
-        absl::StrCat("dataset.path ", dataset.path(),
-                     ": OMIGA files are read after conversion to Tandem's format"));
+  if (dataset.format() == DatasetConfig::FORMAT_OMIGA ||
+      (dataset.format() == DatasetConfig::FORMAT_AUTO && LooksLikeOmigaDataset(dataset.path()))) {
+    return OpenOmigaDataset(dataset.path());
   }
   return OpenTandemDataset(dataset.path());
 }

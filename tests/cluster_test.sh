@@ -140,5 +140,26 @@ python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/run/result.json
 [[ $? -eq 1 ]] && grep -q "already holds a finished run" "$tmp/again.out" ||
   fail "a second run into a finished run directory was not refused: $(cat "$tmp/again.out")"
 
+# Ctrl-C (SIGINT to tandem run alone, as a terminal sends it) stops every child and still writes the
+# summary, marked interrupted.
+"$TANDEM" run --config "$tmp/run.textproto" --run_dir "$tmp/interrupted" >"$tmp/int.out" 2>&1 &
+run_pid=$!
+for _ in $(seq 1 600); do
+  grep -q "^actor-1 " "$tmp/interrupted/processes.txt" 2>/dev/null && break
+  sleep 0.2
+done
+children=$(awk '{ print $3 }' "$tmp/interrupted/processes.txt" 2>/dev/null)
+kill -INT "$run_pid"
+wait "$run_pid"
+status=$?
+run_pid=""
+[[ $status -ne 0 ]] || fail "an interrupted run must not exit 0"
+grep -q "interrupted" "$tmp/interrupted/summary.txt" 2>/dev/null ||
+  fail "the interrupted run's summary does not say so: $(tail -5 "$tmp/int.out")"
+[[ -n "$children" ]] || fail "no children were listed before the interrupt"
+for pid in $children; do
+  kill -0 "$pid" 2>/dev/null && fail "child $pid still runs after Ctrl-C"
+done
+
 echo "cluster_test: $failed failures"
 [[ $failed -eq 0 ]]

@@ -1,0 +1,276 @@
+#include "common/omiga_dataset.h"
+
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <regex>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/hdf5_util.h"
+#include "common/status_macros.h"
+#include "common/transition_schema.h"
+
+namespace tandem {
+namespace {
+
+struct Key {
+  H5Id dataset;
+  std::vector<hsize_t> dims;
+};
+
+absl::StatusOr<Key> OpenKey(hid_t file, const std::string& path, const char* name) {
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": key '", name, "' is missing (OMIGA files hold s, o, a, r, d)"));
+  }
+  Key key;
+  key.dataset = H5Id(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
+  if (!key.dataset.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": key '", name, "' is not a dataset"));
+  }
+  H5Id type(H5Dget_type(key.dataset.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_FLOAT) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": key '", name, "' has dtype ",
+                                                   DescribeH5Type(type.get()),
+                                                   ", expected float32 or float64"));
+  }
+  H5Id space(H5Dget_space(key.dataset.get()), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  key.dims.resize(std::max(rank, 0));
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), key.dims.data(), nullptr);
+  return key;
+}
+
+std::string Shape(const std::vector<hsize_t>& dims) {
+  std::string text = "[";
+  for (size_t i = 0; i < dims.size(); ++i) absl::StrAppend(&text, i ? ", " : "", dims[i]);
+  return text + "]";
+}
+
+// Reads rows [begin, begin + count) of `key` as float (HDF5 converts float64).
+absl::Status ReadRows(const Key& key, const std::string& path, const char* name, int64_t begin,
+                      int64_t count, float* out) {
+  const int rank = static_cast<int>(key.dims.size());
+  std::vector<hsize_t> start(rank, 0), extent(key.dims);
+  start[0] = static_cast<hsize_t>(begin);
+  extent[0] = static_cast<hsize_t>(count);
+  H5Id file_space(H5Dget_space(key.dataset.get()), H5Sclose);
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(),
+                      nullptr);
+  H5Id mem_space(H5Screate_simple(rank, extent.data(), nullptr), H5Sclose);
+  if (H5Dread(key.dataset.get(), H5T_NATIVE_FLOAT, mem_space.get(), file_space.get(), H5P_DEFAULT,
+              out) < 0) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": key '", name, "': read failed (truncated or corrupt file)"));
+  }
+  return absl::OkStatus();
+}
+
+class OmigaDataSource : public OfflineDataSource {
+ public:
+  static absl::StatusOr<std::unique_ptr<OfflineDataSource>> Open(const std::string& path) {
+    SilenceHdf5();
+    if (access(path.c_str(), R_OK) != 0) {
+      return absl::NotFoundError(absl::StrCat(path, ": dataset file not found or not readable"));
+    }
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": not an HDF5 file (or truncated/corrupt)"));
+    }
+    std::unique_ptr<OmigaDataSource> source(new OmigaDataSource(path));
+    source->file_ = H5Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!source->file_.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open (truncated or corrupt)"));
+    }
+    const hid_t file = source->file_.get();
+    ASSIGN_OR_RETURN(source->s_, OpenKey(file, path, "s"));
+    ASSIGN_OR_RETURN(source->o_, OpenKey(file, path, "o"));
+    ASSIGN_OR_RETURN(source->a_, OpenKey(file, path, "a"));
+    ASSIGN_OR_RETURN(Key r, OpenKey(file, path, "r"));
+    ASSIGN_OR_RETURN(Key d, OpenKey(file, path, "d"));
+    const auto& o = source->o_.dims;
+    const auto& s = source->s_.dims;
+    const auto& a = source->a_.dims;
+    if (o.size() != 3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": key 'o' has shape ", Shape(o), ", expected [N, n_agents, obs]"));
+    }
+    const hsize_t rows = o[0], agents = o[1];
+    if (s.size() != 3 || s[0] != rows || s[1] != agents) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": key 's' has shape ", Shape(s),
+                                                     ", expected [", rows, ", ", agents,
+                                                     ", state per agent]"));
+    }
+    if (a.size() != 3 || a[0] != rows || a[1] != agents) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": key 'a' has shape ", Shape(a),
+                                                     ", expected [", rows, ", ", agents, ", act]"));
+    }
+    for (const auto& [name, key] : {std::pair<const char*, const Key*>{"r", &r}, {"d", &d}}) {
+      const bool ok = (key->dims.size() == 1 && key->dims[0] == rows) ||
+                      (key->dims.size() == 2 && key->dims[0] == rows && key->dims[1] == 1);
+      if (!ok) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ": key '", name, "' has shape ",
+                                                       Shape(key->dims), ", expected [", rows,
+                                                       ", 1] or [", rows, "]"));
+      }
+    }
+    if (rows < 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": holds ", rows, " rows, no transition"));
+    }
+    // Rewards and done flags are small: read them once; they decide which rows start transitions.
+    source->rewards_.resize(rows);
+    std::vector<float> done(rows);
+    RETURN_IF_ERROR(ReadRows(r, path, "r", 0, rows, source->rewards_.data()));
+    RETURN_IF_ERROR(ReadRows(d, path, "d", 0, rows, done.data()));
+    source->done_.resize(rows);
+    for (hsize_t t = 0; t < rows; ++t) {
+      if (done[t] != 0.f && done[t] != 1.f) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": key 'd' row ", t, ": value ", done[t], " is not 0 or 1"));
+      }
+      source->done_[t] = done[t] != 0.f;
+    }
+    for (hsize_t t = 0; t + 1 < rows; ++t) {
+      if (!source->done_[t]) source->starts_.push_back(static_cast<int64_t>(t));
+    }
+    if (source->starts_.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": every row is terminal (key 'd')"));
+    }
+    TransitionSpec spec;
+    spec.set_num_agents(static_cast<int32_t>(agents));
+    spec.set_obs_size(static_cast<int32_t>(o[2]));
+    spec.set_state_size(static_cast<int32_t>(agents * s[2]));
+    spec.set_action_type(ACTION_TYPE_CONTINUOUS);
+    spec.set_action_size(static_cast<int32_t>(a[2]));
+    for (hsize_t i = 0; i < agents; ++i) spec.add_agent_obs_sizes(static_cast<int32_t>(o[2]));
+    if (auto name = ParseOmigaFileName(path)) {
+      spec.set_env_name(absl::StrCat(name->env_name, "(obs_mode=omiga)"));
+    }
+    ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(spec));
+    source->schema_ = std::make_unique<TransitionSchema>(std::move(schema));
+    return std::unique_ptr<OfflineDataSource>(std::move(source));
+  }
+
+  const TransitionSpec& spec() const override { return schema_->spec(); }
+  int64_t size() const override { return static_cast<int64_t>(starts_.size()); }
+  std::string description() const override { return absl::StrCat(path_, " (OMIGA format)"); }
+
+  absl::Status ReadColumn(Field field, int64_t begin, int64_t count, void* out) override {
+    const Column* column = schema_->Find(field);
+    if (column == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path_, ": the spec has no column '", FieldName(field), "'"));
+    }
+    if (begin < 0 || count < 0 || begin + count > size()) {
+      return absl::OutOfRangeError(absl::StrCat(path_, ": rows [", begin, ", ", begin + count,
+                                                ") outside [0, ", size(), ")"));
+    }
+    if (count == 0) return absl::OkStatus();
+    const int64_t first = starts_[begin], last = starts_[begin + count - 1];
+    if (field == Field::kReward || field == Field::kTerminated || field == Field::kTruncated) {
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t t = starts_[begin + i];
+        if (field == Field::kReward) {
+          const float reward = rewards_[t];
+          if (!std::isfinite(reward)) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(path_, ": key 'r' row ", t, ": non-finite value ", reward));
+          }
+          static_cast<float*>(out)[i] = reward;
+        } else {
+          static_cast<uint8_t*>(out)[i] = field == Field::kTerminated ? done_[t + 1] : 0;
+        }
+      }
+      return absl::OkStatus();
+    }
+    const Key* key = nullptr;
+    const char* name = nullptr;
+    int64_t shift = 0;  // 1 for next_* columns
+    switch (field) {
+      case Field::kObs:
+        key = &o_, name = "o";
+        break;
+      case Field::kNextObs:
+        key = &o_, name = "o", shift = 1;
+        break;
+      case Field::kState:
+        key = &s_, name = "s";
+        break;
+      case Field::kNextState:
+        key = &s_, name = "s", shift = 1;
+        break;
+      case Field::kActions:
+        key = &a_, name = "a";
+        break;
+      default:
+        return absl::InvalidArgumentError(
+            absl::StrCat(path_, ": OMIGA files have no column '", FieldName(field), "'"));
+    }
+    // One contiguous read covering every needed row, then a gather (terminal rows are skipped).
+    const int64_t row_floats = column->row_elements;
+    const int64_t span = last - first + 1;
+    buffer_.resize(span * row_floats);
+    RETURN_IF_ERROR(ReadRows(*key, path_, name, first + shift, span, buffer_.data()));
+    float* dst = static_cast<float*>(out);
+    for (int64_t i = 0; i < count; ++i) {
+      const float* src = buffer_.data() + (starts_[begin + i] - first) * row_floats;
+      for (int64_t j = 0; j < row_floats; ++j) {
+        if (!std::isfinite(src[j])) {
+          return absl::InvalidArgumentError(absl::StrCat(path_, ": key '", name, "' row ",
+                                                         starts_[begin + i] + shift,
+                                                         ": non-finite value ", src[j]));
+        }
+      }
+      std::memcpy(dst + i * row_floats, src, row_floats * sizeof(float));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  explicit OmigaDataSource(std::string path) : path_(std::move(path)) {}
+
+  std::string path_;
+  H5Id file_;
+  Key s_, o_, a_;
+  std::vector<float> rewards_;
+  std::vector<uint8_t> done_;
+  std::vector<int64_t> starts_;  // row t of each transition
+  std::unique_ptr<TransitionSchema> schema_;
+  std::vector<float> buffer_;
+};
+
+}  // namespace
+
+bool LooksLikeOmigaDataset(const std::string& path) {
+  SilenceHdf5();
+  if (access(path.c_str(), R_OK) != 0 || H5Fis_hdf5(path.c_str()) <= 0) return false;
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok()) return false;
+  if (H5Aexists(file.get(), "format") > 0) return false;
+  for (const char* key : {"s", "o", "a", "r", "d"}) {
+    if (H5Lexists(file.get(), key, H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<OfflineDataSource>> OpenOmigaDataset(const std::string& path) {
+  return OmigaDataSource::Open(path);
+}
+
+std::optional<OmigaFileName> ParseOmigaFileName(const std::string& path) {
+  static const std::regex pattern(
+      R"(^(Ant|HalfCheetah|Hopper|Walker2d)-v2-([0-9]+x[0-9]+d?)-(expert|medium|medium-replay|medium-expert)\.hdf5$)");
+  std::smatch match;
+  const std::string file = std::filesystem::path(path).filename().string();
+  if (!std::regex_match(file, match, pattern)) return std::nullopt;
+  return OmigaFileName{absl::StrCat("mamujoco/", match[1].str(), "-", match[2].str()),
+                       match[3].str()};
+}
+
+}  // namespace tandem
