@@ -143,6 +143,18 @@ absl::Status Actor::SelectActions() {
   const at::Tensor obs = at::from_blob(const_cast<float*>(pool_->obs().data()), {b, n, o});
   const at::Tensor input = at::cat({obs, ids_}, -1);
 
+  if (stats_.env_steps < options_.config.actors().random_warmup_steps()) {
+    // Warm-up (training from scratch): uniform random actions in every agent's box.
+    for (int64_t e = 0; e < b; ++e) {
+      for (int64_t i = 0; i < n; ++i) {
+        RandomContinuousAction(absl::MakeConstSpan(spec.action_low).subspan(i * a, a),
+                               absl::MakeConstSpan(spec.action_high).subspan(i * a, a), rng_,
+                               absl::MakeSpan(actions_).subspan((e * n + i) * a, a));
+      }
+      hybrids_[e] = 0;
+    }
+    return absl::OkStatus();
+  }
   if (name == "epsilon" || name == "sequential-epsilon") {
     const at::Tensor greedy = nets_.online_policy->Deterministic(input).contiguous();
     std::memcpy(actions_.data(), greedy.data_ptr<float>(), actions_.size() * sizeof(float));

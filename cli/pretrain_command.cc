@@ -87,11 +87,14 @@ absl::Status RunPretrain(const cli::Args& args, std::ostream& out) {
         const double eta =
             p.updates_per_second > 0 ? (total - p.updates) / p.updates_per_second : 0;
         out << "  updates " << p.updates << "/" << total << "  " << std::fixed
-            << std::setprecision(1) << p.updates_per_second << " updates/s  q_loss "
-            << std::setprecision(3) << p.last.at("q_loss") << "  v_loss " << p.last.at("v_loss")
-            << "  policy_loss " << p.last.at("policy_loss") << "  batch wait "
-            << std::setprecision(0) << 100 * p.batch_wait_fraction << "%  ETA " << eta << " s"
-            << std::endl;
+            << std::setprecision(1) << p.updates_per_second << " updates/s";
+        for (const char* term : {"q_loss", "v_loss", "policy_loss"}) {
+          if (auto it = p.last.find(term); it != p.last.end()) {
+            out << "  " << term << " " << std::setprecision(3) << it->second;
+          }
+        }
+        out << "  batch wait " << std::setprecision(0) << 100 * p.batch_wait_fraction << "%  ETA "
+            << eta << " s" << std::endl;
       }));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   out << "trained " << learner->algorithm().updates() << " updates in " << std::fixed

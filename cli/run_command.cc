@@ -188,8 +188,15 @@ class Run {
       return absl::OkStatus();
     }
     if (config_.dataset().path().empty()) {
+      if (config_.replay().offline_ratio() == 0) {
+        out_ << "[pretrain] skipped: no dataset and replay.offline_ratio = 0, so the online phase "
+                "trains from scratch"
+             << std::endl;
+        return absl::OkStatus();
+      }
       return absl::InvalidArgumentError(
-          "tandem run needs dataset.path (to pretrain) or learner.offline_checkpoint");
+          "tandem run needs dataset.path (to pretrain), learner.offline_checkpoint, or "
+          "replay.offline_ratio = 0 (online from scratch)");
     }
     BeginPhase("pretrain");
     RETURN_IF_ERROR(cluster_.Start({"replay-offline", "replay",
@@ -271,11 +278,15 @@ class Run {
     (void)report_.Sample(phase_, cluster_);
     cluster_.StopAll();
     // The online learner's counter continues from the offline checkpoint's.
-    ASSIGN_OR_RETURN(learner::CheckpointInfo start,
-                     learner::ReadCheckpointInfo(offline_checkpoint_));
+    int64_t start_updates = 0;
+    if (!offline_checkpoint_.empty()) {
+      ASSIGN_OR_RETURN(learner::CheckpointInfo start,
+                       learner::ReadCheckpointInfo(offline_checkpoint_));
+      start_updates = start.updates;
+    }
     ASSIGN_OR_RETURN(learner::CheckpointInfo info,
                      learner::ReadCheckpointInfo(CheckpointDir() + "/online.pt"));
-    report_.RecordLearnerResult(info.updates - start.updates, info.env_steps);
+    report_.RecordLearnerResult(info.updates - start_updates, info.env_steps);
     EndPhase();
     return absl::OkStatus();
   }
@@ -364,15 +375,20 @@ class Run {
         report_.AddEvaluation(name, result);
         return absl::OkStatus();
       };
-      RETURN_IF_ERROR(
-          evaluate("offline (before)", actor::DeterministicJointPolicy(nets.offline_policy, spec)));
+      const bool has_offline = !offline_checkpoint_.empty();
+      if (has_offline) {
+        RETURN_IF_ERROR(evaluate("offline (before)",
+                                 actor::DeterministicJointPolicy(nets.offline_policy, spec)));
+      }
       if (fs::exists(online_checkpoint)) {
         RETURN_IF_ERROR(nets.LoadOnline(online_checkpoint));
-        RETURN_IF_ERROR(
-            evaluate("online (after)", actor::DeterministicJointPolicy(nets.online_policy, spec)));
-        RETURN_IF_ERROR(
-            evaluate("cbs-composed (after)",
-                     actor::ComposedJointPolicy(nets, spec, config_.selector().beam_width())));
+        RETURN_IF_ERROR(evaluate(has_offline ? "online (after)" : "online (trained from scratch)",
+                                 actor::DeterministicJointPolicy(nets.online_policy, spec)));
+        if (has_offline) {
+          RETURN_IF_ERROR(
+              evaluate("cbs-composed (after)",
+                       actor::ComposedJointPolicy(nets, spec, config_.selector().beam_width())));
+        }
       }
       EndPhase();
     }

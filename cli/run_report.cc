@@ -145,10 +145,10 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
   text << "\n  online env steps " << total_env_steps_ << ", learner updates " << total_updates_
        << ", process restarts " << restarts_ << "\n";
   if (!evaluations_.empty()) {
-    text << absl::StrFormat("\n  %-22s %10s %8s %8s %8s %9s%s\n", "policy", "return", "std", "min",
+    text << absl::StrFormat("\n  %-30s %10s %8s %8s %8s %9s%s\n", "policy", "return", "std", "min",
                             "max", "episodes", normalized ? "  normalized" : "");
     for (const auto& [policy, r] : evaluations_) {
-      text << absl::StrFormat("  %-22s %10.1f %8.1f %8.1f %8.1f %9d", policy, r.mean_return,
+      text << absl::StrFormat("  %-30s %10.1f %8.1f %8.1f %8.1f %9d", policy, r.mean_return,
                               r.std_return, r.min_return, r.max_return, r.episodes);
       if (normalized) {
         text << absl::StrFormat(

@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "learner/algorithm.h"
+#include "learner/masac.h"
 #include "learner/omiga.h"
 
 namespace tandem::learner {
@@ -14,6 +15,12 @@ void EnsureBuiltinAlgorithmsRegistered() {
           auto omiga = Omiga::Create(context);
           if (!omiga.ok()) return omiga.status();
           return std::unique_ptr<Algorithm>(std::move(*omiga));
+        });
+    RegisterAlgorithm(
+        "masac", [](const AlgorithmContext& context) -> absl::StatusOr<std::unique_ptr<Algorithm>> {
+          auto masac = Masac::Create(context);
+          if (!masac.ok()) return masac.status();
+          return std::unique_ptr<Algorithm>(std::move(*masac));
         });
   });
 }

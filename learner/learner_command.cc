@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "actor/envs/registry.h"
 #include "common/config.h"
 #include "common/config_command.h"
 #include "common/files.h"
@@ -38,10 +39,17 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
                                                               config.security(), token));
   RETURN_IF_ERROR(client->WaitUntilReady(absl::Seconds(args.GetDouble("connect_timeout"))));
   ASSIGN_OR_RETURN(ServerInfoResponse info, client->Info());
-  if (info.spec().num_agents() == 0) {
-    return absl::FailedPreconditionError(
-        "the replay server holds no data yet (no dataset and no inserts), so the transition "
-        "shapes are unknown");
+  TransitionSpec spec = info.spec();
+  if (spec.num_agents() == 0) {
+    // Training from scratch: nothing stored yet, so the shapes come from the configured env.
+    auto env = envs::CreateEnv(config.env().name(), envs::EnvOptions(config.env().options().begin(),
+                                                                     config.env().options().end()));
+    if (!env.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the replay server holds no data yet and env.name cannot give the transition shapes: ",
+          env.status().message()));
+    }
+    spec = (*env)->spec().ToTransitionSpec();
   }
 
   std::unique_ptr<DataParallel> data_parallel;
@@ -68,7 +76,7 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
   std::filesystem::create_directories(dir);
   LearnerOptions options;
   options.config = config;
-  options.spec = info.spec();
+  options.spec = spec;
   options.phase = phase;
   options.checkpoint_path = absl::StrCat(dir, "/", phase, ".pt");
   options.publisher = parameters ? &parameters->service() : nullptr;
@@ -82,11 +90,16 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
     out << "resumed from " << options.checkpoint_path << " at update " << restored.updates
         << std::endl;
   } else if (phase == "online") {
-    if (config.learner().offline_checkpoint().empty()) {
+    if (!config.learner().offline_checkpoint().empty()) {
+      RETURN_IF_ERROR(learner->StartOnlineFrom(config.learner().offline_checkpoint()));
+    } else if (config.replay().offline_ratio() > 0) {
       return absl::InvalidArgumentError(
-          "learner.offline_checkpoint: the online phase starts from an offline checkpoint");
+          "learner.offline_checkpoint: the online phase starts from an offline checkpoint (or "
+          "trains from scratch with replay.offline_ratio = 0)");
+    } else {
+      out << "no offline checkpoint and replay.offline_ratio = 0: training from scratch"
+          << std::endl;
     }
-    RETURN_IF_ERROR(learner->StartOnlineFrom(config.learner().offline_checkpoint()));
   }
   if (parameters != nullptr) {
     RETURN_IF_ERROR(learner->Publish());

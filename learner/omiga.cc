@@ -5,31 +5,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "learner/module_util.h"
 #include "learner/ovm.h"
 
 namespace tandem::learner {
-namespace {
-
-std::vector<at::Tensor> ParametersOf(std::initializer_list<torch::nn::Module*> modules) {
-  std::vector<at::Tensor> parameters;
-  for (torch::nn::Module* module : modules) {
-    for (const at::Tensor& p : module->parameters()) parameters.push_back(p);
-  }
-  return parameters;
-}
-
-// Copies every parameter of `from` into `to` (same architecture).
-void CopyParameters(torch::nn::Module& from, torch::nn::Module& to) {
-  at::NoGradGuard no_grad;
-  std::vector<at::Tensor> source = from.parameters(), target = to.parameters();
-  for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
-}
-
-void Freeze(torch::nn::Module& module) {
-  for (at::Tensor& p : module.parameters()) p.set_requires_grad(false);
-}
-
-}  // namespace
 
 Omiga::Omiga(const AlgorithmContext& context)
     : context_(context), num_agents_(context.spec.num_agents()) {}

@@ -1,0 +1,35 @@
+// Parameter helpers the algorithms share: collect, copy and freeze module parameters.
+#ifndef TANDEM_LEARNER_MODULE_UTIL_H_
+#define TANDEM_LEARNER_MODULE_UTIL_H_
+
+#include <torch/nn/module.h>
+
+#include <initializer_list>
+#include <vector>
+
+namespace tandem::learner {
+
+// Every parameter of `modules`, in order.
+inline std::vector<at::Tensor> ParametersOf(std::initializer_list<torch::nn::Module*> modules) {
+  std::vector<at::Tensor> parameters;
+  for (torch::nn::Module* module : modules) {
+    for (const at::Tensor& p : module->parameters()) parameters.push_back(p);
+  }
+  return parameters;
+}
+
+// Copies every parameter of `from` into `to` (same architecture).
+inline void CopyParameters(torch::nn::Module& from, torch::nn::Module& to) {
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> source = from.parameters(), target = to.parameters();
+  for (size_t i = 0; i < source.size(); ++i) target[i].copy_(source[i]);
+}
+
+// Excludes `module` from autograd (targets, frozen copies).
+inline void Freeze(torch::nn::Module& module) {
+  for (at::Tensor& p : module.parameters()) p.set_requires_grad(false);
+}
+
+}  // namespace tandem::learner
+
+#endif  // TANDEM_LEARNER_MODULE_UTIL_H_
