@@ -65,7 +65,8 @@ absl::Status RunActorBench(const cli::Args& args, std::ostream& out) {
   std::filesystem::create_directories(scratch);
   ExperimentConfig config;
   config.mutable_env()->set_name(env);
-  config.mutable_actors()->set_envs_per_actor(16);
+  config.mutable_actors()->set_envs_per_actor(static_cast<int>(args.GetInt("envs")));
+  config.mutable_actors()->set_env_threads(static_cast<int>(args.GetInt("env_threads")));
   config.mutable_replay()->set_offline_ratio(0);
   config.mutable_replay()->set_address("127.0.0.1:0");
   config.mutable_replay()->set_online_capacity(2000000);
@@ -89,8 +90,10 @@ absl::Status RunActorBench(const cli::Args& args, std::ostream& out) {
   const double actor_rate = actor->stats().env_steps / seconds;
   replay->Shutdown();
   ASSIGN_OR_RETURN(const double physics_rate, envs::RawPhysicsStepsPerSecond(env, duration));
-  out << "tandem bench actor: " << env << ", 16 envs, selector cbs (K = 5), "
-      << at::get_num_threads() << " thread(s), " << absl::FormatDuration(duration) << "\n"
+  out << "tandem bench actor: " << env << ", " << config.actors().envs_per_actor()
+      << " envs, selector cbs (K = 5), " << at::get_num_threads() << " inference thread(s), "
+      << config.actors().env_threads() << " env thread(s), " << absl::FormatDuration(duration)
+      << "\n"
       << std::fixed << std::setprecision(0) << "  actor env steps/s (select + step + stream)  "
       << actor_rate << " (" << actor->sender().acknowledged_transitions() << " stored)\n"
       << "  raw physics steps/s (mj_step only)           " << physics_rate << "\n"
@@ -157,6 +160,9 @@ cli::Command ActorBenchCommand() {
       {"env", cli::FlagKind::kString, "Environment.", "mamujoco/HalfCheetah-6x1", "ENV"},
       {"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "5", "S"},
       {"threads", cli::FlagKind::kInt, "LibTorch intra-op threads.", "1", "N"},
+      {"env_threads", cli::FlagKind::kInt, "Threads stepping the env pool (actors.env_threads).",
+       "1", "N"},
+      {"envs", cli::FlagKind::kInt, "Envs in the actor's pool (actors.envs_per_actor).", "16", "N"},
       {"scratch", cli::FlagKind::kString, "Directory for the random-network checkpoint.",
        "/tmp/tandem-bench-cbs", "DIR"},
   };
