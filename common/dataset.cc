@@ -220,18 +220,7 @@ absl::Status CheckValues(const std::string& path, const Column& column, const Tr
 class Hdf5DataSource : public OfflineDataSource {
  public:
   static absl::StatusOr<std::unique_ptr<OfflineDataSource>> Open(const std::string& path) {
-    SilenceHdf5();
-    if (access(path.c_str(), R_OK) != 0) {
-      return absl::NotFoundError(absl::StrCat(path, ": dataset file not found or not readable"));
-    }
-    if (H5Fis_hdf5(path.c_str()) <= 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": not an HDF5 file (or truncated/corrupt)"));
-    }
-    H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    if (!file.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open (truncated or corrupt)"));
-    }
+    ASSIGN_OR_RETURN(H5Id file, OpenHdf5ForReading(path));
     AttrReader attrs(file.get(), path);
     ASSIGN_OR_RETURN(std::string format, attrs.String("format"));
     if (format != kFormat) {
@@ -370,22 +359,8 @@ absl::StatusOr<std::unique_ptr<OfflineDataSource>> OpenTandemDataset(const std::
   return Hdf5DataSource::Open(path);
 }
 
-namespace {
-
-absl::StatusOr<H5Id> OpenForAttributes(const std::string& path) {
-  SilenceHdf5();
-  if (H5Fis_hdf5(path.c_str()) <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a readable HDF5 file"));
-  }
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open"));
-  return file;
-}
-
-}  // namespace
-
 absl::StatusOr<DatasetMetadata> ReadDatasetMetadata(const std::string& path) {
-  ASSIGN_OR_RETURN(H5Id file, OpenForAttributes(path));
+  ASSIGN_OR_RETURN(H5Id file, OpenHdf5ForReading(path));
   AttrReader attrs(file.get(), path);
   DatasetMetadata metadata;
   ASSIGN_OR_RETURN(metadata.env_name, attrs.String("env_name"));
@@ -398,7 +373,7 @@ absl::StatusOr<DatasetMetadata> ReadDatasetMetadata(const std::string& path) {
 }
 
 absl::StatusOr<DatasetStats> ReadDatasetStats(const std::string& path) {
-  ASSIGN_OR_RETURN(H5Id file, OpenForAttributes(path));
+  ASSIGN_OR_RETURN(H5Id file, OpenHdf5ForReading(path));
   AttrReader attrs(file.get(), path);
   DatasetStats stats;
   ASSIGN_OR_RETURN(stats.num_transitions, attrs.Int("num_transitions"));

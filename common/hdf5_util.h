@@ -4,10 +4,12 @@
 #define TANDEM_COMMON_HDF5_UTIL_H_
 
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <string>
 #include <utility>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 
 namespace tandem {
@@ -57,6 +59,24 @@ inline std::string DescribeH5Type(hid_t type) {
     default:
       return "compound or other";
   }
+}
+
+// Opens `path` read-only; the error names the file and says whether it is missing, not HDF5, or
+// unreadable HDF5 (truncated, corrupt).
+inline absl::StatusOr<H5Id> OpenHdf5ForReading(const std::string& path) {
+  SilenceHdf5();
+  if (access(path.c_str(), R_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat(path, ": dataset file not found or not readable"));
+  }
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not an HDF5 file (or truncated/corrupt)"));
+  }
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open (truncated or corrupt)"));
+  }
+  return file;
 }
 
 }  // namespace tandem

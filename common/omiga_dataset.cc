@@ -74,19 +74,8 @@ absl::Status ReadRows(const Key& key, const std::string& path, const char* name,
 class OmigaDataSource : public OfflineDataSource {
  public:
   static absl::StatusOr<std::unique_ptr<OfflineDataSource>> Open(const std::string& path) {
-    SilenceHdf5();
-    if (access(path.c_str(), R_OK) != 0) {
-      return absl::NotFoundError(absl::StrCat(path, ": dataset file not found or not readable"));
-    }
-    if (H5Fis_hdf5(path.c_str()) <= 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": not an HDF5 file (or truncated/corrupt)"));
-    }
     std::unique_ptr<OmigaDataSource> source(new OmigaDataSource(path));
-    source->file_ = H5Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-    if (!source->file_.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open (truncated or corrupt)"));
-    }
+    ASSIGN_OR_RETURN(source->file_, OpenHdf5ForReading(path));
     const hid_t file = source->file_.get();
     ASSIGN_OR_RETURN(source->s_, OpenKey(file, path, "s"));
     ASSIGN_OR_RETURN(source->o_, OpenKey(file, path, "o"));
