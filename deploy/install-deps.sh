@@ -28,7 +28,7 @@ runtime_packages=(
   libgrpc++1.51 libprotobuf32
   libmujoco2.2.2
   libabsl20220623
-  libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0
+  libprometheus-cpp-core1.0
   libhdf5-103-1
   libgoogle-glog0v6
   ca-certificates
