@@ -89,6 +89,13 @@ class Run {
   // On failure or interrupt: stop what runs and still leave the summary of what was done.
   void Abort(const absl::Status& status) {
     cluster_.StopAll();
+    int64_t updates_before = 0;  // the online learner continues the offline one's counter
+    if (phase_ == "online" && !offline_checkpoint_.empty()) {
+      if (auto info = learner::ReadCheckpointInfo(offline_checkpoint_); info.ok()) {
+        updates_before = info->updates;
+      }
+    }
+    report_.RecordUnfinishedPhase(updates_before);
     report_.set_outcome(absl::IsCancelled(status) ? "interrupted"
                                                   : "failed: " + std::string(status.message()));
     (void)report_.WriteSummary(out_);

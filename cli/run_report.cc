@@ -33,6 +33,7 @@ void RunReport::BeginPhase(const std::string& phase) {
   last_ = Progress();
   last_.phase = phase;
   last_time_ = absl::Now();
+  window_.clear();
   values_.erase("updates");
   values_.erase("env_steps");
 }
@@ -85,16 +86,17 @@ Progress RunReport::Sample(const std::string& phase, const Cluster& cluster) {
   p.eval_offline = get("eval_offline", NAN);
   p.eval_online = get("eval_online", NAN);
   p.eval_composed = get("eval_composed", NAN);
-  const double dt = absl::ToDoubleSeconds(now - last_time_);
+  // Rates over a trailing window of about 20 s: inserts and updates arrive in bursts (the rate
+  // limiter releases actors in steps), so a rate over one short interval swings between 0 and 2x.
+  window_.push_back({now, p.env_steps, p.updates});
+  while (window_.size() > 2 && now - window_[1].time >= absl::Seconds(20)) window_.pop_front();
+  const double dt = absl::ToDoubleSeconds(now - window_.front().time);
   if (dt > 0.5) {
-    p.env_steps_per_second = (p.env_steps - last_.env_steps) / dt;
-    p.updates_per_second = (p.updates - last_.updates) / dt;
-    last_ = p;
-    last_time_ = now;
-  } else {
-    p.env_steps_per_second = last_.env_steps_per_second;
-    p.updates_per_second = last_.updates_per_second;
+    p.env_steps_per_second = (p.env_steps - window_.front().env_steps) / dt;
+    p.updates_per_second = (p.updates - window_.front().updates) / dt;
   }
+  last_ = p;
+  last_time_ = now;
   if (phase == "online" && p.env_steps_per_second > 0) {
     p.eta_seconds = (config_.learner().online_env_steps() - p.env_steps) / p.env_steps_per_second;
   } else if (phase == "pretrain" && p.updates_per_second > 0) {
@@ -124,6 +126,13 @@ void RunReport::RecordLearnerResult(int64_t updates, int64_t env_steps) {
   last_.updates = updates;
   total_updates_ += updates;
   total_env_steps_ += std::max(env_steps, last_.env_steps);
+  last_ = Progress();  // counted
+}
+
+void RunReport::RecordUnfinishedPhase(int64_t updates_before_phase) {
+  total_env_steps_ += last_.env_steps;
+  total_updates_ += std::max<int64_t>(0, last_.updates - updates_before_phase);
+  last_ = Progress();
 }
 
 void RunReport::AddEvaluation(const std::string& policy, const actor::EvaluationResult& result) {

@@ -6,6 +6,7 @@
 #define TANDEM_CLI_RUN_REPORT_H_
 
 #include <cmath>
+#include <deque>
 #include <map>
 #include <ostream>
 #include <string>
@@ -53,6 +54,10 @@ class RunReport {
   // The learner's final counters (from its checkpoint: the process is gone before a last scrape).
   void RecordLearnerResult(int64_t updates, int64_t env_steps);
 
+  // Counts the latest sampled env steps and updates of a phase that was interrupted or failed
+  // (the learner's counter had `updates_before_phase` when the phase began).
+  void RecordUnfinishedPhase(int64_t updates_before_phase);
+
   void AddEvaluation(const std::string& policy, const actor::EvaluationResult& result);
 
   // summary.txt (also printed) and result.json.
@@ -72,6 +77,11 @@ class RunReport {
   std::vector<std::pair<std::string, actor::EvaluationResult>> evaluations_;
   Progress last_;
   absl::Time last_time_;
+  struct Point {
+    absl::Time time;
+    int64_t env_steps, updates;
+  };
+  std::deque<Point> window_;              // recent samples for rates
   std::map<std::string, double> values_;  // latest scraped value per quantity
 };
 
