@@ -102,8 +102,8 @@ at::Tensor Masac::Target(const TrainingBatch& batch) {
   at::NoGradGuard no_grad;
   const at::Tensor next_input =
       at::cat({batch.next_obs, Ids(batch.size(), batch.next_obs)}, -1);  // [B, N, O + N]
-  const at::Tensor next_actions = policy_->Sample(next_input);
-  const at::Tensor next_log_prob = policy_->LogProb(next_input, next_actions).sum(-1);  // [B]
+  auto [next_actions, next_log_prob_per_agent] = policy_->SampleWithLogProb(next_input);
+  const at::Tensor next_log_prob = next_log_prob_per_agent.sum(-1);  // [B]
   const at::Tensor next_q = at::min(QTot(0, true, batch.next_obs, next_actions, batch.next_state),
                                     QTot(1, true, batch.next_obs, next_actions, batch.next_state));
   const double gamma = context_.config.discount();
@@ -128,8 +128,8 @@ absl::StatusOr<UpdateStats> Masac::Update(const TrainingBatch& batch) {
 
   // Policy and temperature, through the updated critics (their gradients are discarded).
   const at::Tensor input = at::cat({batch.obs, Ids(batch.size(), batch.obs)}, -1);
-  const at::Tensor actions = policy_->Sample(input);
-  const at::Tensor log_prob = policy_->LogProb(input, actions).sum(-1);  // [B]
+  auto [actions, log_prob_per_agent] = policy_->SampleWithLogProb(input);
+  const at::Tensor log_prob = log_prob_per_agent.sum(-1);  // [B]
   const at::Tensor q_new = at::min(QTot(0, false, batch.obs, actions, batch.state),
                                    QTot(1, false, batch.obs, actions, batch.state));
   const at::Tensor alpha = temperature_->log_alpha.exp().detach();

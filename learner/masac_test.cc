@@ -43,6 +43,33 @@ TrainingBatch Bandit(int size, uint64_t seed) {
   return batch;
 }
 
+TEST(Masac, SampleLogProbMatchesTheDensityAndStaysExactWhereTanhSaturates) {
+  networks::TanhGaussianPolicy policy(networks::TanhGaussianPolicyOptions{4, 2, 16});
+  at::manual_seed(3);
+  const at::Tensor inputs = at::randn({64, 4}) * 0.1;
+  auto [actions, log_prob] = policy->SampleWithLogProb(inputs);
+  // Unsaturated samples: the same density as evaluating the action afterwards.
+  EXPECT_TRUE(at::allclose(log_prob, policy->LogProb(inputs, actions), 1e-3, 1e-3));
+  // Saturated: push the mean to the clamp; float tanh rounds to +-1, so going back through atanh
+  // loses u, while the sample's own density is finite and agrees with the double-precision formula.
+  {
+    at::NoGradGuard no_grad;
+    for (auto& item : policy->named_parameters()) {
+      if (item.key() == "mean.weight") item.value().fill_(0.0);
+      if (item.key() == "mean.bias") item.value().fill_(9.0);
+      if (item.key() == "log_std.bias") item.value().fill_(-5.0);
+      if (item.key() == "log_std.weight") item.value().fill_(0.0);
+    }
+  }
+  auto [saturated, saturated_log_prob] = policy->SampleWithLogProb(inputs);
+  EXPECT_TRUE(at::all(saturated.abs() > 0.9999).item<bool>());
+  EXPECT_TRUE(at::all(at::isfinite(saturated_log_prob)).item<bool>());
+  // u = 9 + e^-5 noise: per dim E[log N] = -1/2 + 5 - log sqrt(2 pi) and log(1 - tanh(u)^2) =
+  // 2 (log 2 - u - softplus(-2u)) ~ 2 (log 2 - 9); two dims per row.
+  EXPECT_NEAR(saturated_log_prob.mean().item<double>(),
+              2 * (-0.5 + 5 - 0.9189 - 2 * (std::log(2.0) - 9)), 0.3);
+}
+
 TEST(Masac, IsRegisteredAndPublishesOmigasActorModules) {
   auto algorithm = CreateAlgorithm(Context(8));
   ASSERT_TRUE(algorithm.ok()) << algorithm.status();

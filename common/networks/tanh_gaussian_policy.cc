@@ -37,6 +37,17 @@ torch::Tensor TanhGaussianPolicyImpl::Sample(const torch::Tensor& inputs,
   return torch::tanh(mean + log_std.exp() * noise);
 }
 
+std::pair<torch::Tensor, torch::Tensor> TanhGaussianPolicyImpl::SampleWithLogProb(
+    const torch::Tensor& inputs, c10::optional<at::Generator> generator) {
+  auto [mean, log_std] = Distribution(inputs);
+  torch::Tensor noise = at::randn(mean.sizes(), generator, mean.options());
+  torch::Tensor u = mean + log_std.exp() * noise;
+  // Density at the pre-tanh sample itself: (u - mean) / std is the noise.
+  torch::Tensor normal = -noise.pow(2) / 2 - log_std - 0.5 * std::log(2 * M_PI);
+  torch::Tensor jacobian = 2 * (std::log(2.0) - u - torch::softplus(-2 * u));
+  return {torch::tanh(u), (normal - jacobian).sum(-1)};
+}
+
 torch::Tensor TanhGaussianPolicyImpl::LogProb(const torch::Tensor& inputs,
                                               const torch::Tensor& actions) {
   auto [mean, log_std] = Distribution(inputs);

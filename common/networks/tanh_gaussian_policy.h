@@ -34,6 +34,11 @@ class TanhGaussianPolicyImpl : public torch::nn::Module {
   torch::Tensor Deterministic(const torch::Tensor& inputs);
   // tanh(mean + std * noise), noise ~ N(0, 1) from `generator` (reparameterised).
   torch::Tensor Sample(const torch::Tensor& inputs, c10::optional<at::Generator> generator = {});
+  // A reparameterised sample and its log-density (summed over action dimensions), computed from
+  // the pre-tanh value, so it stays exact where tanh saturates (LogProb of a saturated action must
+  // go through atanh of a clipped value and is then wrong). For SAC-style losses.
+  std::pair<torch::Tensor, torch::Tensor> SampleWithLogProb(
+      const torch::Tensor& inputs, c10::optional<at::Generator> generator = {});
   // Log-density of `actions` (in [-1, 1]) under the tanh-squashed Gaussian, summed over action
   // dimensions: shape [...]. Actions are clipped to +-(1 - 1e-7) before atanh.
   torch::Tensor LogProb(const torch::Tensor& inputs, const torch::Tensor& actions);
