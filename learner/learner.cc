@@ -133,10 +133,13 @@ absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>&
     if (update_seconds_ != nullptr) {
       update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
       updates_total_->Increment();
-      q_loss_->Set(progress.last["q_loss"]);
-      v_loss_->Set(progress.last["v_loss"]);
-      policy_loss_->Set(progress.last["policy_loss"]);
-      q_tot_->Set(progress.last["q_tot_mean"]);
+      // Only the terms this algorithm has (MASAC has no V loss).
+      for (auto [key, gauge] : {std::pair<const char*, Gauge*>{"q_loss", q_loss_},
+                                {"v_loss", v_loss_},
+                                {"policy_loss", policy_loss_},
+                                {"q_tot_mean", q_tot_}}) {
+        if (auto it = progress.last.find(key); it != progress.last.end()) gauge->Set(it->second);
+      }
     }
     const int64_t updates = algorithm_->updates();
     if (updates % config.publish_every_updates() == 0) RETURN_IF_ERROR(Publish());
