@@ -34,7 +34,8 @@ expect() {
 # Every verb and subverb answers --help with exit 0.
 for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
   "bench" "bench replay" "bench learner" "bench cbs" "bench actor" "env" "env list" "env info" "env bench" "dataset" \
-  "dataset info" "dataset random" "pretrain" "learner" "actor"; do
+  "dataset info" "dataset random" "dataset import-omiga" "pretrain" "learner" "actor" "run" "sweep" \
+  "results"; do
   # shellcheck disable=SC2086
   expect "help:$verb" 0 "" -- $verb --help
   # shellcheck disable=SC2086
@@ -158,6 +159,24 @@ expect "actor with unknown selector" 1 "unknown selector 'greedy'" -- actor \
   --config "$tmp/pretrain.textproto" --replay "127.0.0.1:1" --set selector.name=greedy
 kill -TERM "$replay2_pid"
 wait "$replay2_pid" || true
+
+# tandem results aggregates finished runs by config name (mean +- sample std over seeds).
+mkdir -p "$tmp/sweep/a/seed-1" "$tmp/sweep/a/seed-2" "$tmp/sweep/b/seed-1"
+header="name,seed,offline_return,online_return,composed_return,env_steps,updates,wall_seconds"
+printf '%s\nexp-a,1,1,10,11,100,5,1.0\n' "$header" >"$tmp/sweep/a/seed-1/result.csv"
+printf '%s\nexp-a,2,3,20,13,300,5,1.0\n' "$header" >"$tmp/sweep/a/seed-2/result.csv"
+printf '%s\nexp-b,1,5,,7,50,5,1.0\n' "$header" >"$tmp/sweep/b/seed-1/result.csv"
+expect "results" 0 "" -- results "$tmp/sweep"
+if grep -q "exp-a .* 2 .*2.0 +- 1.4 .*15.0 +- 7.1 .*12.0 +- 1.4" "$tmp/out" &&
+  grep -q "exp-b .* 1 .*5.0 +- 0.0 .* - " "$tmp/out" && grep -q "^exp-a,2,2.0000,1.4142,15.0000" \
+  "$tmp/sweep/results.csv"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL results table: $(cat "$tmp/out" "$tmp/sweep/results.csv")"
+  failed=$((failed + 1))
+fi
+expect "results without runs" 1 "no result.csv found" -- results "$tmp/ckpt"
+expect "sweep without configs" 2 "" -- sweep
 
 # A valid override is applied and visible in the resolved config.
 if "$TANDEM" config print "$good" --set learner.batch_size=256 | grep -q "batch_size: 256"; then

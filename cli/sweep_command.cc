@@ -70,19 +70,33 @@ struct ConfigRuns {
   std::map<std::string, std::vector<double>> values;
 };
 
-std::string MeanStd(const std::vector<double>& values) {
+// Mean and sample standard deviation of the values that are not NaN (runs that lack a column);
+// count 0 when there are none.
+struct Summary {
+  int count = 0;
+  double mean = NAN, std = 0;
+};
+
+Summary Summarize(const std::vector<double>& values) {
+  Summary summary;
   double sum = 0, sum_sq = 0;
-  int n = 0;
   for (double v : values) {
     if (std::isnan(v)) continue;
     sum += v;
     sum_sq += v * v;
-    ++n;
+    ++summary.count;
   }
-  if (n == 0) return "-";
-  const double mean = sum / n;
-  const double var = n > 1 ? std::max(0.0, (sum_sq - n * mean * mean) / (n - 1)) : 0.0;
-  return absl::StrFormat("%.1f +- %.1f", mean, std::sqrt(var));
+  const int n = summary.count;
+  if (n == 0) return summary;
+  summary.mean = sum / n;
+  summary.std =
+      n > 1 ? std::sqrt(std::max(0.0, (sum_sq - n * summary.mean * summary.mean) / (n - 1))) : 0.0;
+  return summary;
+}
+
+std::string MeanStd(const std::vector<double>& values) {
+  const Summary s = Summarize(values);
+  return s.count == 0 ? "-" : absl::StrFormat("%.1f +- %.1f", s.mean, s.std);
 }
 
 // Aggregates every result.csv under `roots` by run name; prints the table, writes results.csv
@@ -129,20 +143,10 @@ absl::Status AggregateResults(const std::vector<std::string>& roots, const std::
     csv << name << "," << aggregate.runs;
     data << index++ << " \"" << name << "\"";
     for (const std::string& column : ResultColumns()) {
-      // mean,std again as numbers for the CSV and the plot.
-      double sum = 0, sum_sq = 0;
-      int n = 0;
-      for (double v : aggregate.values.at(column)) {
-        if (std::isnan(v)) continue;
-        sum += v;
-        sum_sq += v * v;
-        ++n;
-      }
-      const double mean = n ? sum / n : NAN;
-      const double sd = n > 1 ? std::sqrt(std::max(0.0, (sum_sq - n * mean * mean) / (n - 1))) : 0;
-      csv << "," << (n ? absl::StrFormat("%.4f", mean) : "") << ","
-          << (n ? absl::StrFormat("%.4f", sd) : "");
-      data << " " << (n ? absl::StrFormat("%.4f %.4f", mean, sd) : "NaN NaN");
+      const Summary c = Summarize(aggregate.values.at(column));
+      csv << "," << (c.count ? absl::StrFormat("%.4f", c.mean) : "") << ","
+          << (c.count ? absl::StrFormat("%.4f", c.std) : "");
+      data << " " << (c.count ? absl::StrFormat("%.4f %.4f", c.mean, c.std) : "NaN NaN");
     }
     data << "\n";
   }
