@@ -33,7 +33,7 @@ expect() {
 
 # Every verb and subverb answers --help with exit 0.
 for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
-  "bench" "bench replay" "bench learner" "bench cbs" "bench actor" "env" "env list" "env info" "env bench" "dataset" \
+  "bench" "bench replay" "bench learner" "bench cbs" "bench actor" "env" "env list" "env info" "env bench" "env play" "dataset" \
   "dataset info" "dataset random" "dataset import-omiga" "pretrain" "learner" "actor" "run" "sweep" \
   "results"; do
   # shellcheck disable=SC2086
@@ -44,6 +44,15 @@ for verb in "" "config" "config check" "config print" "config defaults" "doctor"
     failed=$((failed + 1))
   fi
 done
+
+# The SMAC-like env through the CLI: play a few episodes; bad inputs are one-line errors.
+expect "env play" 0 "" -- env play smac/3m --episodes 5
+"$TANDEM" env play smac/3m --episodes 5 | grep -q "^smac/3m  *scripted  *1.000 " ||
+  { echo "FAIL env play: the scripted team should win every 3m episode"; failed=$((failed + 1)); }
+expect "env play non-smac" 1 "is not a smac/ env" -- env play mamujoco/Hopper-3x1
+expect "env play bad policy" 1 "--policy must be random or scripted" -- \
+  env play smac/3m --policy greedy
+expect "env info smac" 0 "" -- env info smac/3s5z
 
 good="$TANDEM_SOURCE_DIR/configs/halfcheetah_6x1_sim2o.textproto"
 expect "check shipped config" 0 "" -- config check "$good"

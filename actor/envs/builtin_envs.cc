@@ -2,12 +2,16 @@
 #include <mutex>
 
 #include "actor/envs/mamujoco/mamujoco_env.h"
+#include "actor/envs/smac/smac_env.h"
 
 namespace tandem::envs {
 
 void EnsureBuiltinEnvsRegistered() {
   static std::once_flag once;
-  std::call_once(once, [] { RegisterMaMujocoEnvs(); });
+  std::call_once(once, [] {
+    RegisterMaMujocoEnvs();
+    RegisterSmacEnvs();
+  });
 }
 
 }  // namespace tandem::envs

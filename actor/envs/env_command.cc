@@ -4,19 +4,23 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "actor/envs/env_pool.h"
 #include "actor/envs/mamujoco/mamujoco_env.h"
 #include "actor/envs/registry.h"
+#include "actor/envs/smac/scripted_policy.h"
+#include "actor/envs/smac/smac_env.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
 
 namespace tandem::envs {
 namespace {
 
-// Uniform random joint actions inside the box (or over all actions for discrete envs), prepared
-// up front so the timed loops measure the env, not the random number generator.
+// Uniform random joint actions inside the box, prepared up front so the timed loops measure the
+// env, not the random number generator (empty for discrete envs, whose masks change every step).
 std::vector<float> RandomActions(const EnvSpec& spec, int count, Rng& rng) {
+  if (spec.action_type == ACTION_TYPE_DISCRETE) return {};
   std::vector<float> actions(static_cast<size_t>(count) * spec.num_agents * spec.action_size);
   const size_t per = static_cast<size_t>(spec.num_agents) * spec.action_size;
   for (int c = 0; c < count; ++c) {
@@ -37,6 +41,9 @@ absl::StatusOr<double> MeasureEnv(MultiAgentEnv& env, absl::Duration duration,
   TimeStepView view{absl::MakeSpan(obs), absl::MakeSpan(state), absl::MakeSpan(avail)};
   const size_t per = static_cast<size_t>(spec.num_agents) * spec.action_size;
   const size_t count = actions.size() / per;
+  const bool discrete = spec.action_type == ACTION_TYPE_DISCRETE;
+  std::vector<int32_t> indices(spec.num_agents);
+  Rng rng(11);
   RETURN_IF_ERROR(env.Reset(1, view));
   int64_t steps = 0, episodes = 1;
   const absl::Time start = absl::Now();
@@ -44,7 +51,14 @@ absl::StatusOr<double> MeasureEnv(MultiAgentEnv& env, absl::Duration duration,
   while (now - start < duration) {
     for (int i = 0; i < 256; ++i, ++steps) {
       JointAction action;
-      action.continuous = absl::MakeConstSpan(actions.data() + (steps % count) * per, per);
+      if (discrete) {
+        // Discrete envs: a uniformly random available action per agent (cheap next to a step).
+        smac::RandomAvailableActions(avail, spec.num_agents, spec.action_size, rng,
+                                     absl::MakeSpan(indices));
+        action.discrete = indices;
+      } else {
+        action.continuous = absl::MakeConstSpan(actions.data() + (steps % count) * per, per);
+      }
       StepOutcome outcome;
       RETURN_IF_ERROR(env.Step(action, view, &outcome));
       if (outcome.terminated || outcome.truncated) RETURN_IF_ERROR(env.Reset(++episodes, view));
@@ -96,8 +110,10 @@ absl::Status RunBench(const std::string& name, const cli::Args& args, std::ostre
   out << "tandem env bench " << spec.name << " (" << absl::FormatDuration(duration)
       << " per measurement, one core, uniform random actions)\n";
   ASSIGN_OR_RETURN(double env_rate, MeasureEnv(*env, duration, actions));
-  out << "  env steps/s (physics + reward + observations)  " << std::fixed << std::setprecision(0)
-      << env_rate << "\n";
+  const bool mujoco_env = dynamic_cast<MaMujocoEnv*>(env.get()) != nullptr;
+  out << (mujoco_env ? "  env steps/s (physics + reward + observations)  "
+                     : "  env steps/s (simulation + reward + observations, masks)  ")
+      << std::fixed << std::setprecision(0) << env_rate << "\n";
   if (auto* mujoco = dynamic_cast<MaMujocoEnv*>(env.get())) {
     // Raw physics consumes single-agent action vectors of nu entries.
     std::vector<float> flat = RandomActions(spec, 4096, rng);
@@ -107,6 +123,63 @@ absl::Status RunBench(const std::string& name, const cli::Args& args, std::ostre
         << physics_rate << " (" << physics_rate * mujoco->frame_skip() << " mj_step/s)\n"
         << "  ratio env / raw physics                         " << std::setprecision(3)
         << env_rate / physics_rate << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunPlay(const cli::Args& args, std::ostream& out) {
+  // "smac/*" stands for every map.
+  std::vector<std::string> names;
+  for (const std::string& name : args.positional()) {
+    if (name == "smac/*") {
+      for (const std::string& registered : RegisteredEnvs()) {
+        if (registered.rfind("smac/", 0) == 0) names.push_back(registered);
+      }
+    } else {
+      names.push_back(name);
+    }
+  }
+  std::vector<std::pair<std::string, smac::ReferencePolicy>> policies;
+  for (absl::string_view policy : absl::StrSplit(args.GetString("policy"), ',')) {
+    if (policy == "random") {
+      policies.emplace_back("random", smac::ReferencePolicy::kRandom);
+    } else if (policy == "scripted") {
+      policies.emplace_back("scripted", smac::ReferencePolicy::kScripted);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--policy must be random or scripted (or both, comma-separated), got '", policy, "'"));
+    }
+  }
+  const int64_t episodes = args.GetInt("episodes");
+  if (episodes < 1) return absl::InvalidArgumentError("--episodes must be >= 1");
+  const uint64_t seed = static_cast<uint64_t>(args.GetInt("seed"));
+  std::vector<std::unique_ptr<MultiAgentEnv>> envs;
+  for (const std::string& name : names) {
+    ASSIGN_OR_RETURN(std::unique_ptr<MultiAgentEnv> env, CreateEnv(name));
+    if (dynamic_cast<SmacEnv*>(env.get()) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " is not a smac/ env; env play supports the SMAC-like maps"));
+    }
+    envs.push_back(std::move(env));
+  }
+  out << "tandem env play: " << episodes << " episodes per row, seed " << seed
+      << ", one core (steps/s include the policy)\n"
+      << std::left << std::setw(22) << "env" << std::setw(10) << "policy" << std::right
+      << std::setw(9) << "win rate" << std::setw(17) << "return" << std::setw(9) << "length"
+      << std::setw(10) << "steps/s"
+      << "\n";
+  for (auto& env : envs) {
+    for (const auto& [policy_name, policy] : policies) {
+      ASSIGN_OR_RETURN(smac::PlayStats stats,
+                       smac::PlayEpisodes(*static_cast<SmacEnv*>(env.get()), policy,
+                                          static_cast<int>(episodes), seed));
+      out << std::left << std::setw(22) << env->spec().name << std::setw(10) << policy_name
+          << std::right << std::fixed << std::setprecision(3) << std::setw(9)
+          << static_cast<double>(stats.wins) / stats.episodes << std::setw(9)
+          << std::setprecision(2) << stats.mean_return << " +- " << std::setw(4) << stats.std_return
+          << std::setw(9) << std::setprecision(1) << stats.mean_length << std::setw(10)
+          << std::setprecision(0) << stats.steps / stats.seconds << "\n";
+    }
   }
   return absl::OkStatus();
 }
@@ -155,8 +228,27 @@ cli::Command EnvCommand() {
     return RunBench(args.positional()[0], args, out);
   });
 
-  cli::Command command("env", "List, describe and benchmark environments.");
-  command.subcommands = {list, info, bench};
+  cli::Command play("play",
+                    "Play episodes of SMAC-like maps with reference policies and print win rate, "
+                    "return and episode length per map and policy.",
+                    "ENV...");
+  play.description =
+      "ENV is a smac/ env, e.g. smac/3s5z; 'smac/*' plays every map. Policies: random (uniform "
+      "over available actions) and scripted (focus fire on the weakest enemy in reach, otherwise "
+      "advance).";
+  play.flags = {
+      {"policy", cli::FlagKind::kString, "random | scripted | random,scripted.", "scripted",
+       "NAMES"},
+      {"episodes", cli::FlagKind::kInt, "Episodes to play.", "1000", "N"},
+      {"seed", cli::FlagKind::kInt, "Seed of the episode seeds and the random policy.", "1", "S"}};
+  play.min_positional = 1;
+  play.max_positional = 64;
+  play.run = cli::StatusHandler("tandem env play", [](const cli::Args& args, std::ostream& out) {
+    return RunPlay(args, out);
+  });
+
+  cli::Command command("env", "List, describe, benchmark and play environments.");
+  command.subcommands = {list, info, bench, play};
   return command;
 }
 

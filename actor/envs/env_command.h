@@ -1,4 +1,4 @@
-// `tandem env list | info ENV | bench ENV`.
+// `tandem env list | info ENV | bench ENV | play ENV`.
 #ifndef TANDEM_ACTOR_ENVS_ENV_COMMAND_H_
 #define TANDEM_ACTOR_ENVS_ENV_COMMAND_H_
 

@@ -45,13 +45,30 @@ TEST(Registry, MalformedNamesAreRejected) {
               HasSubstr("is not key=value"));
 }
 
-TEST(Registry, ListsEveryFactorization) {
+TEST(Registry, ListsEveryFactorizationAndMap) {
   std::vector<std::string> names = RegisteredEnvs();
-  for (const char* expected :
-       {"mamujoco/Ant-2x4", "mamujoco/Ant-2x4d", "mamujoco/Ant-4x2", "mamujoco/Ant-8x1",
-        "mamujoco/HalfCheetah-2x3", "mamujoco/HalfCheetah-6x1", "mamujoco/HalfCheetah-3x2",
-        "mamujoco/Hopper-3x1", "mamujoco/Walker2d-2x3", "mamujoco/Walker2d-6x1",
-        "mamujoco/Walker2d-3x2"}) {
+  for (const char* expected : {"mamujoco/Ant-2x4",
+                               "mamujoco/Ant-2x4d",
+                               "mamujoco/Ant-4x2",
+                               "mamujoco/Ant-8x1",
+                               "mamujoco/HalfCheetah-2x3",
+                               "mamujoco/HalfCheetah-6x1",
+                               "mamujoco/HalfCheetah-3x2",
+                               "mamujoco/Hopper-3x1",
+                               "mamujoco/Walker2d-2x3",
+                               "mamujoco/Walker2d-6x1",
+                               "mamujoco/Walker2d-3x2",
+                               "smac/3m",
+                               "smac/8m",
+                               "smac/5m_vs_6m",
+                               "smac/27m_vs_30m",
+                               "smac/2s3z",
+                               "smac/3s5z",
+                               "smac/MMM",
+                               "smac/3s_vs_5z",
+                               "smac/6h_vs_8z",
+                               "smac/2s_vs_1sc",
+                               "smac/corridor"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   }
 }
