@@ -324,6 +324,27 @@ TEST(SmacEnv, BadActionsAreRejectedWithoutChangingTheEpisode) {
   EXPECT_EQ(b.obs, obs_before);
 }
 
+TEST(SmacEnv, MovesIntoWallsAreUnavailable) {
+  auto env = Make("3m");
+  Buffers b(env->spec());
+  ASSERT_TRUE(env->Reset(1, b.view()).ok());
+  // SIMPLE terrain is walkable for y in [8, 24): 1 cell south of y = 8.5 is a wall, north is not.
+  env->mutable_world().unit(0).position = {5, 8.5f};
+  env->mutable_world().unit(1).position = {5, 23.5f};
+  std::vector<int32_t> stop(3, 1);
+  JointAction joint;
+  joint.discrete = stop;
+  StepOutcome outcome;
+  ASSERT_TRUE(env->Step(joint, b.view(), &outcome).ok());
+  // Actions 2..5 = north, south, east, west.
+  EXPECT_EQ(std::vector<uint8_t>(b.avail.begin() + 2, b.avail.begin() + 6),
+            std::vector<uint8_t>({1, 0, 1, 1}));
+  EXPECT_EQ(std::vector<uint8_t>(b.avail.begin() + 9 + 2, b.avail.begin() + 9 + 6),
+            std::vector<uint8_t>({0, 1, 1, 1}));
+  // The observation's move features repeat the mask.
+  EXPECT_EQ(std::vector<float>(b.obs.begin(), b.obs.begin() + 4), std::vector<float>({1, 0, 1, 1}));
+}
+
 TEST(SmacEnv, DeadAgentsMayOnlyNoOp) {
   auto env = Make("3m");
   Buffers b(env->spec());
