@@ -119,6 +119,19 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
                                                    {{"agent", std::to_string(i)}}));
     }
   }
+  if (!config.actors().record_dir().empty()) {
+    DatasetMetadata metadata;
+    metadata.env_name = config.env().name();
+    metadata.quality = "replay";
+    metadata.behaviour_policy =
+        absl::StrCat("actor ", options.actor_id, ", selector ", selector, ", ",
+                     config.algorithm().name(), " weights as they were published");
+    metadata.source = "tandem actor (actors.record_dir)";
+    ASSIGN_OR_RETURN(actor->recorder_,
+                     EpisodeRecorder::Create(
+                         config.actors().record_dir(), absl::StrCat("actor-", options.actor_id),
+                         spec, b, config.actors().record_segment_transitions(), metadata));
+  }
   const TransitionSchema schema = *TransitionSchema::Create(spec.ToTransitionSpec());
   schema.Allocate(config.actors().send_batch_transitions(), &actor->outgoing_);
   return actor;
@@ -130,6 +143,7 @@ absl::Status Actor::SyncWeights() {
   if (latest == nullptr || latest->version() == stats_.weights_version) return absl::OkStatus();
   RETURN_IF_ERROR(nets_.Update(*latest));
   stats_.weights_version = latest->version();
+  learner_step_ = latest->learner_step();
   if (version_metric_ != nullptr) version_metric_->Set(static_cast<double>(latest->version()));
   return absl::OkStatus();
 }
@@ -230,7 +244,7 @@ absl::Status Actor::SelectActions() {
   return absl::OkStatus();
 }
 
-void Actor::RecordStep() {
+absl::Status Actor::RecordStep() {
   const envs::EnvSpec& spec = pool_->spec();
   const int64_t b = pool_->size(), n = spec.num_agents, o = spec.obs_size, a = spec.action_size;
   const int64_t s = spec.state_size;
@@ -253,6 +267,13 @@ void Actor::RecordStep() {
       sender_->Enqueue(outgoing_, stop_);
       outgoing_rows_ = 0;
     }
+    if (recorder_ != nullptr) {
+      RETURN_IF_ERROR(recorder_->Add(static_cast<int>(e), prev_obs_.data() + e * n * o,
+                                     prev_state_.data() + e * s, actions_.data() + e * n * a,
+                                     pool_->reward()[e], pool_->terminated()[e],
+                                     pool_->truncated()[e], pool_->obs().data() + e * n * o,
+                                     pool_->state().data() + e * s, learner_step_));
+    }
     returns_[e] += pool_->reward()[e];
     if (pool_->terminated()[e] || pool_->truncated()[e]) {
       ++stats_.episodes;
@@ -273,6 +294,7 @@ void Actor::RecordStep() {
     }
     decisions_ = 0;
   }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<double> Actor::TimeSelection(int iterations) {
@@ -294,7 +316,7 @@ absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps
     prev_obs_.assign(pool_->obs().begin(), pool_->obs().end());
     prev_state_.assign(pool_->state().begin(), pool_->state().end());
     RETURN_IF_ERROR(pool_->Step(actions_));
-    RecordStep();
+    RETURN_IF_ERROR(RecordStep());
     RETURN_IF_ERROR(pool_->ResetFinished());
     if (action_seconds_ != nullptr) {
       action_seconds_->Observe(absl::ToDoubleSeconds(selected - start));
@@ -315,6 +337,7 @@ absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps
     sender_->Enqueue(std::move(partial), stop_);
     outgoing_rows_ = 0;
   }
+  if (recorder_ != nullptr) RETURN_IF_ERROR(recorder_->Close());
   return absl::OkStatus();
 }
 

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "actor/envs/env_pool.h"
+#include "actor/episode_recorder.h"
 #include "actor/policy_set.h"
 #include "actor/transition_sender.h"
 #include "common/metrics.h"
@@ -64,7 +65,7 @@ class Actor {
   absl::Status SyncWeights();
   // Fills actions_ for the pool's current observations; returns the per-env offline masks.
   absl::Status SelectActions();
-  void RecordStep();
+  absl::Status RecordStep();
 
   ActorOptions options_;
   std::unique_ptr<envs::EnvPool> pool_;
@@ -82,6 +83,10 @@ class Actor {
   TransitionBatch outgoing_;
   int64_t outgoing_rows_ = 0;
   ActorStats stats_;
+  // actors.record_dir: everything generated, as whole episodes on disk.
+  std::unique_ptr<EpisodeRecorder> recorder_;
+  // Learner steps of the weights acting now.
+  int64_t learner_step_ = 0;
   std::function<bool()> stop_;  // Run's stop condition, also ends back-pressure waits
 
   Counter* env_steps_metric_ = nullptr;

@@ -1,59 +1,15 @@
 #include "actor/rollout.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <vector>
 
+#include "actor/episode_buffer.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
-#include "common/tensor_proto.h"
 
 namespace tandem::actor {
-
-namespace {
-
-// One env's transitions since its episode started; flushed to the writer as one contiguous
-// episode so the dataset's episode boundaries and return statistics are right.
-struct EpisodeBuffer {
-  std::vector<float> obs, state, actions, reward, next_obs, next_state;
-  std::vector<uint8_t> terminated, truncated;
-  int64_t rows = 0;
-
-  void Clear() {
-    for (auto* v : {&obs, &state, &actions, &reward, &next_obs, &next_state}) v->clear();
-    terminated.clear();
-    truncated.clear();
-    rows = 0;
-  }
-};
-
-template <typename T>
-void Append(std::vector<T>& to, const T* from, int64_t count) {
-  to.insert(to.end(), from, from + count);
-}
-
-absl::Status Flush(EpisodeBuffer& episode, const envs::EnvSpec& spec, DatasetWriter& writer) {
-  if (episode.rows == 0) return absl::OkStatus();
-  const int64_t t = episode.rows, n = spec.num_agents, o = spec.obs_size;
-  const int64_t s = spec.state_size, a = spec.action_size;
-  TransitionBatch batch;
-  SetTensor(DTYPE_FLOAT32, {t, n, o}, episode.obs.data(), t * n * o * 4, batch.mutable_obs());
-  SetTensor(DTYPE_FLOAT32, {t, s}, episode.state.data(), t * s * 4, batch.mutable_state());
-  SetTensor(DTYPE_FLOAT32, {t, n, a}, episode.actions.data(), t * n * a * 4,
-            batch.mutable_actions());
-  SetTensor(DTYPE_FLOAT32, {t}, episode.reward.data(), t * 4, batch.mutable_reward());
-  SetTensor(DTYPE_UINT8, {t}, episode.terminated.data(), t, batch.mutable_terminated());
-  SetTensor(DTYPE_UINT8, {t}, episode.truncated.data(), t, batch.mutable_truncated());
-  SetTensor(DTYPE_FLOAT32, {t, n, o}, episode.next_obs.data(), t * n * o * 4,
-            batch.mutable_next_obs());
-  SetTensor(DTYPE_FLOAT32, {t, s}, episode.next_state.data(), t * s * 4,
-            batch.mutable_next_state());
-  RETURN_IF_ERROR(writer.Append(batch));
-  episode.Clear();
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::StatusOr<int64_t> RecordRollouts(envs::EnvPool& pool, const ActionFn& act, int64_t env_steps,
                                        DatasetWriter& writer) {
@@ -61,7 +17,7 @@ absl::StatusOr<int64_t> RecordRollouts(envs::EnvPool& pool, const ActionFn& act,
   const int64_t b = pool.size(), n = spec.num_agents, o = spec.obs_size, s = spec.state_size;
   const int64_t a = spec.action_size;
   std::vector<float> actions(b * n * a), obs(b * n * o), state(b * s);
-  std::vector<EpisodeBuffer> episodes(b);
+  std::vector<EpisodeBuffer> episodes(b, EpisodeBuffer(spec));
   int64_t recorded = 0;
   while (recorded < env_steps) {
     std::copy(pool.obs().begin(), pool.obs().end(), obs.begin());
@@ -70,26 +26,94 @@ absl::StatusOr<int64_t> RecordRollouts(envs::EnvPool& pool, const ActionFn& act,
     RETURN_IF_ERROR(pool.Step(actions));
     for (int64_t i = 0; i < b && recorded < env_steps; ++i, ++recorded) {
       EpisodeBuffer& e = episodes[i];
-      Append(e.obs, obs.data() + i * n * o, n * o);
-      Append(e.state, state.data() + i * s, s);
-      Append(e.actions, actions.data() + i * n * a, n * a);
-      e.reward.push_back(pool.reward()[i]);
-      e.terminated.push_back(pool.terminated()[i]);
-      e.truncated.push_back(pool.truncated()[i]);
-      Append(e.next_obs, pool.obs().data() + i * n * o, n * o);
-      Append(e.next_state, pool.state().data() + i * s, s);
-      ++e.rows;
-      if (pool.terminated()[i] || pool.truncated()[i]) RETURN_IF_ERROR(Flush(e, spec, writer));
+      e.Add(obs.data() + i * n * o, state.data() + i * s, actions.data() + i * n * a,
+            pool.reward()[i], pool.terminated()[i], pool.truncated()[i],
+            pool.obs().data() + i * n * o, pool.state().data() + i * s);
+      if (pool.terminated()[i] || pool.truncated()[i]) RETURN_IF_ERROR(e.FlushTo(writer));
     }
     RETURN_IF_ERROR(pool.ResetFinished());
   }
   // Episodes cut by the end of collection are marked truncated: not terminal, just stopped.
   for (EpisodeBuffer& e : episodes) {
-    if (e.rows == 0) continue;
-    e.truncated.back() = 1;
-    RETURN_IF_ERROR(Flush(e, spec, writer));
+    e.MarkTruncated();
+    RETURN_IF_ERROR(e.FlushTo(writer));
   }
   return recorded;
+}
+
+absl::StatusOr<EvaluationResult> RecordEpisodes(const std::string& env_name,
+                                                const envs::EnvOptions& options,
+                                                const JointPolicy& policy, int episodes,
+                                                uint64_t seed, double action_noise,
+                                                DatasetWriter& writer,
+                                                const std::function<void(int, double)>& progress) {
+  ASSIGN_OR_RETURN(std::unique_ptr<envs::MultiAgentEnv> env, envs::CreateEnv(env_name, options));
+  const envs::EnvSpec& spec = env->spec();
+  const int64_t n = spec.num_agents, o = spec.obs_size, a = spec.action_size;
+  std::vector<float> obs(n * o), state(spec.state_size), next_obs(n * o),
+      next_state(spec.state_size), actions(n * a);
+  std::vector<uint8_t> avail;
+  envs::TimeStepView view{absl::MakeSpan(next_obs), absl::MakeSpan(next_state),
+                          absl::MakeSpan(avail)};
+  EpisodeBuffer episode(spec);
+  std::vector<double> returns;
+  double length = 0;
+  for (int e = 0; e < episodes; ++e) {
+    // The evaluation's episode seeds: without noise, episode e replays evaluation episode e.
+    RETURN_IF_ERROR(
+        env->Reset(DeriveSeed(seed, {SeedStream::kEvaluation, static_cast<uint64_t>(e)}), view));
+    Rng noise_rng(DeriveSeed(seed, {SeedStream::kDataset, static_cast<uint64_t>(e)}));
+    std::normal_distribution<double> normal(0.0, 1.0);
+    envs::StepOutcome outcome;
+    while (!outcome.terminated && !outcome.truncated) {
+      obs = next_obs;
+      state = next_state;
+      RETURN_IF_ERROR(policy(obs.data(), state.data(), actions.data()));
+      if (action_noise > 0) {
+        for (size_t j = 0; j < actions.size(); ++j) {
+          const double noisy = actions[j] + action_noise * normal(noise_rng);
+          actions[j] = static_cast<float>(std::clamp(noisy, static_cast<double>(spec.action_low[j]),
+                                                     static_cast<double>(spec.action_high[j])));
+        }
+      }
+      envs::JointAction joint;
+      joint.continuous = actions;
+      RETURN_IF_ERROR(env->Step(joint, view, &outcome));
+      episode.Add(obs.data(), state.data(), actions.data(), outcome.reward, outcome.terminated,
+                  outcome.truncated, next_obs.data(), next_state.data());
+    }
+    returns.push_back(episode.episode_return());
+    length += episode.rows();
+    RETURN_IF_ERROR(episode.FlushTo(writer));
+    if (progress) progress(e + 1, returns.back());
+  }
+  EvaluationResult result;
+  result.episodes = episodes;
+  if (episodes == 0) return result;
+  double sum = 0, sum_sq = 0;
+  result.min_return = result.max_return = returns.front();
+  for (double r : returns) {
+    sum += r;
+    sum_sq += r * r;
+    result.min_return = std::min(result.min_return, r);
+    result.max_return = std::max(result.max_return, r);
+  }
+  result.mean_return = sum / episodes;
+  result.std_return =
+      std::sqrt(std::max(0.0, sum_sq / episodes - result.mean_return * result.mean_return));
+  result.mean_length = length / episodes;
+  return result;
+}
+
+JointPolicy UniformRandomJointPolicy(const envs::EnvSpec& spec, uint64_t seed) {
+  auto rng = std::make_shared<Rng>(seed);
+  return [rng, low = spec.action_low, high = spec.action_high](const float*, const float*,
+                                                               float* actions) {
+    for (size_t j = 0; j < low.size(); ++j) {
+      actions[j] = static_cast<float>(low[j] + (high[j] - low[j]) * UniformUnit(*rng));
+    }
+    return absl::OkStatus();
+  };
 }
 
 ActionFn UniformRandomActions(uint64_t seed) {

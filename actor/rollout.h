@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "actor/envs/env_pool.h"
+#include "actor/evaluator.h"
 #include "common/dataset.h"
 
 namespace tandem::actor {
@@ -21,8 +22,21 @@ using ActionFn = std::function<absl::Status(const envs::EnvPool& pool, absl::Spa
 absl::StatusOr<int64_t> RecordRollouts(envs::EnvPool& pool, const ActionFn& act, int64_t env_steps,
                                        DatasetWriter& writer);
 
+// Records `episodes` whole episodes of `policy` (one env, continuous actions), adding Gaussian
+// noise of std `action_noise` to every action (clipped to the box). Episode e starts from the
+// evaluation's seed for e (EvaluateJointPolicy with the same `seed`), so without noise the
+// recorded returns equal the evaluation's. `progress(done, return)` follows each episode.
+absl::StatusOr<EvaluationResult> RecordEpisodes(const std::string& env_name,
+                                                const envs::EnvOptions& options,
+                                                const JointPolicy& policy, int episodes,
+                                                uint64_t seed, double action_noise,
+                                                DatasetWriter& writer,
+                                                const std::function<void(int, double)>& progress);
+
 // Uniform random actions inside each agent's box.
 ActionFn UniformRandomActions(uint64_t seed);
+// The same as a joint policy for one env (e.g. the random baseline of normalized scores).
+JointPolicy UniformRandomJointPolicy(const envs::EnvSpec& spec, uint64_t seed);
 
 }  // namespace tandem::actor
 

@@ -8,15 +8,15 @@
 #include "actor/envs/env_pool.h"
 #include "actor/envs/registry.h"
 #include "actor/rollout.h"
+#include "cli/collect_command.h"
 #include "common/dataset.h"
 #include "common/omiga_dataset.h"
 #include "common/status_macros.h"
 #include "common/transition_schema.h"
 
 namespace tandem {
-namespace {
 
-absl::Status PrintInfo(const std::string& path, std::ostream& out) {
+absl::Status PrintDatasetInfo(const std::string& path, std::ostream& out) {
   ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> source, OpenTandemDataset(path));
   ASSIGN_OR_RETURN(DatasetMetadata metadata, ReadDatasetMetadata(path));
   ASSIGN_OR_RETURN(DatasetStats stats, ReadDatasetStats(path));
@@ -33,6 +33,12 @@ absl::Status PrintInfo(const std::string& path, std::ostream& out) {
       << " +- " << stats.return_std << ", min " << stats.return_min << ", max " << stats.return_max
       << "\n";
   return absl::OkStatus();
+}
+
+namespace {
+
+absl::Status PrintInfo(const std::string& path, std::ostream& out) {
+  return PrintDatasetInfo(path, out);
 }
 
 absl::Status RecordRandom(const cli::Args& args, std::ostream& out) {
@@ -166,7 +172,7 @@ cli::Command DatasetCommand() {
   import_omiga.run = cli::StatusHandler("tandem dataset import-omiga", ImportOmiga);
 
   cli::Command command("dataset", "Inspect and produce offline datasets.");
-  command.subcommands = {info, random, import_omiga};
+  command.subcommands = {info, random, import_omiga, DatasetCollectCommand()};
   return command;
 }
 

@@ -443,6 +443,7 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   c.AtLeast("actors.reconnect_max_ms", actors.reconnect_max_ms(), actors.reconnect_initial_ms());
   c.AtLeast("actors.env_threads", actors.env_threads(), 1);
   c.AtLeast("actors.random_warmup_steps", actors.random_warmup_steps(), int64_t{0});
+  c.AtLeast("actors.record_segment_transitions", actors.record_segment_transitions(), int64_t{1});
 
   const EvaluationConfig& eval = config.evaluation();
   c.AtLeast("evaluation.episodes", eval.episodes(), 0);
@@ -460,6 +461,15 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   const SecurityConfig& security = config.security();
   c.Require(security.tls_cert_file().empty() == security.tls_key_file().empty(),
             "security.tls_key_file", "tls_cert_file and tls_key_file must be set together");
+
+  const CollectionConfig& collection = config.collection();
+  c.AtLeast("collection.episodes", collection.episodes(), 1);
+  c.AtLeast("collection.evaluation_episodes", collection.evaluation_episodes(), 1);
+  c.AtLeast("collection.action_noise", collection.action_noise(), 0.0);
+  c.Require(collection.medium_min() > 0 && collection.medium_min() <= collection.medium_target() &&
+                collection.medium_target() <= collection.medium_max() &&
+                collection.medium_max() < 1,
+            "collection.medium_target", "needs 0 < medium_min <= medium_target <= medium_max < 1");
 
   const RunConfig& run = config.run();
   c.AtLeast("run.collect_random_steps", run.collect_random_steps(), int64_t{0});
@@ -480,6 +490,16 @@ absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
   FillDefaults(&config);
   absl::Status valid = ValidateExperimentConfig(config);
   if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", valid.message()));
+  // env.episode_limit reaches every env through its options (the one place envs are configured).
+  if (config.env().episode_limit() > 0) {
+    auto& options = *config.mutable_env()->mutable_options();
+    if (options.count("episode_limit") > 0 &&
+        options.at("episode_limit") != std::to_string(config.env().episode_limit())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": env.episode_limit and env.options[episode_limit] disagree"));
+    }
+    options["episode_limit"] = std::to_string(config.env().episode_limit());
+  }
   return config;
 }
 

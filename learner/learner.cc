@@ -2,6 +2,7 @@
 
 #include <torch/cuda.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
@@ -118,6 +119,22 @@ absl::Status Learner::WriteCheckpoint() {
   return SaveCheckpoint(options_.checkpoint_path, *algorithm_, info);
 }
 
+absl::Status Learner::WriteHistoryCheckpoint() {
+  if (options_.checkpoint_path.empty()) return absl::OkStatus();
+  if (options_.data_parallel != nullptr && options_.data_parallel->rank() != 0) {
+    return absl::OkStatus();
+  }
+  // <dir>/<phase>.pt -> <dir>/<phase>-<updates>.pt, a copy of what WriteCheckpoint just wrote.
+  std::string path = options_.checkpoint_path;
+  if (absl::EndsWith(path, ".pt")) path.resize(path.size() - 3);
+  absl::StrAppend(&path, "-", algorithm_->updates(), ".pt");
+  CheckpointInfo info;
+  info.algorithm = algorithm_->name();
+  info.spec = options_.spec;
+  info.phase = options_.phase;
+  return SaveCheckpoint(path, *algorithm_, info);
+}
+
 absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>& stop,
                             const std::function<void(const LearnerProgress&)>& report,
                             absl::Duration report_interval) {
@@ -143,7 +160,10 @@ absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>&
     }
     const int64_t updates = algorithm_->updates();
     if (updates % config.publish_every_updates() == 0) RETURN_IF_ERROR(Publish());
-    if (updates % config.checkpoint_every_updates() == 0) RETURN_IF_ERROR(WriteCheckpoint());
+    if (updates % config.checkpoint_every_updates() == 0) {
+      RETURN_IF_ERROR(WriteCheckpoint());
+      if (config.keep_checkpoint_history()) RETURN_IF_ERROR(WriteHistoryCheckpoint());
+    }
     const absl::Time now = absl::Now();
     if (report && now - last_report >= report_interval) {
       progress.updates = updates;

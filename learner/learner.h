@@ -60,6 +60,8 @@ class Learner {
   // Publishes the online networks as the next weights version.
   absl::Status Publish();
   absl::Status WriteCheckpoint();
+  // With learner.keep_checkpoint_history: also keeps this checkpoint as <phase>-<updates>.pt.
+  absl::Status WriteHistoryCheckpoint();
   // Restores the algorithm from `path`; an online checkpoint first re-creates the offline memory.
   absl::StatusOr<CheckpointInfo> Restore(const std::string& path);
   // Starts the online phase from an offline checkpoint: loads it, then freezes the offline copies.

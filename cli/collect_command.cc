@@ -1,0 +1,341 @@
+#include "cli/collect_command.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "actor/episode_recorder.h"
+#include "actor/evaluator.h"
+#include "actor/policy_set.h"
+#include "actor/rollout.h"
+#include "cli/dataset_command.h"
+#include "common/config.h"
+#include "common/config_command.h"
+#include "common/dataset.h"
+#include "common/files.h"
+#include "common/shutdown.h"
+#include "common/status_macros.h"
+#include "common/subprocess.h"
+#include "common/transition_schema.h"
+#include "learner/checkpoint.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Candidate {
+  std::string path;
+  int64_t updates = 0;
+  double mean_return = 0;
+};
+
+// Appends every row of the Tandem datasets `inputs` to a new dataset at `path`.
+absl::Status MergeDatasets(const std::vector<std::string>& inputs, const std::string& path,
+                           const TransitionSpec& spec, const DatasetMetadata& metadata) {
+  ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(path, spec, metadata));
+  ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(spec));
+  constexpr int64_t kChunk = 8192;
+  TransitionBatch batch;
+  for (const std::string& input : inputs) {
+    ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> source, OpenTandemDataset(input));
+    if (!TransitionSchema::Compatible(source->spec(), spec)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(input, ": its shapes differ from the collection env's"));
+    }
+    for (int64_t begin = 0; begin < source->size(); begin += kChunk) {
+      const int64_t count = std::min(kChunk, source->size() - begin);
+      batch.Clear();
+      schema.Allocate(count, &batch);
+      for (const Column& column : schema.columns()) {
+        RETURN_IF_ERROR(
+            source->ReadColumn(column.field, begin, count,
+                               MutableField(&batch, column.field)->mutable_data()->data()));
+      }
+      RETURN_IF_ERROR(writer->Append(batch));
+    }
+  }
+  return writer->Finish();
+}
+
+// The task part of the env name ("mamujoco/HalfCheetah-6x1" -> "HalfCheetah-6x1").
+std::string TaskName(const std::string& env_name) {
+  const size_t slash = env_name.find('/');
+  return slash == std::string::npos ? env_name : env_name.substr(slash + 1);
+}
+
+std::string FormatOptions(const EnvConfig& env) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : env.options()) parts.push_back(absl::StrCat(key, "=", value));
+  std::sort(parts.begin(), parts.end());
+  std::string text;
+  for (const std::string& part : parts) absl::StrAppend(&text, text.empty() ? "" : ",", part);
+  return text;
+}
+
+absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
+  ASSIGN_OR_RETURN(ExperimentConfig config, LoadConfigFromArgs(args));
+  if (!config.dataset().path().empty() || config.replay().offline_ratio() != 0 ||
+      !config.learner().offline_checkpoint().empty()) {
+    return absl::InvalidArgumentError(
+        "dataset collect trains its behaviour policy from scratch: leave dataset.path and "
+        "learner.offline_checkpoint empty and set replay.offline_ratio: 0");
+  }
+  const std::string dir =
+      args.GetString("run_dir").empty()
+          ? absl::StrCat(config.run_root(), "/collect-", config.name(), "-",
+                         absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()))
+          : args.GetString("run_dir");
+  const CollectionConfig& collection = config.collection();
+  const std::string out_dir =
+      collection.out_dir().empty() ? dir + "/datasets" : collection.out_dir();
+  std::error_code error;
+  fs::create_directories(out_dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create ", out_dir, ": ", error.message()));
+  }
+  const std::string task = TaskName(config.env().name());
+  std::vector<std::string> outputs;
+  for (const char* tier : {"expert", "medium", "medium-replay", "medium-expert"}) {
+    outputs.push_back(absl::StrCat(out_dir, "/", task, "-", tier, ".h5"));
+    if (fs::exists(outputs.back())) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(outputs.back(), " exists; choose another collection.out_dir"));
+    }
+  }
+
+  // 1. Train from scratch, keeping every checkpoint and recording every actor transition.
+  const std::string train_dir = dir + "/train";
+  const std::string record_dir = fs::absolute(dir + "/recorded").string();
+  ExperimentConfig train = config;
+  train.mutable_learner()->set_keep_checkpoint_history(true);
+  train.mutable_actors()->set_record_dir(record_dir);
+  const std::string train_config = dir + "/train.textproto";
+  RETURN_IF_ERROR(WriteFileAtomically(train_config, ToTextProto(train)));
+  out << "[collect] training the behaviour policy (" << config.algorithm().name() << ", "
+      << config.learner().online_env_steps() << " env steps); run directory " << train_dir
+      << std::endl;
+  {
+    ASSIGN_OR_RETURN(auto child, Subprocess::Spawn({CurrentExecutable(), "run", "--config",
+                                                    train_config, "--run_dir", train_dir}));
+    while (true) {
+      absl::StatusOr<int> waited = child->Wait(absl::Milliseconds(200));
+      if (!waited.ok() && !absl::IsDeadlineExceeded(waited.status())) return waited.status();
+      if (waited.ok()) {
+        const int status = *waited;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+          return absl::InternalError(
+              absl::StrCat("training failed (", Subprocess::DescribeStatus(status), "); see ",
+                           train_dir, "/summary.txt and ", train_dir, "/logs"));
+        }
+        break;
+      }
+      if (ShutdownRequested()) {
+        child->Signal(SIGINT);
+        (void)child->Wait(absl::Seconds(60));
+        return absl::CancelledError("interrupted");
+      }
+    }
+  }
+
+  // 2. Evaluate every kept checkpoint and a uniform random policy on the same episode seeds.
+  const envs::EnvOptions options(config.env().options().begin(), config.env().options().end());
+  ASSIGN_OR_RETURN(auto env, envs::CreateEnv(config.env().name(), options));
+  const envs::EnvSpec spec = env->spec();
+  const int eval_episodes = collection.evaluation_episodes();
+  const uint64_t seed = config.seed();
+  std::vector<Candidate> candidates;
+  for (const auto& entry : fs::directory_iterator(train_dir + "/checkpoints")) {
+    const std::string name = entry.path().filename().string();
+    int64_t updates = 0;
+    if (!absl::StartsWith(name, "online-") || !absl::EndsWith(name, ".pt") ||
+        !absl::SimpleAtoi(name.substr(7, name.size() - 10), &updates)) {
+      continue;
+    }
+    candidates.push_back({entry.path().string(), updates, 0});
+  }
+  if (const std::string last = train_dir + "/checkpoints/online.pt"; fs::exists(last)) {
+    ASSIGN_OR_RETURN(learner::CheckpointInfo info, learner::ReadCheckpointInfo(last));
+    if (std::none_of(candidates.begin(), candidates.end(),
+                     [&](const Candidate& c) { return c.updates == info.updates; })) {
+      candidates.push_back({last, info.updates, 0});
+    }
+  }
+  if (candidates.size() < 2) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "only ", candidates.size(), " checkpoint(s) in ", train_dir,
+        "/checkpoints: lower learner.checkpoint_every_updates or train longer so expert and "
+        "medium can differ"));
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Candidate& a, const Candidate& b) { return a.updates < b.updates; });
+  ASSIGN_OR_RETURN(
+      actor::EvaluationResult random,
+      actor::EvaluateJointPolicy(config.env().name(), options,
+                                 actor::UniformRandomJointPolicy(spec, seed), eval_episodes, seed));
+  out << std::fixed << std::setprecision(1) << "[collect] random policy: return "
+      << random.mean_return << " +- " << random.std_return << std::endl;
+  ASSIGN_OR_RETURN(actor::PolicySet nets, actor::PolicySet::Create(spec, config.algorithm(), ""));
+  const absl::Time eval_start = absl::Now();
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    Candidate& c = candidates[i];
+    RETURN_IF_ERROR(nets.LoadOnline(c.path));
+    nets.online_policy->eval();
+    ASSIGN_OR_RETURN(
+        actor::EvaluationResult result,
+        actor::EvaluateJointPolicy(config.env().name(), options,
+                                   actor::DeterministicJointPolicy(nets.online_policy, spec),
+                                   eval_episodes, seed));
+    c.mean_return = result.mean_return;
+    const double elapsed = absl::ToDoubleSeconds(absl::Now() - eval_start);
+    out << "[collect] checkpoint " << fs::path(c.path).filename().string() << " (updates "
+        << c.updates << "): return " << result.mean_return << " +- " << result.std_return << "  ["
+        << i + 1 << "/" << candidates.size() << ", ETA "
+        << elapsed / (i + 1) * (candidates.size() - i - 1) << " s]" << std::endl;
+  }
+
+  // 3. Choose the expert and the medium policy.
+  const Candidate expert = *std::max_element(
+      candidates.begin(), candidates.end(),
+      [](const Candidate& a, const Candidate& b) { return a.mean_return < b.mean_return; });
+  const double span = expert.mean_return - random.mean_return;
+  auto normalized = [&](const Candidate& c) {
+    return span > 0 ? (c.mean_return - random.mean_return) / span : 0.0;
+  };
+  const Candidate* medium = nullptr;
+  bool in_band = false;
+  for (const Candidate& c : candidates) {
+    if (c.updates >= expert.updates) continue;  // medium comes from earlier in training
+    const double score = normalized(c);
+    const bool band = score >= collection.medium_min() && score <= collection.medium_max();
+    const double distance = std::fabs(score - collection.medium_target());
+    if (medium == nullptr || (band && !in_band) ||
+        (band == in_band &&
+         distance < std::fabs(normalized(*medium) - collection.medium_target()))) {
+      medium = &c;
+      in_band = band;
+    }
+  }
+  if (medium == nullptr) {
+    return absl::FailedPreconditionError(
+        "the best checkpoint is the first one: no earlier checkpoint can be the medium policy");
+  }
+  out << "[collect] expert: " << fs::path(expert.path).filename().string() << " (return "
+      << expert.mean_return << "); medium: " << fs::path(medium->path).filename().string()
+      << " (return " << medium->mean_return << ", normalized " << std::setprecision(3)
+      << normalized(*medium) << std::setprecision(1) << ")" << std::endl;
+  if (!in_band) {
+    out << "[collect] warning: no checkpoint's normalized return lies in ["
+        << collection.medium_min() << ", " << collection.medium_max()
+        << "]; the nearest to the target was taken (keep checkpoints more often)" << std::endl;
+  }
+
+  // 4. Record the tiers.
+  DatasetMetadata metadata;
+  metadata.env_name = config.env().name();
+  metadata.env_options = FormatOptions(config.env());
+  if (auto it = config.env().options().find("obs_mode"); it != config.env().options().end()) {
+    metadata.obs_mode = it->second;
+  }
+  metadata.source = "tandem dataset collect";
+  const TransitionSpec transition_spec = spec.ToTransitionSpec();
+  auto record = [&](const Candidate& c, const std::string& tier,
+                    const std::string& path) -> absl::Status {
+    RETURN_IF_ERROR(nets.LoadOnline(c.path));
+    nets.online_policy->eval();
+    DatasetMetadata m = metadata;
+    m.quality = tier;
+    m.behaviour_policy = absl::StrFormat(
+        "%s trained from scratch, checkpoint at %d updates (evaluation return %.1f), "
+        "deterministic action + N(0, %.3f) noise",
+        config.algorithm().name(), c.updates, c.mean_return, collection.action_noise());
+    ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(path, transition_spec, m));
+    const absl::Time start = absl::Now();
+    const int episodes = collection.episodes();
+    ASSIGN_OR_RETURN(
+        actor::EvaluationResult result,
+        actor::RecordEpisodes(config.env().name(), options,
+                              actor::DeterministicJointPolicy(nets.online_policy, spec), episodes,
+                              seed, collection.action_noise(), *writer, [&](int done, double ret) {
+                                if (done % std::max(1, episodes / 10) != 0 && done != episodes)
+                                  return;
+                                const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+                                out << "[collect] " << tier << ": " << done << "/" << episodes
+                                    << " episodes, last return " << ret << ", ETA "
+                                    << elapsed / done * (episodes - done) << " s" << std::endl;
+                              }));
+    (void)result;
+    return writer->Finish();
+  };
+  RETURN_IF_ERROR(record(expert, "expert", outputs[0]));
+  RETURN_IF_ERROR(record(*medium, "medium", outputs[1]));
+
+  std::vector<std::string> replay_segments;
+  int64_t replay_rows = 0;
+  if (fs::exists(record_dir)) {
+    for (const auto& entry : fs::directory_iterator(record_dir)) {
+      if (!absl::EndsWith(entry.path().string(), "-segments.csv")) continue;
+      ASSIGN_OR_RETURN(std::vector<actor::RecordedSegment> segments,
+                       actor::ReadSegmentIndex(entry.path().string()));
+      for (const actor::RecordedSegment& segment : segments) {
+        if (segment.max_learner_step > medium->updates) continue;
+        replay_segments.push_back(segment.file);
+        replay_rows += segment.transitions;
+      }
+    }
+  }
+  std::sort(replay_segments.begin(), replay_segments.end());
+  if (replay_segments.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no recorded actor segment predates the medium checkpoint (", medium->updates,
+                     " updates); lower actors.record_segment_transitions"));
+  }
+  DatasetMetadata replay = metadata;
+  replay.quality = "medium-replay";
+  replay.behaviour_policy = absl::StrCat(
+      "every whole episode the training actors generated with weights up to the medium "
+      "checkpoint (",
+      medium->updates, " updates), random warm-up included");
+  RETURN_IF_ERROR(MergeDatasets(replay_segments, outputs[2], transition_spec, replay));
+  DatasetMetadata mixed = metadata;
+  mixed.quality = "medium-expert";
+  mixed.behaviour_policy = "the medium and expert tiers concatenated (equal episode counts)";
+  RETURN_IF_ERROR(MergeDatasets({outputs[1], outputs[0]}, outputs[3], transition_spec, mixed));
+
+  out << "[collect] done: " << replay_segments.size() << " recorded segments (" << replay_rows
+      << " transitions) make medium-replay\n";
+  for (const std::string& path : outputs) RETURN_IF_ERROR(PrintDatasetInfo(path, out));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+cli::Command DatasetCollectCommand() {
+  cli::Command command(
+      "collect",
+      "Train a behaviour policy from scratch and write the expert, medium, medium-replay and "
+      "medium-expert tiers (collection.* in the config).");
+  command.flags = ConfigFlags();
+  command.flags.push_back({"run_dir", cli::FlagKind::kString,
+                           "Run directory (default <run_root>/collect-<name>-<date>-<time>).", "",
+                           "DIR"});
+  command.run =
+      cli::StatusHandler("tandem dataset collect", [](const cli::Args& args, std::ostream& out) {
+        InstallShutdownHandlers();
+        return RunCollect(args, out);
+      });
+  return command;
+}
+
+}  // namespace tandem

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `tandem dataset collect` on a tiny budget: trains MASAC from scratch through real processes,
+# keeps checkpoints, and writes four valid tier files whose returns order expert >= medium.
+set -euo pipefail
+: "${TANDEM:?}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cat >"$tmp/tiny.textproto" <<'CONFIG'
+name: "tiny-collect"
+seed: 3
+env { name: "mamujoco/HalfCheetah-6x1" options { key: "obs_mode" value: "omiga" } episode_limit: 50 }
+algorithm { name: "masac" learning_rate: 3e-4 }
+selector { name: "online" }
+replay { offline_ratio: 0 min_size_to_sample: 500 samples_per_insert: 64 }
+learner { batch_size: 64 online_env_steps: 3000 publish_every_updates: 50 checkpoint_every_updates: 400 }
+actors { num_actors: 1 envs_per_actor: 4 random_warmup_steps: 500 record_segment_transitions: 400 }
+evaluation { episodes: 2 every_versions: 4 }
+run { progress_interval_seconds: 10 }
+# Recorded episodes replay the evaluation's seeds without noise, so the tiers' returns equal the
+# evaluations that ranked the checkpoints.
+collection { episodes: 3 evaluation_episodes: 3 action_noise: 0 }
+CONFIG
+
+"$TANDEM" dataset collect --config "$tmp/tiny.textproto" --run_dir "$tmp/run" >"$tmp/out.txt" 2>&1 ||
+  { cat "$tmp/out.txt"; echo "FAIL: collect exited non-zero"; exit 1; }
+
+failed=0
+mean_of() {  # the return mean of a tier from `tandem dataset info`
+  "$TANDEM" dataset info "$tmp/run/datasets/HalfCheetah-6x1-$1.h5" |
+    sed -n 's/^  return         mean \([-0-9.]*\) .*/\1/p'
+}
+for tier in expert medium medium-replay medium-expert; do
+  file="$tmp/run/datasets/HalfCheetah-6x1-$tier.h5"
+  if ! "$TANDEM" dataset info "$file" >"$tmp/info.txt"; then
+    echo "FAIL: $tier tier is not a valid dataset"; failed=1; continue
+  fi
+  grep -q "quality        $tier" "$tmp/info.txt" || { echo "FAIL: $tier quality attribute"; failed=1; }
+  episodes=$(sed -n 's/^  episodes       \([0-9]*\) .*/\1/p' "$tmp/info.txt")
+  [[ "$episodes" -ge 3 ]] || { echo "FAIL: $tier has $episodes episodes"; failed=1; }
+done
+expert=$(mean_of expert)
+medium=$(mean_of medium)
+awk -v e="$expert" -v m="$medium" 'BEGIN { exit !(e >= m) }' ||
+  { echo "FAIL: expert return $expert < medium return $medium"; failed=1; }
+# medium-expert holds both tiers' episodes.
+[[ $("$TANDEM" dataset info "$tmp/run/datasets/HalfCheetah-6x1-medium-expert.h5" |
+  sed -n 's/^  episodes       \([0-9]*\) .*/\1/p') -eq 6 ]] || { echo "FAIL: medium-expert != 6 episodes"; failed=1; }
+# Every checkpoint was kept and evaluated.
+[[ $(grep -c '^\[collect\] checkpoint online' "$tmp/out.txt") -ge 3 ]] ||
+  { echo "FAIL: fewer than 3 checkpoints evaluated"; failed=1; }
+# A second collection into the same directory is refused rather than overwriting.
+if "$TANDEM" dataset collect --config "$tmp/tiny.textproto" --run_dir "$tmp/run" >"$tmp/again.txt" 2>&1 ||
+  ! grep -q "exists; choose another collection.out_dir" "$tmp/again.txt"; then
+  echo "FAIL: collecting over existing tiers was not refused"; failed=1
+fi
+[[ $failed -eq 0 ]] && echo "dataset collect: four tiers, expert $expert >= medium $medium"
+exit $failed
