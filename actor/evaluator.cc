@@ -13,6 +13,27 @@
 
 namespace tandem::actor {
 
+EvaluationResult SummarizeReturns(const std::vector<double>& returns, double total_length) {
+  EvaluationResult result;
+  result.episodes = static_cast<int>(returns.size());
+  if (returns.empty()) return result;
+  double sum = 0, sum_sq = 0;
+  result.min_return = returns.front();
+  result.max_return = returns.front();
+  for (double r : returns) {
+    sum += r;
+    sum_sq += r * r;
+    result.min_return = std::min(result.min_return, r);
+    result.max_return = std::max(result.max_return, r);
+  }
+  const double n = static_cast<double>(returns.size());
+  result.mean_return = sum / n;
+  result.std_return =
+      std::sqrt(std::max(0.0, sum_sq / n - result.mean_return * result.mean_return));
+  result.mean_length = total_length / n;
+  return result;
+}
+
 absl::StatusOr<EvaluationResult> EvaluateJointPolicy(const std::string& env_name,
                                                      const envs::EnvOptions& options,
                                                      const JointPolicy& policy, int episodes,
@@ -40,23 +61,7 @@ absl::StatusOr<EvaluationResult> EvaluateJointPolicy(const std::string& env_name
     total_length += env->episode_step();
     returns.push_back(episode_return);
   }
-  EvaluationResult result;
-  result.episodes = episodes;
-  if (episodes == 0) return result;
-  double sum = 0, sum_sq = 0;
-  result.min_return = returns.front();
-  result.max_return = returns.front();
-  for (double r : returns) {
-    sum += r;
-    sum_sq += r * r;
-    result.min_return = std::min(result.min_return, r);
-    result.max_return = std::max(result.max_return, r);
-  }
-  result.mean_return = sum / episodes;
-  result.std_return =
-      std::sqrt(std::max(0.0, sum_sq / episodes - result.mean_return * result.mean_return));
-  result.mean_length = total_length / episodes;
-  return result;
+  return SummarizeReturns(returns, total_length);
 }
 
 JointPolicy DeterministicJointPolicy(networks::TanhGaussianPolicy policy,

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "actor/envs/registry.h"
@@ -20,6 +21,9 @@ struct EvaluationResult {
   double mean_return = 0, std_return = 0, min_return = 0, max_return = 0;
   double mean_length = 0;
 };
+
+// Mean, spread and extremes of episode returns; mean length from their total.
+EvaluationResult SummarizeReturns(const std::vector<double>& returns, double total_length);
 
 // Writes the joint action (N * action_size floats) for one env's observations (N * obs_size) and
 // state.

@@ -87,22 +87,7 @@ absl::StatusOr<EvaluationResult> RecordEpisodes(const std::string& env_name,
     RETURN_IF_ERROR(episode.FlushTo(writer));
     if (progress) progress(e + 1, returns.back());
   }
-  EvaluationResult result;
-  result.episodes = episodes;
-  if (episodes == 0) return result;
-  double sum = 0, sum_sq = 0;
-  result.min_return = result.max_return = returns.front();
-  for (double r : returns) {
-    sum += r;
-    sum_sq += r * r;
-    result.min_return = std::min(result.min_return, r);
-    result.max_return = std::max(result.max_return, r);
-  }
-  result.mean_return = sum / episodes;
-  result.std_return =
-      std::sqrt(std::max(0.0, sum_sq / episodes - result.mean_return * result.mean_return));
-  result.mean_length = length / episodes;
-  return result;
+  return SummarizeReturns(returns, length);
 }
 
 JointPolicy UniformRandomJointPolicy(const envs::EnvSpec& spec, uint64_t seed) {
