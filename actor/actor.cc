@@ -1,8 +1,10 @@
 #include "actor/actor.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <cstring>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -66,11 +68,11 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   actor->options_ = options;
   const uint64_t seed =
       DeriveSeed(config.seed(), {SeedStream::kActor, static_cast<uint64_t>(options.actor_id)});
-  ASSIGN_OR_RETURN(actor->pool_,
-                   envs::EnvPool::Create(config.env().name(), config.actors().envs_per_actor(),
-                                         seed, config.actors().env_threads(),
-                                         envs::EnvOptions(config.env().options().begin(),
-                                                          config.env().options().end())));
+  ASSIGN_OR_RETURN(
+      actor->pool_,
+      envs::EnvPool::Create(
+          config.env().name(), config.actors().envs_per_actor(), seed, config.actors().threads(),
+          envs::EnvOptions(config.env().options().begin(), config.env().options().end())));
   const envs::EnvSpec& spec = actor->pool_->spec();
   if (spec.action_type != ACTION_TYPE_CONTINUOUS) {
     return absl::UnimplementedError(
@@ -191,27 +193,41 @@ absl::Status Actor::SelectActions() {
     return absl::OkStatus();
   }
 
-  const at::Tensor online = nets_.online_policy->Sample(input, generator_).contiguous();
-  if (name == "online") {
-    std::memcpy(actions_.data(), online.data_ptr<float>(), actions_.size() * sizeof(float));
-    return absl::OkStatus();
-  }
-  const at::Tensor offline = nets_.offline_policy->Deterministic(input).contiguous();
-  if (name == "offline") {
-    std::memcpy(actions_.data(), offline.data_ptr<float>(), actions_.size() * sizeof(float));
+  if (name == "online" || name == "offline") {
+    const at::Tensor chosen = name == "online"
+                                  ? nets_.online_policy->Sample(input, generator_).contiguous()
+                                  : nets_.offline_policy->Deterministic(input).contiguous();
+    std::memcpy(actions_.data(), chosen.data_ptr<float>(), actions_.size() * sizeof(float));
     return absl::OkStatus();
   }
 
-  // Critic-guided selection: one Q pass over both proposals of every env, one mixer pass.
+  // Critic-guided selection needs both proposals and the local critic on each, plus one mixer
+  // pass. The offline branch and the online branch are independent, so with two or more actor
+  // threads they run in parallel (branch 0 on this thread, which owns the sampling generator).
   const at::Tensor state = at::from_blob(const_cast<float*>(pool_->state().data()),
                                          {b, static_cast<int64_t>(spec.state_size)});
-  const at::Tensor q_inputs =
-      at::cat({at::cat({obs, offline, ids_}, -1), at::cat({obs, online, ids_}, -1)}, 0);
-  const at::Tensor q = nets_.q->forward(q_inputs).squeeze(-1).contiguous();  // [2B, N]
-  auto [w, bias] = nets_.mixer->forward(state);
-  w = w.contiguous();
-  bias = bias.contiguous();
-  const float* q_data = q.data_ptr<float>();
+  at::Tensor online, offline, q_online, q_offline, w, bias;
+  RETURN_IF_ERROR(pool_->workers().ForEach(2, [&](int branch) -> absl::Status {
+    at::InferenceMode branch_inference;  // thread-local: the helper thread needs its own
+    at::init_num_threads();              // and the process's intra-op thread count
+    try {
+      if (branch == 0) {
+        online = nets_.online_policy->Sample(input, generator_).contiguous();
+        q_online = nets_.q->forward(at::cat({obs, online, ids_}, -1)).squeeze(-1).contiguous();
+        std::tie(w, bias) = nets_.mixer->forward(state);
+        w = w.contiguous();
+        bias = bias.contiguous();
+      } else {
+        offline = nets_.offline_policy->Deterministic(input).contiguous();
+        q_offline = nets_.q->forward(at::cat({obs, offline, ids_}, -1)).squeeze(-1).contiguous();
+      }
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("actor: inference failed: ", e.what()));
+    }
+    return absl::OkStatus();
+  }));
+  const float* q_off = q_offline.data_ptr<float>();
+  const float* q_on = q_online.data_ptr<float>();
   const float* w_data = w.data_ptr<float>();
   const float* b_data = bias.data_ptr<float>();
   const float* off_data = offline.data_ptr<float>();
@@ -222,9 +238,8 @@ absl::Status Actor::SelectActions() {
   if (name == "cbs-random") beam.rule = BeamRule::kRandom;
   for (int64_t e = 0; e < b; ++e) {
     FactorizedScorer scorer(std::vector<double>(w_data + e * n, w_data + (e + 1) * n),
-                            std::vector<double>(q_data + e * n, q_data + (e + 1) * n),
-                            std::vector<double>(q_data + (b + e) * n, q_data + (b + e + 1) * n),
-                            b_data[e]);
+                            std::vector<double>(q_off + e * n, q_off + (e + 1) * n),
+                            std::vector<double>(q_on + e * n, q_on + (e + 1) * n), b_data[e]);
     Hybrid hybrid = 0;
     if (name == "exhaustive") {
       ASSIGN_OR_RETURN(hybrid, ExhaustiveSearch(scorer));

@@ -1,5 +1,6 @@
 #include "actor/actor_command.h"
 
+#include <ATen/Parallel.h>
 #include <unistd.h>
 
 #include <iomanip>
@@ -44,6 +45,9 @@ int ActorId(const cli::Args& args) {
 absl::Status RunActor(const cli::Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(ExperimentConfig config, LoadConfigFromArgs(args));
   InstallShutdownHandlers();
+  // Per-decision matrices are small (agents x envs rows): intra-op threads do not speed them up,
+  // and they would compete with the actor's own threads (actors.threads) for the cores.
+  at::set_num_threads(1);
   ASSIGN_OR_RETURN(std::string token, ResolveAuthToken(config.security()));
   ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(config.metrics().enabled()
                                                              ? config.metrics().actor_address()

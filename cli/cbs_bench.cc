@@ -6,7 +6,9 @@
 #include <iomanip>
 #include <map>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "actor/actor.h"
 #include "actor/envs/env_command.h"
 #include "actor/envs/registry.h"
@@ -57,19 +59,19 @@ absl::StatusOr<double> TimeSelector(const std::string& env, const std::string& s
   return actor->TimeSelection(iterations);
 }
 
-absl::Status RunActorBench(const cli::Args& args, std::ostream& out) {
-  at::set_num_threads(static_cast<int>(args.GetInt("threads")));
-  const std::string env = args.GetString("env");
-  const absl::Duration duration = absl::Seconds(args.GetDouble("seconds"));
-  const std::string scratch = args.GetString("scratch");
-  std::filesystem::create_directories(scratch);
+// Env steps/s of one actor (CBS, `threads` actor threads) streaming every transition to a replay
+// server in this process, after a warm-up that touches the replay table's pages once (a table
+// small enough to fill during the warm-up, so the timed part sees a replay in steady state).
+absl::StatusOr<double> MeasureActor(const std::string& env, int envs, int threads,
+                                    absl::Duration duration, const std::string& scratch,
+                                    int64_t* stored) {
   ExperimentConfig config;
   config.mutable_env()->set_name(env);
-  config.mutable_actors()->set_envs_per_actor(static_cast<int>(args.GetInt("envs")));
-  config.mutable_actors()->set_env_threads(static_cast<int>(args.GetInt("env_threads")));
+  config.mutable_actors()->set_envs_per_actor(envs);
+  config.mutable_actors()->set_threads(threads);
   config.mutable_replay()->set_offline_ratio(0);
   config.mutable_replay()->set_address("127.0.0.1:0");
-  config.mutable_replay()->set_online_capacity(2000000);
+  config.mutable_replay()->set_online_capacity(32768);
   FillDefaults(&config);
   ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(""));
   ASSIGN_OR_RETURN(auto replay, replay::ReplayServer::Start(config, metrics.get()));
@@ -82,23 +84,56 @@ absl::Status RunActorBench(const cli::Args& args, std::ostream& out) {
   options.replay = std::move(client);
   options.offline_checkpoint = checkpoint;
   ASSIGN_OR_RETURN(auto actor, actor::Actor::Create(options));
+  const absl::Time warm = absl::Now();
+  RETURN_IF_ERROR(actor->Run([&] { return absl::Now() - warm >= absl::Seconds(2); },
+                             std::numeric_limits<int64_t>::max()));
+  const int64_t steps_before = actor->stats().env_steps;
   const absl::Time start = absl::Now();
   RETURN_IF_ERROR(actor->Run([&] { return absl::Now() - start >= duration; },
                              std::numeric_limits<int64_t>::max()));
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   actor->sender().Close(absl::Seconds(30));
-  const double actor_rate = actor->stats().env_steps / seconds;
+  *stored = actor->sender().acknowledged_transitions();
   replay->Shutdown();
+  return (actor->stats().env_steps - steps_before) / seconds;
+}
+
+absl::Status RunActorBench(const cli::Args& args, std::ostream& out) {
+  at::set_num_threads(1);  // as in actor processes
+  const std::string env = args.GetString("env");
+  const int envs = static_cast<int>(args.GetInt("envs"));
+  const absl::Duration duration = absl::Seconds(args.GetDouble("seconds"));
+  const std::string scratch = args.GetString("scratch");
+  std::filesystem::create_directories(scratch);
+  std::vector<int> thread_counts;
+  for (absl::string_view part : absl::StrSplit(args.GetString("threads"), ',')) {
+    int threads = 0;
+    if (!absl::SimpleAtoi(part, &threads) || threads < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--threads must be a comma-separated list of counts >= 1, got '", part, "'"));
+    }
+    thread_counts.push_back(threads);
+  }
+  out << "tandem bench actor: " << env << ", " << envs << " envs, selector cbs (K = 5), "
+      << absl::FormatDuration(duration) << " each, streaming to a replay server in this process"
+      << std::endl;
+  std::vector<double> rates;
+  for (int threads : thread_counts) {
+    int64_t stored = 0;
+    ASSIGN_OR_RETURN(const double rate,
+                     MeasureActor(env, envs, threads, duration, scratch, &stored));
+    rates.push_back(rate);
+    out << "  actor, " << threads << " thread(s): " << std::fixed << std::setprecision(0)
+        << std::setw(7) << rate << " env steps/s (select + step + stream; " << stored
+        << " transitions stored)" << std::endl;
+  }
   ASSIGN_OR_RETURN(const double physics_rate, envs::RawPhysicsStepsPerSecond(env, duration));
-  out << "tandem bench actor: " << env << ", " << config.actors().envs_per_actor()
-      << " envs, selector cbs (K = 5), " << at::get_num_threads() << " inference thread(s), "
-      << config.actors().env_threads() << " env thread(s), " << absl::FormatDuration(duration)
-      << "\n"
-      << std::fixed << std::setprecision(0) << "  actor env steps/s (select + step + stream)  "
-      << actor_rate << " (" << actor->sender().acknowledged_transitions() << " stored)\n"
-      << "  raw physics steps/s (mj_step only)           " << physics_rate << "\n"
-      << "  ratio actor / raw physics                    " << std::setprecision(2)
-      << actor_rate / physics_rate << "\n";
+  out << "  raw physics, 1 thread: " << std::setw(7) << physics_rate
+      << " env steps/s (mj_step x frame_skip only)\n";
+  for (size_t i = 0; i < rates.size(); ++i) {
+    out << "  ratio actor (" << thread_counts[i]
+        << " thread(s)) / raw physics: " << std::setprecision(2) << rates[i] / physics_rate << "\n";
+  }
   return absl::OkStatus();
 }
 
@@ -159,9 +194,8 @@ cli::Command ActorBenchCommand() {
   command.flags = {
       {"env", cli::FlagKind::kString, "Environment.", "mamujoco/HalfCheetah-6x1", "ENV"},
       {"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "5", "S"},
-      {"threads", cli::FlagKind::kInt, "LibTorch intra-op threads.", "1", "N"},
-      {"env_threads", cli::FlagKind::kInt, "Threads stepping the env pool (actors.env_threads).",
-       "1", "N"},
+      {"threads", cli::FlagKind::kString,
+       "Actor thread counts to measure, comma-separated (actors.threads).", "1,2", "N[,N...]"},
       {"envs", cli::FlagKind::kInt, "Envs in the actor's pool (actors.envs_per_actor).", "16", "N"},
       {"scratch", cli::FlagKind::kString, "Directory for the random-network checkpoint.",
        "/tmp/tandem-bench-cbs", "DIR"},

@@ -441,7 +441,7 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
             static_cast<int64_t>(actors.send_batch_transitions()));
   c.AtLeast("actors.reconnect_initial_ms", actors.reconnect_initial_ms(), int64_t{1});
   c.AtLeast("actors.reconnect_max_ms", actors.reconnect_max_ms(), actors.reconnect_initial_ms());
-  c.AtLeast("actors.env_threads", actors.env_threads(), 1);
+  c.AtLeast("actors.threads", actors.threads(), 1);
   c.AtLeast("actors.random_warmup_steps", actors.random_warmup_steps(), int64_t{0});
   c.AtLeast("actors.record_segment_transitions", actors.record_segment_transitions(), int64_t{1});
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "actor/actor.h"
 #include "actor/rollout.h"
@@ -11,7 +12,9 @@
 #include "common/replay_client.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "learner/checkpoint.h"
 #include "learner/learner.h"
+#include "learner/omiga.h"
 #include "replay_server/replay_server.h"
 
 namespace tandem {
@@ -116,6 +119,66 @@ TEST(ActorLoop, ActorsAndLearnerCloseTheLoopOverGrpc) {
       0);
   (*parameters)->Shutdown();
   (*replay)->Shutdown();
+}
+
+// Recorded actions of one actor with `threads` threads: 4 HalfCheetah-6x1 envs, 40-step episodes,
+// CBS over random OMIGA networks, 160 env steps (one whole episode per env).
+std::vector<float> RecordedActions(const std::string& dir, const std::string& checkpoint,
+                                   int threads) {
+  ExperimentConfig config;
+  config.mutable_env()->set_name("mamujoco/HalfCheetah-6x1");
+  (*config.mutable_env()->mutable_options())["episode_limit"] = "40";
+  config.mutable_algorithm()->set_hidden_size(32);
+  config.mutable_actors()->set_envs_per_actor(4);
+  config.mutable_actors()->set_threads(threads);
+  config.mutable_actors()->set_record_dir(dir);
+  config.mutable_replay()->set_offline_ratio(0);
+  config.mutable_replay()->set_address("127.0.0.1:0");
+  FillDefaults(&config);
+  auto metrics = *MetricsRegistry::Create("");
+  auto replay = replay::ReplayServer::Start(config, metrics.get());
+  EXPECT_TRUE(replay.ok()) << replay.status();
+  if (!replay.ok()) return {};
+  actor::ActorOptions options;
+  options.config = config;
+  options.replay = *replay::ReplayClient::Connect((*replay)->address(), SecurityConfig(), "");
+  options.offline_checkpoint = checkpoint;
+  auto actor = actor::Actor::Create(options);
+  EXPECT_TRUE(actor.ok()) << actor.status();
+  if (!actor.ok()) return {};
+  EXPECT_TRUE((*actor)->Run(nullptr, 160).ok());
+  (*actor)->sender().Close(absl::Seconds(30));
+  (*replay)->Shutdown();
+  auto data = OpenTandemDataset(dir + "/actor-0-00000.h5");
+  EXPECT_TRUE(data.ok()) << data.status();
+  if (!data.ok()) return {};
+  EXPECT_EQ((*data)->size(), 160);
+  std::vector<float> actions((*data)->size() * 6);
+  EXPECT_TRUE((*data)->ReadColumn(Field::kActions, 0, (*data)->size(), actions.data()).ok());
+  return actions;
+}
+
+// With two threads the pool steps across both and CBS's offline and online inference branches run
+// in parallel; the transitions are exactly those of one thread (same seeds, same sampling order).
+TEST(ActorLoop, TwoActorThreadsActExactlyAsOne) {
+  const std::string dir = ::testing::TempDir() + "/actor_threads";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  learner::AlgorithmContext context;
+  auto probe = envs::CreateEnv("mamujoco/HalfCheetah-6x1");
+  ASSERT_TRUE(probe.ok());
+  context.spec = (*probe)->spec().ToTransitionSpec();
+  FillDefaults(&context.config);
+  context.config.set_hidden_size(32);
+  auto omiga = learner::Omiga::Create(context);
+  ASSERT_TRUE(omiga.ok());
+  const std::string checkpoint = dir + "/offline.pt";
+  ASSERT_TRUE(
+      learner::SaveCheckpoint(checkpoint, **omiga, {"omiga", context.spec, 0, 0, "offline"}).ok());
+  const std::vector<float> one = RecordedActions(dir + "/one", checkpoint, 1);
+  const std::vector<float> two = RecordedActions(dir + "/two", checkpoint, 2);
+  ASSERT_EQ(one.size(), 160u * 6);
+  EXPECT_EQ(one, two);
 }
 
 }  // namespace

@@ -29,24 +29,11 @@ absl::StatusOr<std::unique_ptr<EnvPool>> EnvPool::Create(const std::string& name
   pool->terminated_.assign(b, 0);
   pool->truncated_.assign(b, 0);
   pool->won_.assign(b, 0);
-  const int workers = std::min(num_threads, num_envs);
-  if (workers > 1) {
-    absl::MutexLock lock(&pool->mu_);
-    pool->worker_status_.assign(workers, absl::OkStatus());
-    for (int w = 0; w < workers; ++w) {
-      pool->workers_.emplace_back([p = pool.get(), w] { p->WorkerLoop(w); });
-    }
-  }
+  pool->workers_ = std::make_unique<WorkerPool>(std::min(num_threads, num_envs));
   return pool;
 }
 
-EnvPool::~EnvPool() {
-  {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
-  }
-  for (std::thread& worker : workers_) worker.join();
-}
+EnvPool::~EnvPool() = default;
 
 TimeStepView EnvPool::View(int i) {
   const EnvSpec& s = spec();
@@ -61,49 +48,8 @@ TimeStepView EnvPool::View(int i) {
   return view;
 }
 
-void EnvPool::WorkerLoop(int worker) {
-  int workers = 1;
-  {
-    absl::MutexLock lock(&mu_);
-    workers = static_cast<int>(worker_status_.size());
-  }
-  int64_t seen = 0;
-  while (true) {
-    const std::function<absl::Status(int)>* job;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [&]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || generation_ != seen; };
-      mu_.Await(absl::Condition(&ready));
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-    }
-    absl::Status status = absl::OkStatus();
-    for (int i = worker; i < size(); i += workers) {
-      status = (*job)(i);
-      if (!status.ok()) break;
-    }
-    absl::MutexLock lock(&mu_);
-    worker_status_[worker] = status;
-    --pending_;
-  }
-}
-
 absl::Status EnvPool::ForEachEnv(const std::function<absl::Status(int)>& work) {
-  if (workers_.empty()) {
-    for (int i = 0; i < size(); ++i) RETURN_IF_ERROR(work(i));
-    return absl::OkStatus();
-  }
-  absl::MutexLock lock(&mu_);
-  job_ = &work;
-  pending_ = static_cast<int>(workers_.size());
-  ++generation_;
-  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pending_ == 0; };
-  mu_.Await(absl::Condition(&done));
-  job_ = nullptr;
-  for (const absl::Status& status : worker_status_) RETURN_IF_ERROR(status);
-  return absl::OkStatus();
+  return workers_->ForEach(size(), work);
 }
 
 absl::Status EnvPool::ResetAll() {
@@ -147,6 +93,10 @@ absl::Status EnvPool::Step(absl::Span<const float> continuous, absl::Span<const 
 }
 
 absl::Status EnvPool::ResetFinished() {
+  // Most steps finish no episode: skip waking the workers then.
+  bool any = false;
+  for (int i = 0; i < size(); ++i) any = any || terminated_[i] || truncated_[i];
+  if (!any) return absl::OkStatus();
   return ForEachEnv([this](int i) {
     if (!terminated_[i] && !truncated_[i]) return absl::OkStatus();
     terminated_[i] = truncated_[i] = won_[i] = 0;

@@ -17,21 +17,19 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "actor/envs/multi_agent_env.h"
 #include "actor/envs/registry.h"
+#include "common/worker_pool.h"
 
 namespace tandem::envs {
 
 class EnvPool {
  public:
-  // `num_threads` workers (1 = step on the caller's thread).
+  // Envs are stepped across `num_threads` threads, the caller's included (1 = on the caller's).
   static absl::StatusOr<std::unique_ptr<EnvPool>> Create(const std::string& name, int num_envs,
                                                          uint64_t seed, int num_threads = 1,
                                                          const EnvOptions& options = {});
@@ -58,13 +56,15 @@ class EnvPool {
   // Env steps taken in total.
   int64_t total_steps() const { return total_steps_; }
   MultiAgentEnv& env(int i) { return *envs_[i]; }
+  // The threads that step the envs; idle between steps, so their owner may run other parallel
+  // work on them (the actor runs its two inference branches there).
+  WorkerPool& workers() { return *workers_; }
 
  private:
   EnvPool() = default;
   TimeStepView View(int i);
   // Runs `work(i)` for every env, across the workers; returns the first error.
   absl::Status ForEachEnv(const std::function<absl::Status(int)>& work);
-  void WorkerLoop(int worker);
 
   std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
   uint64_t seed_ = 0;
@@ -74,14 +74,7 @@ class EnvPool {
   int64_t total_steps_ = 0;
   std::vector<float> zero_actions_;
 
-  // Worker threads (empty when stepping inline).
-  std::vector<std::thread> workers_;
-  absl::Mutex mu_;
-  const std::function<absl::Status(int)>* job_ ABSL_GUARDED_BY(mu_) = nullptr;
-  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
-  int pending_ ABSL_GUARDED_BY(mu_) = 0;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<absl::Status> worker_status_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<WorkerPool> workers_;
 };
 
 }  // namespace tandem::envs
