@@ -22,6 +22,7 @@
 #include "common/config.h"
 #include "common/config_command.h"
 #include "common/files.h"
+#include "common/loopback_port.h"
 #include "common/metrics_scrape.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
@@ -130,11 +131,6 @@ class Run {
     config_.mutable_metrics()->set_learner_address("127.0.0.1:0");
     config_.mutable_metrics()->set_actor_address("127.0.0.1:0");
     config_.mutable_metrics()->set_enabled(true);
-    if (config_.learner().num_learners() > 1) {
-      return absl::UnimplementedError(
-          "learner.num_learners > 1: tandem run starts one learner; start more ranks with "
-          "`tandem learner --rank` (see deploy/) or set num_learners: 1");
-    }
     if (!config_.dataset().path().empty()) {
       config_.mutable_dataset()->set_path(fs::absolute(config_.dataset().path()).string());
     }
@@ -145,6 +141,35 @@ class Run {
          << config_.algorithm().name() << ", selector " << config_.selector().name() << ", "
          << config_.actors().num_actors() << " actors; run directory " << dir_ << std::endl;
     return absl::OkStatus();
+  }
+
+  // Starts the phase's learner as child `name` and, with learner.num_learners = M > 1,
+  // data-parallel ranks 1..M-1 beside it (children `name`-rank-<r>, role learner-rank: they publish
+  // nothing and write no checkpoint, so the run's report and dashboards read rank 0 alone). The
+  // other ranks start first: rank 0 serves the c10d rendezvous and writes its port file only once
+  // every rank has joined, and Cluster::Start waits for that file.
+  absl::Status StartLearners(const std::string& name, const std::string& phase,
+                             const std::string& replay, const std::vector<std::string>& overrides) {
+    const int world = config_.learner().num_learners();
+    std::vector<std::string> rank0{"learner", "--phase",     phase,         "--replay",
+                                   replay,    "--port_file", PortFile(name)};
+    if (world > 1) {
+      ASSIGN_OR_RETURN(const int port, FreeLoopbackPort());
+      const std::string master = absl::StrCat("127.0.0.1:", port);
+      for (int rank = 1; rank < world; ++rank) {
+        ChildSpec spec{absl::StrCat(name, "-rank-", rank), "learner-rank",
+                       RoleArgs({"learner", "--phase", phase, "--replay", replay, "--rank",
+                                 std::to_string(rank), "--master", master},
+                                overrides),
+                       ""};
+        spec.may_finish = true;
+        RETURN_IF_ERROR(cluster_.Start(spec));
+      }
+      rank0.insert(rank0.end(), {"--rank", "0", "--master", master});
+    }
+    ChildSpec learner{name, "learner", RoleArgs(rank0, overrides), PortFile(name)};
+    learner.may_finish = true;
+    return cluster_.Start(learner);
   }
 
   // Runs a one-shot child to completion (with the progress of its log shown as phase time).
@@ -212,13 +237,7 @@ class Run {
                                     PortFile("replay-offline")}));
     const std::string replay =
         absl::StrCat("127.0.0.1:", cluster_.Find("replay-offline")->ports.front());
-    ChildSpec learner{"learner-offline", "learner",
-                      RoleArgs({"learner", "--phase", "offline", "--replay", replay, "--port_file",
-                                PortFile("learner-offline")},
-                               {}),
-                      PortFile("learner-offline")};
-    learner.may_finish = true;
-    RETURN_IF_ERROR(cluster_.Start(learner));
+    RETURN_IF_ERROR(StartLearners("learner-offline", "offline", replay, {}));
     RETURN_IF_ERROR(Monitor("learner-offline", [&](const Progress& p) {
       return absl::StrFormat("updates %d/%d (%.0f/s)  q_loss %.3f", p.updates,
                              config_.learner().offline_updates(), p.updates_per_second, p.q_loss);
@@ -243,13 +262,7 @@ class Run {
                                     RoleArgs({"replay", "--port_file", PortFile("replay")}, {}),
                                     PortFile("replay")}));
     const std::string replay = absl::StrCat("127.0.0.1:", cluster_.Find("replay")->ports.front());
-    ChildSpec learner{"learner", "learner",
-                      RoleArgs({"learner", "--phase", "online", "--replay", replay, "--port_file",
-                                PortFile("learner")},
-                               {offline}),
-                      PortFile("learner")};
-    learner.may_finish = true;
-    RETURN_IF_ERROR(cluster_.Start(learner));
+    RETURN_IF_ERROR(StartLearners("learner", "online", replay, {offline}));
     const std::string weights = absl::StrCat("127.0.0.1:", cluster_.Find("learner")->ports.front());
     const bool restart = config_.run().restart_actors();
     for (int i = 0; i < config_.actors().num_actors(); ++i) {

@@ -232,6 +232,11 @@ void RunReport::Plot(std::ostream& out) {
          << (std::isnan(offline) ? "NaN" : absl::StrFormat("%.3f", offline)) << "\n";
   }
   (void)WriteFileAtomically(dir_ + "/learning_curve.dat", data.str());
+  if (rows.empty()) {
+    out << "learning curve: no evaluation finished in this run (evaluation.episodes = "
+        << config_.evaluation().episodes() << "), nothing to plot" << std::endl;
+    return;
+  }
   const std::string script = absl::StrCat(
       "# Renders learning_curve.png from learning_curve.dat and metrics.csv: gnuplot "
       "learning_curve.gp\n",

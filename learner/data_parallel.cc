@@ -70,6 +70,21 @@ absl::Status DataParallel::AllReduceMean(const std::vector<at::Tensor>& tensors)
   return absl::OkStatus();
 }
 
+absl::StatusOr<DataParallel::Agreement> DataParallel::Agree(bool stop, int64_t env_steps) {
+  if (options_.world_size == 1) return Agreement{stop, env_steps};
+  std::vector<at::Tensor> buffer = {
+      at::tensor(std::vector<int64_t>{stop ? 1 : 0, env_steps}, at::kLong)};
+  c10d::AllreduceOptions max;
+  max.reduceOp = c10d::ReduceOp::MAX;
+  try {
+    impl_->group->allreduce(buffer, max)->wait();
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("learner ranks' stop agreement failed: ", e.what()));
+  }
+  const int64_t* agreed = buffer[0].data_ptr<int64_t>();
+  return Agreement{agreed[0] != 0, agreed[1]};
+}
+
 absl::Status DataParallel::Broadcast(const std::vector<at::Tensor>& tensors) {
   if (options_.world_size == 1 || tensors.empty()) return absl::OkStatus();
   at::NoGradGuard no_grad;

@@ -38,6 +38,16 @@ class DataParallel {
   // Copies rank 0's values into every rank's tensors.
   absl::Status Broadcast(const std::vector<at::Tensor>& tensors);
 
+  // What the ranks agree on before every update, so that they stop at the same update (a rank
+  // that stopped alone would leave the others waiting in an all-reduce) and anneal their
+  // schedules from the same env-step count: stop if any rank wants to, and the largest env-step
+  // count any rank has seen. One small all-reduce.
+  struct Agreement {
+    bool stop = false;
+    int64_t env_steps = 0;
+  };
+  absl::StatusOr<Agreement> Agree(bool stop, int64_t env_steps);
+
  private:
   struct Impl;  // the c10d store and process group, kept out of this header
   explicit DataParallel(const DataParallelOptions& options);

@@ -94,6 +94,42 @@ TEST(DataParallel, TwoRanksEndWithIdenticalParameters) {
   EXPECT_TRUE(differs);
 }
 
+// A rank that alone wants to stop (a signal, its own env-step poll) stops every rank at the same
+// point, and all take the largest env-step count.
+TEST(DataParallel, RanksAgreeToStopWhenAnyRankStops) {
+  const int port = testing::FreeLoopbackPort();
+  std::vector<std::vector<DataParallel::Agreement>> agreed(2);
+  std::vector<absl::Status> statuses(2);
+  auto run = [&](int rank) {
+    auto dp = DataParallel::Create({rank, 2, "127.0.0.1", port, absl::Seconds(60)});
+    if (!dp.ok()) {
+      statuses[rank] = dp.status();
+      return;
+    }
+    // Rank 1 wants to stop at its third round; rank 0 never does. Env steps differ per rank.
+    for (int round = 0; round < 4; ++round) {
+      auto agreement = (*dp)->Agree(rank == 1 && round == 2, 100 * round + 7 * rank);
+      if (!agreement.ok()) {
+        statuses[rank] = agreement.status();
+        return;
+      }
+      agreed[rank].push_back(*agreement);
+    }
+  };
+  std::thread rank0(run, 0), rank1(run, 1);
+  rank0.join();
+  rank1.join();
+  ASSERT_TRUE(statuses[0].ok()) << statuses[0];
+  ASSERT_TRUE(statuses[1].ok()) << statuses[1];
+  for (int rank = 0; rank < 2; ++rank) {
+    ASSERT_EQ(agreed[rank].size(), 4u);
+    for (int round = 0; round < 4; ++round) {
+      EXPECT_EQ(agreed[rank][round].stop, round == 2) << "rank " << rank << " round " << round;
+      EXPECT_EQ(agreed[rank][round].env_steps, 100 * round + 7);
+    }
+  }
+}
+
 TEST(DataParallel, BadRankIsRefused) {
   EXPECT_FALSE(DataParallel::Create({3, 2, "127.0.0.1", 1, absl::Seconds(1)}).ok());
 }

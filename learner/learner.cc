@@ -143,7 +143,15 @@ absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>&
   int64_t updates_at_report = algorithm_->updates();
   LearnerProgress progress;
   TrainingBatch batch;
-  while (algorithm_->updates() < target_updates && !(stop && stop())) {
+  while (true) {
+    bool done = algorithm_->updates() >= target_updates || (stop && stop());
+    if (DataParallel* dp = options_.data_parallel) {
+      ASSIGN_OR_RETURN(const DataParallel::Agreement agreed,
+                       dp->Agree(done, algorithm_->env_steps()));
+      done = agreed.stop;
+      algorithm_->set_env_steps(agreed.env_steps);
+    }
+    if (done) break;
     RETURN_IF_ERROR(prefetcher_->Next(&batch));
     const absl::Time start = absl::Now();
     ASSIGN_OR_RETURN(progress.last, algorithm_->Update(batch));

@@ -51,7 +51,8 @@ class Learner {
   static absl::StatusOr<std::unique_ptr<Learner>> Create(const LearnerOptions& options,
                                                          replay::ReplayClient& client);
 
-  // Trains until the algorithm has done `target_updates` updates or `stop()` returns true.
+  // Trains until the algorithm has done `target_updates` updates or `stop()` returns true; with
+  // data-parallel ranks, until that holds on any rank (all stop after the same update).
   // `report` (optional) is called about every `report_interval`.
   absl::Status Train(int64_t target_updates, const std::function<bool()>& stop,
                      const std::function<void(const LearnerProgress&)>& report,

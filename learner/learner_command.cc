@@ -138,8 +138,13 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
         << p.last.at("q_loss") << "  batch wait " << std::setprecision(0)
         << 100 * p.batch_wait_fraction << "%" << std::endl;
   }));
-  out << "learner finished at update " << learner->algorithm().updates() << "; checkpoint "
-      << options.checkpoint_path << std::endl;
+  if (rank == 0) {
+    out << "learner finished at update " << learner->algorithm().updates() << "; checkpoint "
+        << options.checkpoint_path << std::endl;
+  } else {
+    out << "learner rank " << rank << " finished at update " << learner->algorithm().updates()
+        << " (rank 0 writes the checkpoint)" << std::endl;
+  }
   if (parameters != nullptr) parameters->Shutdown();
   return absl::OkStatus();
 }
