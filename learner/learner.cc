@@ -158,12 +158,28 @@ absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>&
     if (update_seconds_ != nullptr) {
       update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
       updates_total_->Increment();
-      // Only the terms this algorithm has (MASAC has no V loss).
-      for (auto [key, gauge] : {std::pair<const char*, Gauge*>{"q_loss", q_loss_},
-                                {"v_loss", v_loss_},
-                                {"policy_loss", policy_loss_},
-                                {"q_tot_mean", q_tot_}}) {
-        if (auto it = progress.last.find(key); it != progress.last.end()) gauge->Set(it->second);
+      // Only the terms this algorithm has (MASAC has no V loss); its other statistics (V and
+      // mixer values, gradient norms, MASAC's temperature...) under one labelled family.
+      for (const auto& [key, value] : progress.last) {
+        Gauge*& gauge = statistics_[key];
+        if (gauge == nullptr) {
+          if (key == "q_loss") {
+            gauge = q_loss_;
+          } else if (key == "v_loss") {
+            gauge = v_loss_;
+          } else if (key == "policy_loss") {
+            gauge = policy_loss_;
+          } else if (key == "q_tot_mean") {
+            gauge = q_tot_;
+          } else {
+            gauge = &options_.metrics->GetGauge(
+                "tandem_learner_statistic",
+                "Latest value of a per-update statistic of the algorithm (means of V, z and the "
+                "mixer's w and b over the batch, gradient norms before clipping, ...)",
+                {{"name", key}});
+          }
+        }
+        gauge->Set(value);
       }
     }
     const int64_t updates = algorithm_->updates();

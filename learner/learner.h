@@ -6,6 +6,7 @@
 #define TANDEM_LEARNER_LEARNER_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -84,6 +85,8 @@ class Learner {
   Gauge* v_loss_ = nullptr;
   Gauge* policy_loss_ = nullptr;
   Gauge* q_tot_ = nullptr;
+  // tandem_learner_statistic{name=...}: every other per-update statistic the algorithm reports.
+  std::map<std::string, Gauge*> statistics_;
   Histogram* update_seconds_ = nullptr;
   Histogram* publish_seconds_ = nullptr;
 };

@@ -125,6 +125,8 @@ OmigaLosses Omiga::ComputeLosses(const TrainingBatch& batch) {
     }
   }
   auto [w, b] = mixer_->forward(batch.state);
+  losses.w = w;
+  losses.b = b;
   losses.q_tot = networks::OmigaMixerImpl::Mix(w, b, q_->forward(q_inputs).squeeze(-1));
   if (ovm_active_) {
     const double lambda = MemoryCoefficient(context_.config.ovm().lambda_end(),
@@ -135,6 +137,7 @@ OmigaLosses Omiga::ComputeLosses(const TrainingBatch& batch) {
   }
 
   const at::Tensor v = v_->forward(obs).squeeze(-1);
+  losses.v = v;
   losses.z = ((w_target * q_target - w_target * v) / alpha).clamp(-z_clip, z_clip);
   const at::Tensor max_z = at::clamp_min(losses.z.max(), -1.0).detach();
   losses.v_loss = (at::exp(losses.z - max_z) + at::exp(-max_z) * w_target * v / alpha).mean();
@@ -160,21 +163,29 @@ absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
     }
     RETURN_IF_ERROR(context_.reduce_gradients(gradients));
   }
-  policy_optimizer_->Step();
-  q_optimizer_->Step();
-  v_optimizer_->Step();
+  // Gradient norms before clipping (the optimizers compute them for the clip anyway).
+  const double policy_grad_norm = policy_optimizer_->Step();
+  const double q_grad_norm = q_optimizer_->Step();
+  const double v_grad_norm = v_optimizer_->Step();
   PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
   ++updates_;
   const at::Tensor stats =
       at::stack({losses.q_loss.detach(), losses.v_loss.detach(), losses.policy_loss.detach(),
-                 losses.q_tot.detach().mean(), losses.z.detach().mean()})
+                 losses.q_tot.detach().mean(), losses.z.detach().mean(), losses.v.detach().mean(),
+                 losses.w.detach().mean(), losses.b.detach().mean()})
           .to(at::kCPU);
   const float* values = stats.data_ptr<float>();
   return UpdateStats{{"q_loss", values[0]},
                      {"v_loss", values[1]},
                      {"policy_loss", values[2]},
                      {"q_tot_mean", values[3]},
-                     {"z_mean", values[4]}};
+                     {"z_mean", values[4]},
+                     {"v_mean", values[5]},
+                     {"mixer_w_mean", values[6]},
+                     {"mixer_b_mean", values[7]},
+                     {"policy_grad_norm", policy_grad_norm},
+                     {"q_grad_norm", q_grad_norm},
+                     {"v_grad_norm", v_grad_norm}};
 }
 
 }  // namespace tandem::learner

@@ -31,6 +31,8 @@ namespace tandem::learner {
 struct OmigaLosses {
   at::Tensor q_loss, v_loss, policy_loss;
   at::Tensor q_tot, td_target, z;
+  // For monitoring: the local state values V_i(o_i) and the mixer's weights w(s) and bias b(s).
+  at::Tensor v, w, b;
 };
 
 class Omiga : public Algorithm {
