@@ -1,8 +1,12 @@
 #include "learner/data_parallel.h"
 
 #include <ATen/ATen.h>
+#include <torch/version.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <exception>
 
@@ -11,8 +15,14 @@
 namespace tandem::learner {
 
 struct DataParallel::Impl {
+  // LibTorch 2 split process groups into backends; a backend has the collectives used here.
+#if TORCH_VERSION_MAJOR >= 2
+  using Group = c10d::Backend;
+#else
+  using Group = c10d::ProcessGroup;
+#endif
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<Group> group;
 };
 
 DataParallel::DataParallel(const DataParallelOptions& options)
@@ -32,6 +42,15 @@ absl::StatusOr<std::unique_ptr<DataParallel>> DataParallel::Create(
     store_options.numWorkers = options.world_size;
     store_options.timeout = absl::ToChronoMilliseconds(options.timeout);
     dp->impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_host, store_options);
+#ifdef USE_C10D_NCCL
+    if (options.cuda) {
+      auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
+      nccl_options->timeout = absl::ToChronoMilliseconds(options.timeout);
+      dp->impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+          dp->impl_->store, options.rank, options.world_size, nccl_options);
+      return dp;
+    }
+#endif
     auto group_options =
         c10d::ProcessGroupGloo::Options::create(absl::ToChronoMilliseconds(options.timeout));
     group_options->devices.push_back(
@@ -72,8 +91,9 @@ absl::Status DataParallel::AllReduceMean(const std::vector<at::Tensor>& tensors)
 
 absl::StatusOr<DataParallel::Agreement> DataParallel::Agree(bool stop, int64_t env_steps) {
   if (options_.world_size == 1) return Agreement{stop, env_steps};
-  std::vector<at::Tensor> buffer = {
-      at::tensor(std::vector<int64_t>{stop ? 1 : 0, env_steps}, at::kLong)};
+  at::Tensor votes = at::tensor(std::vector<int64_t>{stop ? 1 : 0, env_steps}, at::kLong);
+  if (options_.cuda) votes = votes.to(at::kCUDA);
+  std::vector<at::Tensor> buffer = {votes};
   c10d::AllreduceOptions max;
   max.reduceOp = c10d::ReduceOp::MAX;
   try {
@@ -81,7 +101,8 @@ absl::StatusOr<DataParallel::Agreement> DataParallel::Agree(bool stop, int64_t e
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("learner ranks' stop agreement failed: ", e.what()));
   }
-  const int64_t* agreed = buffer[0].data_ptr<int64_t>();
+  const at::Tensor result = buffer[0].to(at::kCPU);
+  const int64_t* agreed = result.data_ptr<int64_t>();
   return Agreement{agreed[0] != 0, agreed[1]};
 }
 

@@ -1,7 +1,9 @@
 // Data-parallel training over LibTorch's own distributed engine (c10d): M learner processes train
-// one model; each draws its own batches, and gradients are averaged with an all-reduce (Gloo on
-// the CPU) before every optimizer step, so every rank applies the same update. Rendezvous is a
-// TCPStore served by rank 0. Rank 0 alone publishes weights and writes checkpoints.
+// one model; each draws its own batches, and gradients are averaged with an all-reduce before
+// every optimizer step, so every rank applies the same update. The backend is Gloo on the CPU and
+// NCCL when the learners train on CUDA and LibTorch was built with NCCL (USE_C10D_NCCL; Gloo,
+// which also handles CUDA tensors, otherwise). Rendezvous is a TCPStore served by rank 0. Rank 0
+// alone publishes weights and writes checkpoints.
 #ifndef TANDEM_LEARNER_DATA_PARALLEL_H_
 #define TANDEM_LEARNER_DATA_PARALLEL_H_
 
@@ -23,6 +25,8 @@ struct DataParallelOptions {
   std::string master_host = "127.0.0.1";
   int master_port = 29500;
   absl::Duration timeout = absl::Seconds(60);
+  // The learners' tensors live on CUDA (NCCL when available; the agreement goes through it too).
+  bool cuda = false;
 };
 
 class DataParallel {

@@ -61,8 +61,10 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
       return absl::InvalidArgumentError(
           absl::StrCat("--master must be host:port for num_learners > 1, got '", master, "'"));
     }
-    ASSIGN_OR_RETURN(data_parallel,
-                     DataParallel::Create({rank, world, master.substr(0, colon), port}));
+    ASSIGN_OR_RETURN(const c10::Device device, ResolveDevice(config.learner().device()));
+    DataParallelOptions options{rank, world, master.substr(0, colon), port};
+    options.cuda = device.is_cuda();
+    ASSIGN_OR_RETURN(data_parallel, DataParallel::Create(options));
   }
 
   std::unique_ptr<ParameterServer> parameters;
