@@ -35,6 +35,9 @@ struct AlgorithmContext {
   // Called with every trainable parameter's gradient between backward and the optimizer steps
   // (data-parallel gradient averaging); empty for a single learner.
   std::function<absl::Status(const std::vector<at::Tensor>& gradients)> reduce_gradients;
+  // On the CPU, how many concurrent streams an update may use (learner.update_streams). Algorithms
+  // without a multi-stream update ignore it.
+  int update_streams = 1;
 };
 
 class Algorithm {
@@ -45,6 +48,8 @@ class Algorithm {
   virtual absl::StatusOr<UpdateStats> Update(const TrainingBatch& batch) = 0;
   // Updates done so far.
   virtual int64_t updates() const = 0;
+  // Concurrent streams one update runs in (1 unless the algorithm took context.update_streams).
+  virtual int update_streams() const { return 1; }
   // Every module with a stable name (checkpoint keys), including targets and frozen copies.
   virtual std::vector<std::pair<std::string, torch::nn::Module*>> Modules() = 0;
   // The modules actors need: the online policy and critic, by name.

@@ -1,5 +1,6 @@
 #include "learner/learner.h"
 
+#include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
 #include "absl/strings/match.h"
@@ -38,12 +39,22 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   context.config = options.config.algorithm();
   context.device = learner->device_;
   context.seed = DeriveSeed(options.config.seed(), {SeedStream::kLearner});
+  context.update_streams = options.config.learner().update_streams();
   if (DataParallel* dp = options.data_parallel) {
     context.reduce_gradients = [dp](const std::vector<at::Tensor>& gradients) {
       return dp->AllReduceMean(gradients);
     };
   }
   ASSIGN_OR_RETURN(learner->algorithm_, CreateAlgorithm(context));
+  if (learner->device_.is_cpu()) {
+    // The process's intra-op threads: one per stream when the update runs in several streams
+    // (more would fight the streams for the cores), else learner.torch_threads (0: LibTorch's).
+    if (learner->algorithm_->update_streams() > 1) {
+      at::set_num_threads(1);
+    } else if (options.config.learner().torch_threads() > 0) {
+      at::set_num_threads(options.config.learner().torch_threads());
+    }
+  }
   if (DataParallel* dp = options.data_parallel) {
     // Every rank starts from rank 0's parameters.
     std::vector<at::Tensor> parameters;

@@ -58,7 +58,7 @@ TrainingBatch Sample(const Table& table, int64_t batch, at::Generator& generator
   return b;
 }
 
-absl::StatusOr<double> Measure(const Task& task, const c10::Device& device, int batch,
+absl::StatusOr<double> Measure(const Task& task, const c10::Device& device, int streams, int batch,
                                absl::Duration duration, const std::string& profile) {
   AlgorithmContext context;
   context.spec.set_num_agents(task.agents);
@@ -68,6 +68,7 @@ absl::StatusOr<double> Measure(const Task& task, const c10::Device& device, int 
   context.spec.set_action_size(task.action);
   FillDefaults(&context.config);
   context.device = device;
+  context.update_streams = streams;
   ASSIGN_OR_RETURN(std::unique_ptr<Algorithm> algorithm, CreateAlgorithm(context));
   Table table = MakeTable(task, 100000, device);
   at::Generator generator = at::globalContext().defaultGenerator(device);
@@ -91,29 +92,57 @@ absl::StatusOr<double> Measure(const Task& task, const c10::Device& device, int 
   return updates / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
+// The machine's matrix-multiply rate right now, for the shape that dominates the HalfCheetah-6x1
+// update (768 agent-rows through a 256x256 layer), in GFLOP/s. The CPU updates are bound by it, so
+// printing it beside them tells a slow machine from a slow learner (shared VMs vary by a third).
+double MatmulGflops(absl::Duration duration) {
+  const at::Tensor a = at::randn({768, 256}), b = at::randn({256, 256});
+  at::Tensor c = at::mm(a, b);
+  int64_t products = 0;
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < duration) {
+    for (int i = 0; i < 50; ++i, ++products) at::mm_out(c, a, b);
+  }
+  return products * 2.0 * 768 * 256 * 256 / absl::ToDoubleSeconds(absl::Now() - start) / 1e9;
+}
+
 absl::Status RunBench(const cli::Args& args, std::ostream& out) {
   const int threads = static_cast<int>(args.GetInt("threads"));
-  if (threads > 0) at::set_num_threads(threads);
   const int batch = static_cast<int>(args.GetInt("batch"));
   const absl::Duration duration = absl::Seconds(args.GetDouble("seconds"));
   const std::vector<Task> tasks = {{"HalfCheetah-6x1", 6, 23, 1, 48.0},
                                    {"Ant-2x4", 2, 113, 4, 70.0}};
-  std::vector<c10::Device> devices = {c10::Device(c10::kCPU)};
-  if (torch::cuda::is_available()) devices.emplace_back(c10::kCUDA, 0);
-  out << "tandem bench learner: OMIGA, batch " << batch << ", " << at::get_num_threads()
-      << " CPU threads, " << absl::FormatDuration(duration) << " per measurement\n";
-  for (const c10::Device& device : devices) {
+  // CPU: the two ways to use the cores (learner.update_streams), then CUDA when present.
+  struct Mode {
+    c10::Device device;
+    int streams, intra_op_threads;
+    std::string label;
+  };
+  std::vector<Mode> modes = {
+      {c10::Device(c10::kCPU), 2, 1, "cpu, 2 streams x 1 thread"},
+      {c10::Device(c10::kCPU), 1, threads, absl::StrCat("cpu, 1 stream x ", threads, " threads")}};
+  if (torch::cuda::is_available()) modes.push_back({c10::Device(c10::kCUDA, 0), 1, 1, "cuda"});
+  out << "tandem bench learner: OMIGA, batch " << batch << ", " << absl::FormatDuration(duration)
+      << " per measurement\n";
+  at::set_num_threads(threads);
+  out << "  machine: " << std::fixed << std::setprecision(0) << MatmulGflops(absl::Seconds(1))
+      << " GFLOP/s in 768x256 @ 256x256 products on " << threads
+      << " threads (the HalfCheetah-6x1 update is about 1.2 GFLOP of them)\n";
+  for (const Mode& mode : modes) {
+    at::set_num_threads(mode.intra_op_threads);
     for (const Task& task : tasks) {
       const std::string profile =
           args.GetString("profile").empty()
               ? std::string()
-              : absl::StrCat(args.GetString("profile"), ".", device.str(), ".", task.name, ".json");
-      ASSIGN_OR_RETURN(double rate, Measure(task, device, batch, duration, profile));
-      out << "  " << std::left << std::setw(6) << device.str() << std::setw(18) << task.name
-          << std::right << std::fixed << std::setprecision(1) << std::setw(8) << rate
+              : absl::StrCat(args.GetString("profile"), ".", mode.device.str(), ".", mode.streams,
+                             "streams.", task.name, ".json");
+      ASSIGN_OR_RETURN(double rate,
+                       Measure(task, mode.device, mode.streams, batch, duration, profile));
+      out << "  " << std::left << std::setw(28) << mode.label << std::setw(17) << task.name
+          << std::right << std::fixed << std::setprecision(1) << std::setw(7) << rate
           << " updates/s";
-      if (device.is_cpu()) {
-        out << "   " << std::setprecision(2) << rate / task.reference
+      if (mode.device.is_cpu()) {
+        out << "  " << std::setprecision(2) << rate / task.reference
             << " x the official PyTorch code's " << std::setprecision(0) << task.reference
             << " (issue #5, same VM)";
       }
@@ -135,8 +164,10 @@ cli::Command LearnerBenchCommand() {
       {"profile", cli::FlagKind::kString,
        "Write a chrome://tracing profile of 20 updates per task to PREFIX.<device>.<task>.json.",
        "", "PREFIX"},
-      {"threads", cli::FlagKind::kInt, "LibTorch intra-op threads (0 = LibTorch's choice).", "2",
-       "N"},
+      {"threads", cli::FlagKind::kInt,
+       "LibTorch intra-op threads of the one-stream CPU measurement (the two-stream one uses 1 "
+       "per stream).",
+       "2", "N"},
   };
   command.run = cli::StatusHandler("tandem bench learner", RunBench);
   return command;

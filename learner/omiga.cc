@@ -1,7 +1,11 @@
 #include "learner/omiga.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/utils.h>
+
+#include <functional>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -53,6 +57,9 @@ absl::StatusOr<std::unique_ptr<Omiga>> Omiga::Create(const AlgorithmContext& con
   omiga->target_parameters_ =
       ParametersOf({omiga->q_target_.get(), omiga->v_target_.get(), omiga->mixer_target_.get()});
   omiga->online_parameters_ = ParametersOf({omiga->q_.get(), omiga->v_.get(), omiga->mixer_.get()});
+  if (context.device.is_cpu() && context.update_streams >= 2) {
+    omiga->streams_ = std::make_unique<WorkerPool>(2);
+  }
   return omiga;
 }
 
@@ -148,14 +155,104 @@ OmigaLosses Omiga::ComputeLosses(const TrainingBatch& batch) {
   return losses;
 }
 
+absl::StatusOr<OmigaLosses> Omiga::BackwardInTwoStreams(const TrainingBatch& batch) {
+  const double gamma = context_.config.discount();
+  const double alpha = context_.config.omiga().alpha();
+  const double z_clip = context_.config.omiga().z_clip();
+  const at::Tensor obs = WithIds(batch.obs);  // fills the id cache before the streams read it
+  const at::Tensor next_obs = WithIds(batch.next_obs);
+  const at::Tensor q_inputs = at::cat({batch.obs, batch.actions, ids_}, -1);
+  const double lambda =
+      ovm_active_ ? MemoryCoefficient(context_.config.ovm().lambda_end(),
+                                      context_.config.ovm().anneal_env_steps(), env_steps_)
+                  : 0.0;
+  OmigaLosses losses;
+  at::Tensor weights;
+  // Each stream runs with the process's intra-op thread count and reports a LibTorch exception as
+  // an error instead of letting it escape the thread.
+  auto guarded = [](int stream, const std::function<void()>& work) -> absl::Status {
+    at::init_num_threads();
+    try {
+      work();
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("omiga update, stream ", stream, ": ", e.what()));
+    }
+    return absl::OkStatus();
+  };
+  // The V half and the Q half: disjoint parameters and disjoint graphs (cross terms detached), so
+  // each stream runs its own backward. Same losses as ComputeLosses.
+  RETURN_IF_ERROR(streams_->ForEach(2, [&](int stream) {
+    return guarded(stream, [&] {
+      if (stream == 0) {
+        at::Tensor w_target, q_target;
+        {
+          at::NoGradGuard no_grad;
+          w_target = mixer_target_->forward(batch.state).first;
+          q_target = q_target_->forward(q_inputs).squeeze(-1);
+        }
+        losses.v = v_->forward(obs).squeeze(-1);
+        losses.z = ((w_target * q_target - w_target * losses.v) / alpha).clamp(-z_clip, z_clip);
+        const at::Tensor max_z = at::clamp_min(losses.z.max(), -1.0).detach();
+        losses.v_loss =
+            (at::exp(losses.z - max_z) + at::exp(-max_z) * w_target * losses.v / alpha).mean();
+        weights = at::exp(losses.z).detach();
+        losses.v_loss.backward();
+      } else {
+        at::Tensor memory_target;
+        {
+          at::NoGradGuard no_grad;
+          auto [w_next, b_next] = mixer_target_->forward(batch.next_state);
+          const at::Tensor v_next = v_target_->forward(next_obs).squeeze(-1);
+          losses.td_target =
+              batch.reward + gamma * (1 - batch.terminated) *
+                                 networks::OmigaMixerImpl::Mix(w_next, b_next, v_next);
+          if (ovm_active_) {
+            auto [w_memory, b_memory] = mixer_memory_->forward(batch.state);
+            memory_target = networks::OmigaMixerImpl::Mix(w_memory, b_memory,
+                                                          q_memory_->forward(q_inputs).squeeze(-1));
+          }
+        }
+        std::tie(losses.w, losses.b) = mixer_->forward(batch.state);
+        losses.q_tot =
+            networks::OmigaMixerImpl::Mix(losses.w, losses.b, q_->forward(q_inputs).squeeze(-1));
+        losses.q_loss = ovm_active_ ? OvmLoss(losses.q_tot, losses.td_target, memory_target, lambda)
+                                    : (losses.q_tot - losses.td_target).pow(2).mean();
+        losses.q_loss.backward();
+      }
+    });
+  }));
+  // The policy half: exp(z)-weighted log-likelihood, its rows split between the streams. Each half
+  // is divided by the whole element count, so the two gradients (accumulated under autograd's
+  // per-parameter lock) sum to the gradient of the mean.
+  const int64_t rows = batch.obs.size(0), half = rows / 2;
+  const double count = static_cast<double>(weights.numel());
+  at::Tensor partial[2];
+  RETURN_IF_ERROR(streams_->ForEach(2, [&](int stream) {
+    return guarded(stream, [&] {
+      const int64_t begin = stream == 0 ? 0 : half, end = stream == 0 ? half : rows;
+      const at::Tensor log_prob =
+          policy_->LogProb(obs.slice(0, begin, end), batch.actions.slice(0, begin, end));
+      partial[stream] = -(weights.slice(0, begin, end) * log_prob).sum() / count;
+      partial[stream].backward();
+    });
+  }));
+  losses.policy_loss = partial[0].detach() + partial[1].detach();
+  return losses;
+}
+
 absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
-  OmigaLosses losses = ComputeLosses(batch);
   policy_optimizer_->ZeroGrad();
   q_optimizer_->ZeroGrad();
   v_optimizer_->ZeroGrad();
-  // The three losses touch disjoint parameters (every cross term is detached), so one backward
-  // pass over their sum gives each group exactly its own loss's gradient.
-  (losses.policy_loss + losses.q_loss + losses.v_loss).backward();
+  OmigaLosses losses;
+  if (streams_ != nullptr) {
+    ASSIGN_OR_RETURN(losses, BackwardInTwoStreams(batch));
+  } else {
+    losses = ComputeLosses(batch);
+    // The three losses touch disjoint parameters (every cross term is detached), so one backward
+    // pass over their sum gives each group exactly its own loss's gradient.
+    (losses.policy_loss + losses.q_loss + losses.v_loss).backward();
+  }
   if (context_.reduce_gradients) {
     std::vector<at::Tensor> gradients;
     for (FusedAdam* optimizer : {policy_optimizer_.get(), q_optimizer_.get(), v_optimizer_.get()}) {

@@ -22,6 +22,7 @@
 #include "common/networks/mlp.h"
 #include "common/networks/omiga_mixer.h"
 #include "common/networks/tanh_gaussian_policy.h"
+#include "common/worker_pool.h"
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
 
@@ -42,6 +43,7 @@ class Omiga : public Algorithm {
   std::string name() const override { return "omiga"; }
   absl::StatusOr<UpdateStats> Update(const TrainingBatch& batch) override;
   int64_t updates() const override { return updates_; }
+  int update_streams() const override { return streams_ != nullptr ? 2 : 1; }
   std::vector<std::pair<std::string, torch::nn::Module*>> Modules() override;
   std::vector<std::pair<std::string, torch::nn::Module*>> PublishedModules() override;
 
@@ -84,6 +86,9 @@ class Omiga : public Algorithm {
   std::unique_ptr<FusedAdam> policy_optimizer_, q_optimizer_, v_optimizer_;
   std::vector<at::Tensor> target_parameters_, online_parameters_;
   at::Tensor ids_;  // cached [B, N, N] one-hot ids
+  // The CPU update in two streams (context.update_streams = 2): fills the gradients itself.
+  absl::StatusOr<OmigaLosses> BackwardInTwoStreams(const TrainingBatch& batch);
+  std::unique_ptr<WorkerPool> streams_;  // null: one stream
   int64_t updates_ = 0;
   int64_t env_steps_ = 0;
 };

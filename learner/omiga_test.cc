@@ -334,5 +334,62 @@ TEST(Omiga, ShortOfflineTrainingReducesTheQLoss) {
   EXPECT_LT(last, 0.5 * first) << "first " << first << " last " << last;
 }
 
+// The two-stream CPU update (learner.update_streams = 2) trains exactly what the one-stream update
+// does: same losses and statistics, and after several updates the same parameters up to the
+// summation order of the policy gradient's two row halves. With OVM on, in the online phase too.
+TEST(Omiga, TwoStreamUpdateMatchesOneStream) {
+  for (bool ovm : {false, true}) {
+    AlgorithmContext context = TinyContext();
+    context.spec.set_num_agents(3);
+    context.spec.set_obs_size(5);
+    context.spec.set_state_size(15);
+    context.config.set_hidden_size(32);
+    context.config.set_mixer_hidden_size(16);
+    context.config.mutable_ovm()->set_enabled(ovm);
+    context.config.mutable_ovm()->set_anneal_env_steps(1000);
+    context.seed = 11;
+    auto one = Omiga::Create(context);
+    context.update_streams = 2;
+    auto two = Omiga::Create(context);
+    ASSERT_TRUE(one.ok() && two.ok());
+    if (ovm) {
+      (*one)->BeginOnlinePhase();
+      (*two)->BeginOnlinePhase();
+      (*one)->set_env_steps(300);
+      (*two)->set_env_steps(300);
+    }
+    at::manual_seed(5);
+    for (int step = 0; step < 5; ++step) {
+      TrainingBatch batch;
+      batch.obs = at::randn({33, 3, 5});  // odd: the policy's row halves differ in size
+      batch.next_obs = at::randn({33, 3, 5});
+      batch.state = batch.obs.reshape({33, 15});
+      batch.next_state = batch.next_obs.reshape({33, 15});
+      batch.actions = at::rand({33, 3, 1}) * 2 - 1;
+      batch.reward = at::randn({33});
+      batch.terminated = (at::rand({33}) < 0.2).to(at::kFloat);
+      auto a = (*one)->Update(batch);
+      auto b = (*two)->Update(batch);
+      ASSERT_TRUE(a.ok()) << a.status();
+      ASSERT_TRUE(b.ok()) << b.status();
+      for (const auto& [key, value] : *a) {
+        ASSERT_TRUE(b->count(key)) << key;
+        EXPECT_NEAR(b->at(key), value, 1e-4 * (1 + std::abs(value)))
+            << key << " at update " << step << (ovm ? " (ovm)" : "");
+      }
+    }
+    auto one_modules = (*one)->Modules(), two_modules = (*two)->Modules();
+    ASSERT_EQ(one_modules.size(), two_modules.size());
+    for (size_t m = 0; m < one_modules.size(); ++m) {
+      auto p = one_modules[m].second->named_parameters(),
+           q = two_modules[m].second->named_parameters();
+      for (const auto& item : p) {
+        EXPECT_TRUE(at::allclose(item.value(), q[item.key()], 1e-4, 1e-5))
+            << one_modules[m].first << "." << item.key() << (ovm ? " (ovm)" : "");
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tandem::learner
