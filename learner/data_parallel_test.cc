@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <thread>
 
 #include "common/config.h"
@@ -47,36 +48,42 @@ std::vector<at::Tensor> AllParameters(Omiga& omiga) {
   return parameters;
 }
 
-// Two ranks in two threads (the same code runs in two processes in a real cluster).
-TEST(DataParallel, TwoRanksEndWithIdenticalParameters) {
+// Runs `body` as ranks 0 and 1 of a two-rank group in two threads (the same code runs in two
+// processes in a real cluster); returns each rank's status.
+std::vector<absl::Status> RunTwoRanks(const std::function<absl::Status(DataParallel&, int)>& body) {
   const int port = testing::FreeLoopbackPort();
-  std::vector<std::vector<at::Tensor>> results(2);
   std::vector<absl::Status> statuses(2);
   auto run = [&](int rank) {
     auto dp = DataParallel::Create({rank, 2, "127.0.0.1", port, absl::Seconds(60)});
-    if (!dp.ok()) {
-      statuses[rank] = dp.status();
-      return;
-    }
-    AlgorithmContext context = Context();
-    context.seed = 7 + rank;  // different initialisations, made equal by the broadcast
-    context.reduce_gradients = [&dp](const std::vector<at::Tensor>& g) {
-      return (*dp)->AllReduceMean(g);
-    };
-    auto omiga = Omiga::Create(context);
-    std::vector<at::Tensor> parameters;
-    for (auto& [name, module] : (*omiga)->Modules()) {
-      for (const at::Tensor& p : module->parameters()) parameters.push_back(p);
-    }
-    statuses[rank] = (*dp)->Broadcast(parameters);
-    for (int step = 0; step < 6 && statuses[rank].ok(); ++step) {
-      statuses[rank] = (*omiga)->Update(RankBatch(rank, step)).status();
-    }
-    results[rank] = AllParameters(**omiga);
+    statuses[rank] = dp.ok() ? body(**dp, rank) : dp.status();
   };
   std::thread rank0(run, 0), rank1(run, 1);
   rank0.join();
   rank1.join();
+  return statuses;
+}
+
+TEST(DataParallel, TwoRanksEndWithIdenticalParameters) {
+  std::vector<std::vector<at::Tensor>> results(2);
+  const std::vector<absl::Status> statuses = RunTwoRanks([&](DataParallel& dp, int rank) {
+    AlgorithmContext context = Context();
+    context.seed = 7 + rank;  // different initialisations, made equal by the broadcast
+    context.reduce_gradients = [&dp](const std::vector<at::Tensor>& g) {
+      return dp.AllReduceMean(g);
+    };
+    auto omiga = Omiga::Create(context);
+    if (!omiga.ok()) return omiga.status();
+    std::vector<at::Tensor> parameters;
+    for (auto& [name, module] : (*omiga)->Modules()) {
+      for (const at::Tensor& p : module->parameters()) parameters.push_back(p);
+    }
+    absl::Status status = dp.Broadcast(parameters);
+    for (int step = 0; step < 6 && status.ok(); ++step) {
+      status = (*omiga)->Update(RankBatch(rank, step)).status();
+    }
+    results[rank] = AllParameters(**omiga);
+    return status;
+  });
   ASSERT_TRUE(statuses[0].ok()) << statuses[0];
   ASSERT_TRUE(statuses[1].ok()) << statuses[1];
   ASSERT_EQ(results[0].size(), results[1].size());
@@ -97,28 +104,16 @@ TEST(DataParallel, TwoRanksEndWithIdenticalParameters) {
 // A rank that alone wants to stop (a signal, its own env-step poll) stops every rank at the same
 // point, and all take the largest env-step count.
 TEST(DataParallel, RanksAgreeToStopWhenAnyRankStops) {
-  const int port = testing::FreeLoopbackPort();
   std::vector<std::vector<DataParallel::Agreement>> agreed(2);
-  std::vector<absl::Status> statuses(2);
-  auto run = [&](int rank) {
-    auto dp = DataParallel::Create({rank, 2, "127.0.0.1", port, absl::Seconds(60)});
-    if (!dp.ok()) {
-      statuses[rank] = dp.status();
-      return;
-    }
+  const std::vector<absl::Status> statuses = RunTwoRanks([&](DataParallel& dp, int rank) {
     // Rank 1 wants to stop at its third round; rank 0 never does. Env steps differ per rank.
     for (int round = 0; round < 4; ++round) {
-      auto agreement = (*dp)->Agree(rank == 1 && round == 2, 100 * round + 7 * rank);
-      if (!agreement.ok()) {
-        statuses[rank] = agreement.status();
-        return;
-      }
+      auto agreement = dp.Agree(rank == 1 && round == 2, 100 * round + 7 * rank);
+      if (!agreement.ok()) return agreement.status();
       agreed[rank].push_back(*agreement);
     }
-  };
-  std::thread rank0(run, 0), rank1(run, 1);
-  rank0.join();
-  rank1.join();
+    return absl::OkStatus();
+  });
   ASSERT_TRUE(statuses[0].ok()) << statuses[0];
   ASSERT_TRUE(statuses[1].ok()) << statuses[1];
   for (int rank = 0; rank < 2; ++rank) {
