@@ -108,64 +108,75 @@ at::Tensor Omiga::WithIds(const at::Tensor& obs) {
   return at::cat({obs, ids_}, -1);
 }
 
-OmigaLosses Omiga::ComputeLosses(const TrainingBatch& batch) {
-  const double gamma = context_.config.discount();
+Omiga::UpdateInputs Omiga::Inputs(const TrainingBatch& batch) {
+  UpdateInputs in;
+  in.obs = WithIds(batch.obs);
+  in.next_obs = WithIds(batch.next_obs);
+  in.q_inputs = at::cat({batch.obs, batch.actions, ids_}, -1);
+  return in;
+}
+
+void Omiga::ComputeVHalf(const TrainingBatch& batch, const UpdateInputs& in, OmigaLosses* losses) {
   const double alpha = context_.config.omiga().alpha();
   const double z_clip = context_.config.omiga().z_clip();
-  const at::Tensor obs = WithIds(batch.obs);
-  const at::Tensor q_inputs = at::cat({batch.obs, batch.actions, ids_}, -1);
+  at::Tensor w_target, q_target;
+  {
+    at::NoGradGuard no_grad;
+    w_target = mixer_target_->forward(batch.state).first;
+    q_target = q_target_->forward(in.q_inputs).squeeze(-1);
+  }
+  losses->v = v_->forward(in.obs).squeeze(-1);
+  losses->z = ((w_target * q_target - w_target * losses->v) / alpha).clamp(-z_clip, z_clip);
+  const at::Tensor max_z = at::clamp_min(losses->z.max(), -1.0).detach();
+  losses->v_loss =
+      (at::exp(losses->z - max_z) + at::exp(-max_z) * w_target * losses->v / alpha).mean();
+}
 
-  OmigaLosses losses;
-  at::Tensor w_target, q_target, memory_target;
+void Omiga::ComputeQHalf(const TrainingBatch& batch, const UpdateInputs& in, OmigaLosses* losses) {
+  const double gamma = context_.config.discount();
+  at::Tensor memory_target;
   {
     at::NoGradGuard no_grad;
     auto [w_next, b_next] = mixer_target_->forward(batch.next_state);
-    const at::Tensor v_next = v_target_->forward(WithIds(batch.next_obs)).squeeze(-1);
-    losses.td_target = batch.reward + gamma * (1 - batch.terminated) *
-                                          networks::OmigaMixerImpl::Mix(w_next, b_next, v_next);
-    w_target = mixer_target_->forward(batch.state).first;
-    q_target = q_target_->forward(q_inputs).squeeze(-1);
+    const at::Tensor v_next = v_target_->forward(in.next_obs).squeeze(-1);
+    losses->td_target = batch.reward + gamma * (1 - batch.terminated) *
+                                           networks::OmigaMixerImpl::Mix(w_next, b_next, v_next);
     if (ovm_active_) {
       auto [w_memory, b_memory] = mixer_memory_->forward(batch.state);
       memory_target = networks::OmigaMixerImpl::Mix(w_memory, b_memory,
-                                                    q_memory_->forward(q_inputs).squeeze(-1));
+                                                    q_memory_->forward(in.q_inputs).squeeze(-1));
     }
   }
-  auto [w, b] = mixer_->forward(batch.state);
-  losses.w = w;
-  losses.b = b;
-  losses.q_tot = networks::OmigaMixerImpl::Mix(w, b, q_->forward(q_inputs).squeeze(-1));
+  std::tie(losses->w, losses->b) = mixer_->forward(batch.state);
+  losses->q_tot =
+      networks::OmigaMixerImpl::Mix(losses->w, losses->b, q_->forward(in.q_inputs).squeeze(-1));
   if (ovm_active_) {
     const double lambda = MemoryCoefficient(context_.config.ovm().lambda_end(),
                                             context_.config.ovm().anneal_env_steps(), env_steps_);
-    losses.q_loss = OvmLoss(losses.q_tot, losses.td_target, memory_target, lambda);
+    losses->q_loss = OvmLoss(losses->q_tot, losses->td_target, memory_target, lambda);
   } else {
-    losses.q_loss = (losses.q_tot - losses.td_target).pow(2).mean();
+    losses->q_loss = (losses->q_tot - losses->td_target).pow(2).mean();
   }
+}
 
-  const at::Tensor v = v_->forward(obs).squeeze(-1);
-  losses.v = v;
-  losses.z = ((w_target * q_target - w_target * v) / alpha).clamp(-z_clip, z_clip);
-  const at::Tensor max_z = at::clamp_min(losses.z.max(), -1.0).detach();
-  losses.v_loss = (at::exp(losses.z - max_z) + at::exp(-max_z) * w_target * v / alpha).mean();
+at::Tensor Omiga::PolicyLossPart(const TrainingBatch& batch, const UpdateInputs& in,
+                                 const at::Tensor& weights, int64_t begin, int64_t end) {
+  const at::Tensor log_prob =
+      policy_->LogProb(in.obs.slice(0, begin, end), batch.actions.slice(0, begin, end));
+  return -(weights.slice(0, begin, end) * log_prob).sum() / static_cast<double>(weights.numel());
+}
 
-  const at::Tensor weights = at::exp(losses.z).detach();
-  const at::Tensor log_prob = policy_->LogProb(obs, batch.actions);
-  losses.policy_loss = -(weights * log_prob).mean();
+OmigaLosses Omiga::ComputeLosses(const TrainingBatch& batch) {
+  const UpdateInputs in = Inputs(batch);
+  OmigaLosses losses;
+  ComputeQHalf(batch, in, &losses);
+  ComputeVHalf(batch, in, &losses);
+  losses.policy_loss = PolicyLossPart(batch, in, at::exp(losses.z).detach(), 0, batch.obs.size(0));
   return losses;
 }
 
 absl::StatusOr<OmigaLosses> Omiga::BackwardInTwoStreams(const TrainingBatch& batch) {
-  const double gamma = context_.config.discount();
-  const double alpha = context_.config.omiga().alpha();
-  const double z_clip = context_.config.omiga().z_clip();
-  const at::Tensor obs = WithIds(batch.obs);  // fills the id cache before the streams read it
-  const at::Tensor next_obs = WithIds(batch.next_obs);
-  const at::Tensor q_inputs = at::cat({batch.obs, batch.actions, ids_}, -1);
-  const double lambda =
-      ovm_active_ ? MemoryCoefficient(context_.config.ovm().lambda_end(),
-                                      context_.config.ovm().anneal_env_steps(), env_steps_)
-                  : 0.0;
+  const UpdateInputs in = Inputs(batch);  // fills the id cache before the streams read it
   OmigaLosses losses;
   at::Tensor weights;
   // Each stream runs with the process's intra-op thread count and reports a LibTorch exception as
@@ -180,63 +191,32 @@ absl::StatusOr<OmigaLosses> Omiga::BackwardInTwoStreams(const TrainingBatch& bat
     return absl::OkStatus();
   };
   // The V half and the Q half: disjoint parameters and disjoint graphs (cross terms detached), so
-  // each stream runs its own backward. Same losses as ComputeLosses.
+  // each stream runs its own backward.
   RETURN_IF_ERROR(streams_->ForEach(2, [&](int stream) {
     return guarded(stream, [&] {
       if (stream == 0) {
-        at::Tensor w_target, q_target;
-        {
-          at::NoGradGuard no_grad;
-          w_target = mixer_target_->forward(batch.state).first;
-          q_target = q_target_->forward(q_inputs).squeeze(-1);
-        }
-        losses.v = v_->forward(obs).squeeze(-1);
-        losses.z = ((w_target * q_target - w_target * losses.v) / alpha).clamp(-z_clip, z_clip);
-        const at::Tensor max_z = at::clamp_min(losses.z.max(), -1.0).detach();
-        losses.v_loss =
-            (at::exp(losses.z - max_z) + at::exp(-max_z) * w_target * losses.v / alpha).mean();
+        ComputeVHalf(batch, in, &losses);
         weights = at::exp(losses.z).detach();
         losses.v_loss.backward();
       } else {
-        at::Tensor memory_target;
-        {
-          at::NoGradGuard no_grad;
-          auto [w_next, b_next] = mixer_target_->forward(batch.next_state);
-          const at::Tensor v_next = v_target_->forward(next_obs).squeeze(-1);
-          losses.td_target =
-              batch.reward + gamma * (1 - batch.terminated) *
-                                 networks::OmigaMixerImpl::Mix(w_next, b_next, v_next);
-          if (ovm_active_) {
-            auto [w_memory, b_memory] = mixer_memory_->forward(batch.state);
-            memory_target = networks::OmigaMixerImpl::Mix(w_memory, b_memory,
-                                                          q_memory_->forward(q_inputs).squeeze(-1));
-          }
-        }
-        std::tie(losses.w, losses.b) = mixer_->forward(batch.state);
-        losses.q_tot =
-            networks::OmigaMixerImpl::Mix(losses.w, losses.b, q_->forward(q_inputs).squeeze(-1));
-        losses.q_loss = ovm_active_ ? OvmLoss(losses.q_tot, losses.td_target, memory_target, lambda)
-                                    : (losses.q_tot - losses.td_target).pow(2).mean();
+        ComputeQHalf(batch, in, &losses);
         losses.q_loss.backward();
       }
     });
   }));
-  // The policy half: exp(z)-weighted log-likelihood, its rows split between the streams. Each half
-  // is divided by the whole element count, so the two gradients (accumulated under autograd's
-  // per-parameter lock) sum to the gradient of the mean.
+  // The policy half, its rows split between the streams. Each part is divided by the whole element
+  // count, so the two gradients (accumulated under autograd's per-parameter lock) sum to the
+  // gradient of the mean.
   const int64_t rows = batch.obs.size(0), half = rows / 2;
-  const double count = static_cast<double>(weights.numel());
-  at::Tensor partial[2];
+  at::Tensor part[2];
   RETURN_IF_ERROR(streams_->ForEach(2, [&](int stream) {
     return guarded(stream, [&] {
-      const int64_t begin = stream == 0 ? 0 : half, end = stream == 0 ? half : rows;
-      const at::Tensor log_prob =
-          policy_->LogProb(obs.slice(0, begin, end), batch.actions.slice(0, begin, end));
-      partial[stream] = -(weights.slice(0, begin, end) * log_prob).sum() / count;
-      partial[stream].backward();
+      part[stream] = stream == 0 ? PolicyLossPart(batch, in, weights, 0, half)
+                                 : PolicyLossPart(batch, in, weights, half, rows);
+      part[stream].backward();
     });
   }));
-  losses.policy_loss = partial[0].detach() + partial[1].detach();
+  losses.policy_loss = part[0].detach() + part[1].detach();
   return losses;
 }
 

@@ -86,6 +86,20 @@ class Omiga : public Algorithm {
   std::unique_ptr<FusedAdam> policy_optimizer_, q_optimizer_, v_optimizer_;
   std::vector<at::Tensor> target_parameters_, online_parameters_;
   at::Tensor ids_;  // cached [B, N, N] one-hot ids
+  // The update's parts. ComputeLosses runs them one after the other; the two-stream update runs the
+  // V half beside the Q half, then the policy loss in two row ranges.
+  struct UpdateInputs {
+    at::Tensor obs, next_obs;  // with one-hot ids
+    at::Tensor q_inputs;       // [obs, action, id]
+  };
+  UpdateInputs Inputs(const TrainingBatch& batch);
+  // Target critic and mixer on (s, a), V, z and the V loss.
+  void ComputeVHalf(const TrainingBatch& batch, const UpdateInputs& in, OmigaLosses* losses);
+  // TD target (and OVM's memory target), the critic and mixer, the Q loss.
+  void ComputeQHalf(const TrainingBatch& batch, const UpdateInputs& in, OmigaLosses* losses);
+  // -sum over rows [begin, end) of exp(z)-weighted log-likelihoods, divided by the whole count.
+  at::Tensor PolicyLossPart(const TrainingBatch& batch, const UpdateInputs& in,
+                            const at::Tensor& weights, int64_t begin, int64_t end);
   // The CPU update in two streams (context.update_streams = 2): fills the gradients itself.
   absl::StatusOr<OmigaLosses> BackwardInTwoStreams(const TrainingBatch& batch);
   std::unique_ptr<WorkerPool> streams_;  // null: one stream
