@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `tandem run` with learner.num_learners = 2: two data-parallel learner processes (c10d/Gloo over
 # a loopback rendezvous) train through both phases and stop together, rank 0 alone writes the
-# checkpoints, and SIGTERM of rank 1 mid-phase ends the run with an error instead of a hang.
+# checkpoints, and SIGKILL of rank 1 mid-phase ends the run with an error naming it, not a hang.
 # Env: TANDEM (binary).
 set -uo pipefail
 tmp=$(mktemp -d)
