@@ -10,6 +10,7 @@
 
 #include <exception>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace tandem::learner {
@@ -24,6 +25,14 @@ struct DataParallel::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<Group> group;
 };
+
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+}  // namespace
 
 DataParallel::DataParallel(const DataParallelOptions& options)
     : options_(options), impl_(std::make_unique<Impl>()) {}
@@ -53,8 +62,14 @@ absl::StatusOr<std::unique_ptr<DataParallel>> DataParallel::Create(
 #endif
     auto group_options =
         c10d::ProcessGroupGloo::Options::create(absl::ToChronoMilliseconds(options.timeout));
+    // Gloo's transport binds a local address. When the rendezvous is on loopback every rank is on
+    // this machine: bind loopback too. Otherwise the master's address belongs to rank 0's machine,
+    // so bind this machine's own: the interface named by GLOO_SOCKET_IFNAME, else the address its
+    // hostname resolves to (LibTorch's default device).
     group_options->devices.push_back(
-        c10d::ProcessGroupGloo::createDeviceForHostname(options.master_host));
+        IsLoopback(options.master_host)
+            ? c10d::ProcessGroupGloo::createDeviceForHostname(options.master_host)
+            : c10d::ProcessGroupGloo::createDefaultDevice());
     group_options->threads = 1;
     dp->impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
         dp->impl_->store, options.rank, options.world_size, group_options);

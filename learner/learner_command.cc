@@ -30,6 +30,10 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
   }
   const int rank = static_cast<int>(args.GetInt("rank"));
   const int world = config.learner().num_learners();
+  if (rank < 0 || rank >= world) {
+    return absl::InvalidArgumentError(absl::StrCat("--rank ", rank, " is outside the ", world,
+                                                   " learner(s) of learner.num_learners"));
+  }
   InstallShutdownHandlers();
   ASSIGN_OR_RETURN(std::string token, ResolveAuthToken(config.security()));
   ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(config.metrics().enabled()
