@@ -151,17 +151,17 @@ class Run {
   absl::Status StartLearners(const std::string& name, const std::string& phase,
                              const std::string& replay, const std::vector<std::string>& overrides) {
     const int world = config_.learner().num_learners();
-    std::vector<std::string> rank0{"learner", "--phase",     phase,         "--replay",
-                                   replay,    "--port_file", PortFile(name)};
+    const std::vector<std::string> role{"learner", "--phase", phase, "--replay", replay};
+    std::vector<std::string> rank0 = role;
+    rank0.insert(rank0.end(), {"--port_file", PortFile(name)});
     if (world > 1) {
       ASSIGN_OR_RETURN(const int port, FreeLoopbackPort());
       const std::string master = absl::StrCat("127.0.0.1:", port);
       for (int rank = 1; rank < world; ++rank) {
+        std::vector<std::string> args = role;
+        args.insert(args.end(), {"--rank", std::to_string(rank), "--master", master});
         ChildSpec spec{absl::StrCat(name, "-rank-", rank), "learner-rank",
-                       RoleArgs({"learner", "--phase", phase, "--replay", replay, "--rank",
-                                 std::to_string(rank), "--master", master},
-                                overrides),
-                       ""};
+                       RoleArgs(args, overrides), ""};
         spec.may_finish = true;
         RETURN_IF_ERROR(cluster_.Start(spec));
       }
