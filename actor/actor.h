@@ -1,10 +1,9 @@
-// The actor process: a pool of B environments, the frozen offline policy (loaded once from the
-// offline checkpoint), the online policy and critic (replaced between steps when the learner
-// publishes a newer version), and one selector. Every decision step runs one batched forward per
-// network over all B envs; transitions stream to the replay server in batches.
-//
-// Selectors: cbs (Sim2O), cbs-greedy, cbs-random, exhaustive, pex, online, offline, epsilon,
-// sequential-epsilon (OVMSE; decentralized via selector.decentralized).
+// The actor process: a pool of B environments, the algorithm's acting policy (the frozen offline
+// policy loaded once from the offline checkpoint, the online networks replaced between steps when
+// the learner publishes a newer version) and one registered selector (selection/selector.h), all
+// driven by the shared StepLoop. Every decision step runs one batched forward per network over all
+// B envs; transitions (with availability masks on discrete envs) stream to the replay server in
+// batches.
 #ifndef TANDEM_ACTOR_ACTOR_H_
 #define TANDEM_ACTOR_ACTOR_H_
 
@@ -16,12 +15,11 @@
 #include "absl/status/statusor.h"
 #include "actor/envs/env_pool.h"
 #include "actor/episode_recorder.h"
-#include "actor/policy_set.h"
+#include "actor/step_loop.h"
 #include "actor/transition_sender.h"
 #include "common/metrics.h"
 #include "common/parameter_client.h"
 #include "common/replay_client.h"
-#include "common/rng.h"
 #include "proto/config.pb.h"
 
 namespace tandem::actor {
@@ -63,20 +61,15 @@ class Actor {
   Actor() = default;
   // Swaps in a newer published version, if any.
   absl::Status SyncWeights();
-  // Fills actions_ for the pool's current observations; returns the per-env offline masks.
-  absl::Status SelectActions();
   absl::Status RecordStep();
+  // Copies env e's transition of the last step into row `outgoing_rows_` of outgoing_.
+  void PutTransition(int64_t e);
 
   ActorOptions options_;
-  std::unique_ptr<envs::EnvPool> pool_;
+  std::unique_ptr<policies::ActingPolicy> policy_;
+  std::unique_ptr<StepLoop> loop_;
   std::unique_ptr<TransitionSender> sender_;
   std::unique_ptr<ParameterSubscriber> subscriber_;
-  PolicySet nets_;
-  Rng rng_;
-  at::Generator generator_;
-  at::Tensor ids_;
-  std::vector<float> actions_, prev_obs_, prev_state_;
-  std::vector<uint64_t> hybrids_;
   std::vector<double> returns_;
   std::vector<int64_t> offline_choices_;
   int64_t decisions_ = 0;

@@ -1,13 +1,15 @@
 #include "actor/evaluator.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
 #include <cstring>
 #include <vector>
 
-#include "actor/selection/beam_search.h"
-#include "actor/selection/hybrid_scorer.h"
+#include "absl/strings/str_cat.h"
+#include "actor/envs/env_pool.h"
+#include "actor/step_loop.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
 
@@ -34,102 +36,94 @@ EvaluationResult SummarizeReturns(const std::vector<double>& returns, double tot
   return result;
 }
 
-absl::StatusOr<EvaluationResult> EvaluateJointPolicy(const std::string& env_name,
-                                                     const envs::EnvOptions& options,
-                                                     const JointPolicy& policy, int episodes,
-                                                     uint64_t seed) {
-  ASSIGN_OR_RETURN(std::unique_ptr<envs::MultiAgentEnv> env, envs::CreateEnv(env_name, options));
-  const envs::EnvSpec& spec = env->spec();
-  std::vector<float> obs(spec.num_agents * spec.obs_size), state(spec.state_size);
-  std::vector<float> actions(spec.num_agents * spec.action_size);
-  std::vector<uint8_t> avail;
-  envs::TimeStepView view{absl::MakeSpan(obs), absl::MakeSpan(state), absl::MakeSpan(avail)};
+absl::StatusOr<SelectorConfig> EvaluationSelector(const std::string& policy, int beam_width) {
+  SelectorConfig selector;
+  if (policy == "online") {
+    selector.set_name("greedy");
+  } else if (policy == "offline") {
+    selector.set_name("offline");
+  } else if (policy == "random") {
+    selector.set_name("random");
+  } else if (policy == "composed") {
+    selector.set_name("cbs-greedy");
+    selector.set_beam_width(beam_width);
+    selector.set_agent_order(SelectorConfig::AGENT_ORDER_FORWARD);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "evaluated policy '", policy, "' is not one of online, offline, composed, random"));
+  }
+  return selector;
+}
+
+absl::StatusOr<EvaluationResult> EvaluatePolicy(const std::string& env_name,
+                                                const envs::EnvOptions& options,
+                                                policies::ActingPolicy& policy,
+                                                const SelectorConfig& selector_config, int episodes,
+                                                uint64_t seed) {
+  ASSIGN_OR_RETURN(std::unique_ptr<envs::EnvPool> pool,
+                   envs::EnvPool::Create(env_name, 1, seed, 1, options));
+  const envs::EnvSpec spec = pool->spec();
+  // Episode e starts from the evaluation's seed for e, whichever policy is evaluated.
+  pool->set_episode_seeds([seed](int, int64_t episode) {
+    return DeriveSeed(seed, {SeedStream::kEvaluation, static_cast<uint64_t>(episode)});
+  });
+  ASSIGN_OR_RETURN(std::unique_ptr<ActionSelector> selector,
+                   CreateSelector(selector_config, spec.action_type, spec.name,
+                                  policy.capabilities(), "the evaluated"));
+  StepLoopOptions loop_options;
+  loop_options.seed = seed;
+  loop_options.explore = false;
+  loop_options.parallel_inference = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<StepLoop> loop,
+                   StepLoop::Create(std::move(pool), &policy, std::move(selector), loop_options));
   std::vector<double> returns;
-  double total_length = 0;
-  for (int e = 0; e < episodes; ++e) {
-    RETURN_IF_ERROR(
-        env->Reset(DeriveSeed(seed, {SeedStream::kEvaluation, static_cast<uint64_t>(e)}), view));
-    double episode_return = 0;
-    envs::StepOutcome outcome;
-    while (!outcome.terminated && !outcome.truncated) {
-      RETURN_IF_ERROR(policy(obs.data(), state.data(), actions.data()));
-      envs::JointAction joint;
-      joint.continuous = actions;
-      RETURN_IF_ERROR(env->Step(joint, view, &outcome));
-      episode_return += outcome.reward;
+  double total_length = 0, episode_return = 0;
+  int wins = 0;
+  if (episodes > 0) RETURN_IF_ERROR(loop->Begin());
+  while (static_cast<int>(returns.size()) < episodes) {
+    RETURN_IF_ERROR(loop->Act(0));
+    RETURN_IF_ERROR(loop->Step());
+    const envs::EnvPool& stepped = loop->pool();
+    episode_return += stepped.reward()[0];
+    if (stepped.terminated()[0] || stepped.truncated()[0]) {
+      total_length += loop->pool().env(0).episode_step();
+      wins += stepped.won()[0] ? 1 : 0;
+      returns.push_back(episode_return);
+      episode_return = 0;
+      if (static_cast<int>(returns.size()) < episodes) RETURN_IF_ERROR(loop->ResetFinished());
     }
-    total_length += env->episode_step();
-    returns.push_back(episode_return);
   }
-  return SummarizeReturns(returns, total_length);
-}
-
-JointPolicy DeterministicJointPolicy(networks::TanhGaussianPolicy policy,
-                                     const envs::EnvSpec& spec) {
-  const int64_t n = spec.num_agents, o = spec.obs_size;
-  return [policy, n, o, ids = at::eye(n)](const float* obs, const float*,
-                                          float* actions) mutable -> absl::Status {
-    at::InferenceMode inference;
-    const c10::Device device = policy->parameters().front().device();
-    at::Tensor input =
-        at::cat({at::from_blob(const_cast<float*>(obs), {n, o}), ids}, -1).to(device);
-    at::Tensor action = policy->Deterministic(input).to(at::kCPU).contiguous();
-    std::memcpy(actions, action.data_ptr<float>(), action.numel() * sizeof(float));
-    return absl::OkStatus();
-  };
-}
-
-absl::StatusOr<EvaluationResult> EvaluateDeterministicPolicy(const std::string& env_name,
-                                                             const envs::EnvOptions& options,
-                                                             networks::TanhGaussianPolicy& policy,
-                                                             int episodes, uint64_t seed) {
-  ASSIGN_OR_RETURN(std::unique_ptr<envs::MultiAgentEnv> env, envs::CreateEnv(env_name, options));
-  const envs::EnvSpec& spec = env->spec();
-  if (policy->options().input_size != spec.obs_size + spec.num_agents ||
-      policy->options().action_size != spec.action_size) {
-    return absl::FailedPreconditionError(
-        "the policy's input/action sizes do not match the evaluation env");
-  }
-  policy->eval();
-  auto result = EvaluateJointPolicy(env_name, options, DeterministicJointPolicy(policy, spec),
-                                    episodes, seed);
-  policy->train();
+  EvaluationResult result = SummarizeReturns(returns, total_length);
+  if (episodes > 0) result.win_rate = static_cast<double>(wins) / episodes;
   return result;
 }
 
-JointPolicy ComposedJointPolicy(PolicySet& nets, const envs::EnvSpec& spec, int beam_width) {
-  const int64_t n = spec.num_agents, o = spec.obs_size, a = spec.action_size;
-  const int64_t s = spec.state_size;
-  return
-      [&nets, n, o, a, s, beam_width, ids = at::eye(n), rng = Rng(0)](
-          const float* obs_data, const float* state_data, float* actions) mutable -> absl::Status {
-        at::InferenceMode inference;
-        const at::Tensor obs = at::from_blob(const_cast<float*>(obs_data), {n, o});
-        const at::Tensor input = at::cat({obs, ids}, -1);
-        const at::Tensor offline = nets.offline_policy->Deterministic(input).contiguous();
-        const at::Tensor online = nets.online_policy->Deterministic(input).contiguous();
-        const at::Tensor q = nets.q
-                                 ->forward(at::stack({at::cat({obs, offline, ids}, -1),
-                                                      at::cat({obs, online, ids}, -1)}))
-                                 .squeeze(-1)
-                                 .to(at::kDouble)
-                                 .contiguous();  // [2, N]
-        auto [w, bias] = nets.mixer->forward(at::from_blob(const_cast<float*>(state_data), {s}));
-        w = w.to(at::kDouble).contiguous();
-        const double* q_data = q.data_ptr<double>();
-        const double* w_data = w.data_ptr<double>();
-        FactorizedScorer scorer(
-            std::vector<double>(w_data, w_data + n), std::vector<double>(q_data, q_data + n),
-            std::vector<double>(q_data + n, q_data + 2 * n), bias.item<double>());
-        const BeamSearchOptions options{beam_width, 1.0, AgentOrder::kForward, BeamRule::kGreedy};
-        const Hybrid hybrid = CoordinatedBeamSearch(scorer, options, rng).executed;
-        const float* off = offline.data_ptr<float>();
-        const float* on = online.data_ptr<float>();
-        for (int64_t i = 0; i < n; ++i) {
-          std::memcpy(actions + i * a, (((hybrid >> i) & 1) ? off : on) + i * a, a * sizeof(float));
-        }
-        return absl::OkStatus();
-      };
+absl::StatusOr<EvaluationResult> EvaluateNamedPolicy(const std::string& env_name,
+                                                     const envs::EnvOptions& options,
+                                                     policies::ActingPolicy& policy,
+                                                     const std::string& which, int beam_width,
+                                                     int episodes, uint64_t seed) {
+  ASSIGN_OR_RETURN(SelectorConfig selector, EvaluationSelector(which, beam_width));
+  return EvaluatePolicy(env_name, options, policy, selector, episodes, seed);
+}
+
+JointPolicy DeterministicJointPolicy(policies::ActingPolicy& policy, const envs::EnvSpec& spec) {
+  const int64_t n = spec.num_agents, o = spec.obs_size, s = spec.state_size;
+  policy.Begin(1);
+  return [&policy, n, o, s, generator = at::detail::createCPUGenerator(1)](
+             const float* obs, const float* state, float* actions) mutable -> absl::Status {
+    at::InferenceMode inference;
+    policies::ProposalRequest request;
+    request.online = policies::ProposalMode::kDeterministic;
+    policies::ActingInput input{at::from_blob(const_cast<float*>(obs), {1, n, o}),
+                                at::from_blob(const_cast<float*>(state), {1, s}),
+                                {}};
+    ASSIGN_OR_RETURN(policies::Proposals proposals,
+                     policy.Propose(input, request, generator, nullptr));
+    std::memcpy(actions, proposals.online.data_ptr<float>(),
+                proposals.online.numel() * sizeof(float));
+    return absl::OkStatus();
+  };
 }
 
 double NormalizedScore(double value, double random_return, double expert_return) {

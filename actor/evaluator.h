@@ -1,7 +1,9 @@
-// Evaluation: run whole episodes with a deterministic joint policy (no exploration) and report the
-// mean and spread of the episode returns. Policies: one network's tanh(mean) action for every
-// agent, or the CBS-composed policy (deterministic offline and online proposals combined by a
-// greedy Coordinated Beam Search over the critic).
+// Evaluation: run whole episodes with an acting policy and a selector without exploration, and
+// report the mean and spread of the episode returns (and the win rate of combat envs). Evaluated
+// policies: "online" (the online network's deterministic action: tanh(mean), or the greedy
+// available action), "offline" (the frozen offline policy's), "composed" (Sim2O's composition:
+// deterministic offline and online proposals combined by a greedy Coordinated Beam Search over the
+// critic, forward agent order) and "random" (uniform actions, the normalized score's baseline).
 #ifndef TANDEM_ACTOR_EVALUATOR_H_
 #define TANDEM_ACTOR_EVALUATOR_H_
 
@@ -11,8 +13,8 @@
 
 #include "absl/status/statusor.h"
 #include "actor/envs/registry.h"
-#include "actor/policy_set.h"
-#include "common/networks/tanh_gaussian_policy.h"
+#include "common/policies/acting_policy.h"
+#include "proto/config.pb.h"
 
 namespace tandem::actor {
 
@@ -20,37 +22,40 @@ struct EvaluationResult {
   int episodes = 0;
   double mean_return = 0, std_return = 0, min_return = 0, max_return = 0;
   double mean_length = 0;
+  // Share of episodes the team won (combat envs; 0 elsewhere).
+  double win_rate = 0;
 };
 
 // Mean, spread and extremes of episode returns; mean length from their total.
 EvaluationResult SummarizeReturns(const std::vector<double>& returns, double total_length);
 
 // Writes the joint action (N * action_size floats) for one env's observations (N * obs_size) and
-// state.
+// state (continuous envs; dataset recording).
 using JointPolicy =
     std::function<absl::Status(const float* obs, const float* state, float* actions)>;
 
-// Runs `episodes` episodes of `env_name` (with `options`) under `policy`. Episode e is seeded
+// The selector that evaluates `policy` ("online", "offline", "composed" or "random") without
+// exploration; `beam_width` is the composed policy's beam.
+absl::StatusOr<SelectorConfig> EvaluationSelector(const std::string& policy, int beam_width);
+
+// Runs `episodes` episodes of `env_name` (with `options`), `policy` acting through `selector`
+// with every sampled proposal replaced by the deterministic one. Episode e is seeded
 // DeriveSeed(seed, {kEvaluation, e}), so two policies evaluated with one seed meet the same starts.
-absl::StatusOr<EvaluationResult> EvaluateJointPolicy(const std::string& env_name,
+absl::StatusOr<EvaluationResult> EvaluatePolicy(const std::string& env_name,
+                                                const envs::EnvOptions& options,
+                                                policies::ActingPolicy& policy,
+                                                const SelectorConfig& selector, int episodes,
+                                                uint64_t seed);
+
+// The same for the named evaluated policy (see EvaluationSelector).
+absl::StatusOr<EvaluationResult> EvaluateNamedPolicy(const std::string& env_name,
                                                      const envs::EnvOptions& options,
-                                                     const JointPolicy& policy, int episodes,
-                                                     uint64_t seed);
+                                                     policies::ActingPolicy& policy,
+                                                     const std::string& which, int beam_width,
+                                                     int episodes, uint64_t seed);
 
-// Every agent takes `policy`'s deterministic action (one batched forward over agents per step).
-absl::StatusOr<EvaluationResult> EvaluateDeterministicPolicy(const std::string& env_name,
-                                                             const envs::EnvOptions& options,
-                                                             networks::TanhGaussianPolicy& policy,
-                                                             int episodes, uint64_t seed);
-
-// One policy's deterministic joint action.
-JointPolicy DeterministicJointPolicy(networks::TanhGaussianPolicy policy,
-                                     const envs::EnvSpec& spec);
-
-// The CBS-composed deterministic policy: offline and online tanh(mean) proposals, scored by the
-// online critic, combined by greedy beam search (top-`beam_width` pruning, argmax pick) in forward
-// agent order. Holds references to `nets`' modules, so later weight updates are seen.
-JointPolicy ComposedJointPolicy(PolicySet& nets, const envs::EnvSpec& spec, int beam_width);
+// A joint policy (one env) that acts with `policy`'s deterministic online action; for recording.
+JointPolicy DeterministicJointPolicy(policies::ActingPolicy& policy, const envs::EnvSpec& spec);
 
 // 100 * (R - random) / (expert - random), the D4RL-style normalized score.
 double NormalizedScore(double value, double random_return, double expert_return);

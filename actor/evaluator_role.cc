@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "actor/evaluator.h"
-#include "actor/policy_set.h"
 #include "common/parameter_client.h"
 #include "common/status_macros.h"
 
@@ -27,7 +26,9 @@ class EvaluationLog {
     }
   }
 
-  void Record(const Weights* weights, const std::string& policy, const EvaluationResult& r) {
+  // `won_flag`: the env reports wins (combat maps), so the win rate is shown and exported.
+  void Record(const Weights* weights, const std::string& policy, const EvaluationResult& r,
+              bool won_flag) {
     const EvaluationConfig& eval = config_.evaluation();
     const bool normalized = !std::isnan(eval.random_return()) && !std::isnan(eval.expert_return());
     const double score =
@@ -39,7 +40,8 @@ class EvaluationLog {
     out_ << "evaluation " << policy << " (weights version " << version << ", " << env_steps
          << " env steps): return " << absl::StrFormat("%.1f +- %.1f", r.mean_return, r.std_return)
          << " over " << r.episodes << " episodes"
-         << (normalized ? absl::StrFormat(", normalized score %.1f", score) : "") << std::endl;
+         << (normalized ? absl::StrFormat(", normalized score %.1f", score) : "")
+         << (won_flag ? absl::StrFormat(", win rate %.3f", r.win_rate) : "") << std::endl;
     if (csv_.is_open()) {
       csv_ << absl::StrFormat("%d,%d,%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%.4f\n", version, step, env_steps,
                               policy, r.episodes, r.mean_return, r.std_return, r.min_return,
@@ -60,6 +62,12 @@ class EvaluationLog {
             ->GetGauge("tandem_eval_normalized_score", "Normalized score of the latest evaluation",
                        {{"policy", policy}})
             .Set(score);
+      }
+      if (won_flag) {
+        metrics_
+            ->GetGauge("tandem_eval_win_rate", "Win rate of the latest evaluation",
+                       {{"policy", policy}})
+            .Set(r.win_rate);
       }
       metrics_->GetGauge("tandem_eval_weights_version", "Weights version last evaluated")
           .Set(static_cast<double>(version));
@@ -89,21 +97,23 @@ absl::Status RunEvaluator(const EvaluatorOptions& options, const std::function<b
     return absl::InvalidArgumentError(
         "the evaluator needs learner.offline_checkpoint, a learner address, or both");
   }
-  ASSIGN_OR_RETURN(PolicySet nets, PolicySet::Create(spec, config.algorithm(), offline_checkpoint));
+  ASSIGN_OR_RETURN(std::unique_ptr<policies::ActingPolicy> policy,
+                   policies::CreateActingPolicy(policies::PolicyContext{
+                       spec.ToTransitionSpec(), config.algorithm(), offline_checkpoint}));
   const int episodes = config.evaluation().episodes();
   const uint64_t seed = config.seed();
+  const int beam_width = config.selector().beam_width();
   EvaluationLog log(options, out);
-  auto evaluate = [&](const Weights* weights, const std::string& policy,
-                      const JointPolicy& joint) -> absl::Status {
+  auto evaluate = [&](const Weights* weights, const std::string& which) -> absl::Status {
     ASSIGN_OR_RETURN(EvaluationResult result,
-                     EvaluateJointPolicy(config.env().name(), env_options, joint, episodes, seed));
-    log.Record(weights, policy, result);
+                     EvaluateNamedPolicy(config.env().name(), env_options, *policy, which,
+                                         beam_width, episodes, seed));
+    log.Record(weights, which, result, spec.action_type == ACTION_TYPE_DISCRETE);
     return absl::OkStatus();
   };
-  if (!offline_checkpoint.empty()) {
-    RETURN_IF_ERROR(
-        evaluate(nullptr, "offline", DeterministicJointPolicy(nets.offline_policy, spec)));
-  }
+  // The composed policy needs a critic that scores hybrids; recurrent Q agents have none.
+  const bool composed = !offline_checkpoint.empty() && policy->capabilities().factorized_critic;
+  if (!offline_checkpoint.empty()) RETURN_IF_ERROR(evaluate(nullptr, "offline"));
   if (options.parameters == nullptr) return absl::OkStatus();
 
   ParameterSubscriberOptions subscriber_options;
@@ -120,13 +130,9 @@ absl::Status RunEvaluator(const EvaluatorOptions& options, const std::function<b
       continue;
     }
     last = weights->version();
-    RETURN_IF_ERROR(nets.Update(*weights));
-    RETURN_IF_ERROR(
-        evaluate(weights.get(), "online", DeterministicJointPolicy(nets.online_policy, spec)));
-    if (!offline_checkpoint.empty()) {
-      RETURN_IF_ERROR(evaluate(weights.get(), "composed",
-                               ComposedJointPolicy(nets, spec, config.selector().beam_width())));
-    }
+    RETURN_IF_ERROR(policy->LoadWeights(*weights));
+    RETURN_IF_ERROR(evaluate(weights.get(), "online"));
+    if (composed) RETURN_IF_ERROR(evaluate(weights.get(), "composed"));
   }
   return absl::OkStatus();
 }

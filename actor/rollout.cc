@@ -90,17 +90,6 @@ absl::StatusOr<EvaluationResult> RecordEpisodes(const std::string& env_name,
   return SummarizeReturns(returns, length);
 }
 
-JointPolicy UniformRandomJointPolicy(const envs::EnvSpec& spec, uint64_t seed) {
-  auto rng = std::make_shared<Rng>(seed);
-  return [rng, low = spec.action_low, high = spec.action_high](const float*, const float*,
-                                                               float* actions) {
-    for (size_t j = 0; j < low.size(); ++j) {
-      actions[j] = static_cast<float>(low[j] + (high[j] - low[j]) * UniformUnit(*rng));
-    }
-    return absl::OkStatus();
-  };
-}
-
 ActionFn UniformRandomActions(uint64_t seed) {
   auto rng = std::make_shared<Rng>(seed);
   return [rng](const envs::EnvPool& pool, absl::Span<float> actions) {

@@ -35,8 +35,6 @@ absl::StatusOr<EvaluationResult> RecordEpisodes(const std::string& env_name,
 
 // Uniform random actions inside each agent's box.
 ActionFn UniformRandomActions(uint64_t seed);
-// The same as a joint policy for one env (e.g. the random baseline of normalized scores).
-JointPolicy UniformRandomJointPolicy(const envs::EnvSpec& spec, uint64_t seed);
 
 }  // namespace tandem::actor
 

@@ -164,8 +164,8 @@ else
 fi
 expect "actor with cbs but no offline checkpoint" 1 "needs the frozen offline policy" -- actor \
   --config "$tmp/pretrain.textproto" --replay "127.0.0.1:${replay2_port:-1}" --steps 10
-expect "actor with unknown selector" 1 "unknown selector 'greedy'" -- actor \
-  --config "$tmp/pretrain.textproto" --replay "127.0.0.1:1" --set selector.name=greedy
+expect "actor with unknown selector" 1 "unknown selector 'telepathy'" -- actor \
+  --config "$tmp/pretrain.textproto" --replay "127.0.0.1:1" --set selector.name=telepathy
 kill -TERM "$replay2_pid"
 wait "$replay2_pid" || true
 

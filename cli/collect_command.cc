@@ -16,13 +16,13 @@
 #include "absl/time/clock.h"
 #include "actor/episode_recorder.h"
 #include "actor/evaluator.h"
-#include "actor/policy_set.h"
 #include "actor/rollout.h"
 #include "cli/dataset_command.h"
 #include "common/config.h"
 #include "common/config_command.h"
 #include "common/dataset.h"
 #include "common/files.h"
+#include "common/policies/acting_policy.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
 #include "common/subprocess.h"
@@ -180,23 +180,22 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
   }
   std::sort(candidates.begin(), candidates.end(),
             [](const Candidate& a, const Candidate& b) { return a.updates < b.updates; });
-  ASSIGN_OR_RETURN(
-      actor::EvaluationResult random,
-      actor::EvaluateJointPolicy(config.env().name(), options,
-                                 actor::UniformRandomJointPolicy(spec, seed), eval_episodes, seed));
+  ASSIGN_OR_RETURN(std::unique_ptr<policies::ActingPolicy> policy,
+                   policies::CreateActingPolicy(
+                       policies::PolicyContext{spec.ToTransitionSpec(), config.algorithm(), ""}));
+  const int beam_width = config.selector().beam_width();
+  ASSIGN_OR_RETURN(actor::EvaluationResult random,
+                   actor::EvaluateNamedPolicy(config.env().name(), options, *policy, "random",
+                                              beam_width, eval_episodes, seed));
   out << std::fixed << std::setprecision(1) << "[collect] random policy: return "
       << random.mean_return << " +- " << random.std_return << std::endl;
-  ASSIGN_OR_RETURN(actor::PolicySet nets, actor::PolicySet::Create(spec, config.algorithm(), ""));
   const absl::Time eval_start = absl::Now();
   for (size_t i = 0; i < candidates.size(); ++i) {
     Candidate& c = candidates[i];
-    RETURN_IF_ERROR(nets.LoadOnline(c.path));
-    nets.online_policy->eval();
-    ASSIGN_OR_RETURN(
-        actor::EvaluationResult result,
-        actor::EvaluateJointPolicy(config.env().name(), options,
-                                   actor::DeterministicJointPolicy(nets.online_policy, spec),
-                                   eval_episodes, seed));
+    RETURN_IF_ERROR(policy->LoadOnlineCheckpoint(c.path));
+    ASSIGN_OR_RETURN(actor::EvaluationResult result,
+                     actor::EvaluateNamedPolicy(config.env().name(), options, *policy, "online",
+                                                beam_width, eval_episodes, seed));
     c.mean_return = result.mean_return;
     const double elapsed = absl::ToDoubleSeconds(absl::Now() - eval_start);
     out << "[collect] checkpoint " << fs::path(c.path).filename().string() << " (updates "
@@ -252,8 +251,7 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
   const TransitionSpec transition_spec = spec.ToTransitionSpec();
   auto record = [&](const Candidate& c, const std::string& tier,
                     const std::string& path) -> absl::Status {
-    RETURN_IF_ERROR(nets.LoadOnline(c.path));
-    nets.online_policy->eval();
+    RETURN_IF_ERROR(policy->LoadOnlineCheckpoint(c.path));
     DatasetMetadata m = metadata;
     m.quality = tier;
     m.behaviour_policy = absl::StrFormat(
@@ -266,8 +264,8 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
     ASSIGN_OR_RETURN(
         actor::EvaluationResult result,
         actor::RecordEpisodes(config.env().name(), options,
-                              actor::DeterministicJointPolicy(nets.online_policy, spec), episodes,
-                              seed, collection.action_noise(), *writer, [&](int done, double ret) {
+                              actor::DeterministicJointPolicy(*policy, spec), episodes, seed,
+                              collection.action_noise(), *writer, [&](int done, double ret) {
                                 if (done % std::max(1, episodes / 10) != 0 && done != episodes)
                                   return;
                                 const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);

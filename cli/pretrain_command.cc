@@ -12,6 +12,7 @@
 #include "common/config_command.h"
 #include "common/logging.h"
 #include "common/networks/weights.h"
+#include "common/policies/acting_policy.h"
 #include "common/replay_client.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
@@ -104,18 +105,18 @@ absl::Status RunPretrain(const cli::Args& args, std::ostream& out) {
   // Evaluate the deterministic policy, using the published weights like an evaluator process.
   const int episodes = config.evaluation().episodes();
   if (episodes > 0) {
-    networks::TanhGaussianPolicy policy(networks::TanhGaussianPolicyOptions{
-        info.spec().obs_size() + info.spec().num_agents(), info.spec().action_size(),
-        config.algorithm().hidden_size()});
     ASSIGN_OR_RETURN(Weights weights, networks::PackWeights(learner->algorithm().PublishedModules(),
                                                             learner->algorithm().name(), 1, 0));
-    RETURN_IF_ERROR(networks::UnpackWeights(weights, {{"policy", policy.get()}}));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<policies::ActingPolicy> policy,
+        policies::CreateActingPolicy(policies::PolicyContext{info.spec(), config.algorithm(), ""}));
+    RETURN_IF_ERROR(policy->LoadWeights(weights));
     ASSIGN_OR_RETURN(
         actor::EvaluationResult eval,
-        actor::EvaluateDeterministicPolicy(
+        actor::EvaluateNamedPolicy(
             config.env().name(),
-            envs::EnvOptions(config.env().options().begin(), config.env().options().end()), policy,
-            episodes, config.seed()));
+            envs::EnvOptions(config.env().options().begin(), config.env().options().end()), *policy,
+            "online", config.selector().beam_width(), episodes, config.seed()));
     out << "evaluation: " << eval.episodes << " episodes, return " << std::setprecision(1)
         << eval.mean_return << " +- " << eval.std_return << " (min " << eval.min_return << ", max "
         << eval.max_return << ", mean length " << eval.mean_length << ")";

@@ -16,7 +16,6 @@
 #include "absl/time/clock.h"
 #include "actor/envs/registry.h"
 #include "actor/evaluator.h"
-#include "actor/policy_set.h"
 #include "cli/cluster.h"
 #include "cli/run_report.h"
 #include "common/config.h"
@@ -24,6 +23,7 @@
 #include "common/files.h"
 #include "common/loopback_port.h"
 #include "common/metrics_scrape.h"
+#include "common/policies/acting_policy.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
 #include "common/subprocess.h"
@@ -385,29 +385,25 @@ class Run {
                                      config_.env().options().end());
       ASSIGN_OR_RETURN(auto env, envs::CreateEnv(config_.env().name(), options));
       const envs::EnvSpec spec = env->spec();
-      ASSIGN_OR_RETURN(actor::PolicySet nets,
-                       actor::PolicySet::Create(spec, config_.algorithm(), offline_checkpoint_));
-      auto evaluate = [&](const std::string& name,
-                          const actor::JointPolicy& policy) -> absl::Status {
-        ASSIGN_OR_RETURN(actor::EvaluationResult result,
-                         actor::EvaluateJointPolicy(config_.env().name(), options, policy, episodes,
-                                                    config_.seed()));
+      ASSIGN_OR_RETURN(std::unique_ptr<policies::ActingPolicy> policy,
+                       policies::CreateActingPolicy(policies::PolicyContext{
+                           spec.ToTransitionSpec(), config_.algorithm(), offline_checkpoint_}));
+      auto evaluate = [&](const std::string& name, const std::string& which) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            actor::EvaluationResult result,
+            actor::EvaluateNamedPolicy(config_.env().name(), options, *policy, which,
+                                       config_.selector().beam_width(), episodes, config_.seed()));
         report_.AddEvaluation(name, result);
         return absl::OkStatus();
       };
       const bool has_offline = !offline_checkpoint_.empty();
-      if (has_offline) {
-        RETURN_IF_ERROR(evaluate("offline (before)",
-                                 actor::DeterministicJointPolicy(nets.offline_policy, spec)));
-      }
+      if (has_offline) RETURN_IF_ERROR(evaluate("offline (before)", "offline"));
       if (fs::exists(online_checkpoint)) {
-        RETURN_IF_ERROR(nets.LoadOnline(online_checkpoint));
-        RETURN_IF_ERROR(evaluate(has_offline ? "online (after)" : "online (trained from scratch)",
-                                 actor::DeterministicJointPolicy(nets.online_policy, spec)));
-        if (has_offline) {
-          RETURN_IF_ERROR(
-              evaluate("cbs-composed (after)",
-                       actor::ComposedJointPolicy(nets, spec, config_.selector().beam_width())));
+        RETURN_IF_ERROR(policy->LoadOnlineCheckpoint(online_checkpoint));
+        RETURN_IF_ERROR(
+            evaluate(has_offline ? "online (after)" : "online (trained from scratch)", "online"));
+        if (has_offline && policy->capabilities().factorized_critic) {
+          RETURN_IF_ERROR(evaluate("cbs-composed (after)", "composed"));
         }
       }
       EndPhase();

@@ -20,3 +20,12 @@ function(tandem_benchmark name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_LIBS} benchmark::benchmark_main tandem_warnings)
 endfunction()
+
+# tandem_registering_library(TARGET): TARGET holds files that register themselves by name
+# (TANDEM_REGISTER in common/registry.h: envs, acting policies, selectors, algorithms). Nothing
+# references those files' symbols, so a plain static link would drop them; every binary that
+# links TARGET links all of its objects instead (one group, de-duplicated by CMake).
+function(tandem_registering_library target)
+  target_link_options(${target} INTERFACE
+    "SHELL:-Wl,--whole-archive $<TARGET_FILE:${target}> -Wl,--no-whole-archive")
+endfunction()

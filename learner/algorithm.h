@@ -1,5 +1,7 @@
-// The learner's algorithm interface. Each algorithm (OMIGA now; QMIX, CQL, OTC and baselines
-// later) is one class registered by name, so a new one is one new file pair and one line.
+// The learner's algorithm interface. Each algorithm (OMIGA, MASAC; QMIX, CQL, OTC and baselines
+// later) is one class that registers itself by name in its own .cc:
+//   TANDEM_REGISTER(AlgorithmRegistry, "omiga", AlgorithmFactory(&CreateOmiga));
+// so a new one is one new file pair and one line in learner/CMakeLists.txt.
 #ifndef TANDEM_LEARNER_ALGORITHM_H_
 #define TANDEM_LEARNER_ALGORITHM_H_
 
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/registry.h"
 #include "learner/fused_adam.h"
 #include "learner/training_batch.h"
 #include "proto/config.pb.h"
@@ -68,8 +71,22 @@ class Algorithm {
 using AlgorithmFactory =
     std::function<absl::StatusOr<std::unique_ptr<Algorithm>>(const AlgorithmContext&)>;
 
-// Registers an algorithm under `name`.
-bool RegisterAlgorithm(const std::string& name, AlgorithmFactory factory);
+struct AlgorithmKind {
+  using Entry = AlgorithmFactory;
+  static constexpr const char* kKind = "algorithm";
+  static constexpr const char* kConfigField = "algorithm.name";
+};
+using AlgorithmRegistry = Registry<AlgorithmKind>;
+
+// Wraps T::Create (returning StatusOr<unique_ptr<T>>) as a factory.
+template <typename T>
+AlgorithmFactory FactoryOf() {
+  return [](const AlgorithmContext& context) -> absl::StatusOr<std::unique_ptr<Algorithm>> {
+    auto created = T::Create(context);
+    if (!created.ok()) return created.status();
+    return std::unique_ptr<Algorithm>(std::move(*created));
+  };
+}
 // Builds the algorithm `context.config.name()`; NOT_FOUND lists the registered names.
 absl::StatusOr<std::unique_ptr<Algorithm>> CreateAlgorithm(const AlgorithmContext& context);
 std::vector<std::string> RegisteredAlgorithms();

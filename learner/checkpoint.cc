@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/networks/weights.h"
 #include "common/status_macros.h"
 #include "common/transition_schema.h"
 
@@ -72,11 +73,7 @@ absl::Status SaveCheckpoint(const std::string& path, Algorithm& algorithm,
     archive.write("spec", c10::IValue(info.spec.SerializeAsString()));
     archive.write("updates", Scalar(algorithm.updates()));
     archive.write("env_steps", Scalar(algorithm.env_steps()));
-    for (auto& [name, module] : algorithm.Modules()) {
-      for (const auto& item : module->named_parameters()) {
-        archive.write("module." + name + "." + item.key(), item.value(), /*is_buffer=*/true);
-      }
-    }
+    networks::WriteModules(algorithm.Modules(), archive);
     for (auto& [name, optimizer] : algorithm.Optimizers()) {
       const std::string prefix = "optimizer." + name + ".";
       archive.write(prefix + "step", Scalar(optimizer->step()));
@@ -125,7 +122,8 @@ absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, Algorithm
     for (auto& [name, module] : algorithm.Modules()) {
       for (const auto& item : module->named_parameters()) {
         at::Tensor stored;
-        if (!archive->try_read("module." + name + "." + item.key(), stored, /*is_buffer=*/true) ||
+        if (!archive->try_read(networks::CheckpointKey(name, item.key()), stored,
+                               /*is_buffer=*/true) ||
             !stored.sizes().equals(item.value().sizes())) {
           return absl::FailedPreconditionError(absl::StrCat(
               path, ": module '", name, "' parameter '", item.key(),

@@ -21,9 +21,19 @@ namespace {
 struct Task {
   const char* name;
   int agents, obs, action;
-  // Reference updates/s of the official PyTorch OMIGA code on this 2-core VM (issue #5).
-  double reference;
 };
+
+// Floating-point operations of the linear layers in one OMIGA update of `batch` transitions with
+// hidden width `h` (2 per multiply-add): target critic and target V forward, critic, V and policy
+// forward + backward (backward = 2 forwards). The matrix products are nearly all of the work, so
+// updates/s x this / the machine's matmul rate is the fraction of the matmul floor reached.
+double UpdateFlops(const Task& task, int batch, int h) {
+  auto layers = [h](double in, double out) { return in * h + 1.0 * h * h + 1.0 * h * out; };
+  const double q = layers(task.obs + task.action + task.agents, 1);
+  const double v = layers(task.obs + task.agents, 1);
+  const double policy = layers(task.obs + task.agents, 2.0 * task.action);
+  return 2.0 * batch * task.agents * (4 * q + 4 * v + 3 * policy);
+}
 
 // A synthetic in-memory table of `rows` transitions in OMIGA's layout (state = all agents' obs).
 struct Table {
@@ -110,8 +120,7 @@ absl::Status RunBench(const cli::Args& args, std::ostream& out) {
   const int threads = static_cast<int>(args.GetInt("threads"));
   const int batch = static_cast<int>(args.GetInt("batch"));
   const absl::Duration duration = absl::Seconds(args.GetDouble("seconds"));
-  const std::vector<Task> tasks = {{"HalfCheetah-6x1", 6, 23, 1, 48.0},
-                                   {"Ant-2x4", 2, 113, 4, 70.0}};
+  const std::vector<Task> tasks = {{"HalfCheetah-6x1", 6, 23, 1}, {"Ant-2x4", 2, 113, 4}};
   // CPU: the two ways to use the cores (learner.update_streams), then CUDA when present.
   struct Mode {
     c10::Device device;
@@ -125,9 +134,11 @@ absl::Status RunBench(const cli::Args& args, std::ostream& out) {
   out << "tandem bench learner: OMIGA, batch " << batch << ", " << absl::FormatDuration(duration)
       << " per measurement\n";
   at::set_num_threads(threads);
-  out << "  machine: " << std::fixed << std::setprecision(0) << MatmulGflops(absl::Seconds(1))
-      << " GFLOP/s in 768x256 @ 256x256 products on " << threads
-      << " threads (the HalfCheetah-6x1 update is about 1.2 GFLOP of them)\n";
+  const double gflops = MatmulGflops(absl::Seconds(1));
+  out << "  machine: " << std::fixed << std::setprecision(0) << gflops
+      << " GFLOP/s in 768x256 @ 256x256 products on " << threads << " threads\n";
+  AlgorithmConfig defaults;
+  FillDefaults(&defaults);
   for (const Mode& mode : modes) {
     at::set_num_threads(mode.intra_op_threads);
     for (const Task& task : tasks) {
@@ -142,9 +153,9 @@ absl::Status RunBench(const cli::Args& args, std::ostream& out) {
           << std::right << std::fixed << std::setprecision(1) << std::setw(7) << rate
           << " updates/s";
       if (mode.device.is_cpu()) {
-        out << "  " << std::setprecision(2) << rate / task.reference
-            << " x the official PyTorch code's " << std::setprecision(0) << task.reference
-            << " (issue #5, same VM)";
+        const double flops = UpdateFlops(task, batch, defaults.hidden_size());
+        out << "  " << std::setprecision(2) << flops / 1e9 << " GFLOP/update, "
+            << std::setprecision(2) << rate * flops / (gflops * 1e9) << " of the matmul floor";
       }
       out << "\n";
     }

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
+#include "common/networks/architectures.h"
 #include "common/status_macros.h"
 #include "learner/module_util.h"
 
@@ -15,15 +16,13 @@ absl::StatusOr<std::unique_ptr<Masac>> Masac::Create(const AlgorithmContext& con
         "algorithm masac: needs continuous actions (MA-MuJoCo); this spec is discrete");
   }
   std::unique_ptr<Masac> masac(new Masac(context));
-  const int64_t n = spec.num_agents(), o = spec.obs_size(), a = spec.action_size();
-  const int64_t h = context.config.hidden_size();
+  const int64_t n = spec.num_agents(), a = spec.action_size();
   masac->num_agents_ = n;
   masac->target_entropy_ = -static_cast<double>(n * a);
   torch::manual_seed(context.seed);
-  masac->policy_ = networks::TanhGaussianPolicy(networks::TanhGaussianPolicyOptions{o + n, a, h});
-  const auto q_options = networks::MlpOptions{o + a + n, {h, h}, 1, false};
-  const auto mixer_options =
-      networks::OmigaMixerOptions{spec.state_size(), n, context.config.mixer_hidden_size()};
+  masac->policy_ = networks::TanhGaussianPolicy(networks::OmigaPolicyOptions(spec, context.config));
+  const auto q_options = networks::OmigaCriticOptions(spec, context.config);
+  const auto mixer_options = networks::OmigaMixerOptionsFor(spec, context.config);
   for (int k = 0; k < 2; ++k) {
     masac->q_[k] = networks::Mlp(q_options);
     masac->q_target_[k] = networks::Mlp(q_options);
@@ -160,5 +159,7 @@ absl::StatusOr<UpdateStats> Masac::Update(const TrainingBatch& batch) {
                      {"alpha_loss", values[2]}, {"q_tot_mean", values[3]},
                      {"alpha", values[4]},      {"entropy", values[5]}};
 }
+
+TANDEM_REGISTER(AlgorithmRegistry, "masac", FactoryOf<Masac>());
 
 }  // namespace tandem::learner

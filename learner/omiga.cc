@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "common/networks/architectures.h"
 #include "common/status_macros.h"
 #include "learner/module_util.h"
 #include "learner/ovm.h"
@@ -24,14 +25,11 @@ absl::StatusOr<std::unique_ptr<Omiga>> Omiga::Create(const AlgorithmContext& con
         "algorithm omiga: needs continuous actions (MA-MuJoCo); this spec is discrete");
   }
   std::unique_ptr<Omiga> omiga(new Omiga(context));
-  const int64_t n = spec.num_agents(), o = spec.obs_size(), a = spec.action_size();
-  const int64_t s = spec.state_size();
-  const int64_t h = context.config.hidden_size();
   torch::manual_seed(context.seed);
-  omiga->policy_ = networks::TanhGaussianPolicy(networks::TanhGaussianPolicyOptions{o + n, a, h});
-  auto q_options = networks::MlpOptions{o + a + n, {h, h}, 1, false};
-  auto v_options = networks::MlpOptions{o + n, {h, h}, 1, false};
-  auto mixer_options = networks::OmigaMixerOptions{s, n, context.config.mixer_hidden_size()};
+  omiga->policy_ = networks::TanhGaussianPolicy(networks::OmigaPolicyOptions(spec, context.config));
+  const auto q_options = networks::OmigaCriticOptions(spec, context.config);
+  const auto v_options = networks::OmigaValueOptions(spec, context.config);
+  const auto mixer_options = networks::OmigaMixerOptionsFor(spec, context.config);
   omiga->q_ = networks::Mlp(q_options);
   omiga->v_ = networks::Mlp(v_options);
   omiga->mixer_ = networks::OmigaMixer(mixer_options);
@@ -84,13 +82,9 @@ std::vector<std::pair<std::string, torch::nn::Module*>> Omiga::PublishedModules(
 }
 
 void Omiga::BeginOnlinePhase() {
-  const int64_t n = num_agents_;
-  const TransitionSpec& spec = context_.spec;
-  const int64_t h = context_.config.hidden_size();
-  q_memory_ = networks::Mlp(
-      networks::MlpOptions{spec.obs_size() + spec.action_size() + n, {h, h}, 1, false});
-  mixer_memory_ = networks::OmigaMixer(
-      networks::OmigaMixerOptions{spec.state_size(), n, context_.config.mixer_hidden_size()});
+  q_memory_ = networks::Mlp(networks::OmigaCriticOptions(context_.spec, context_.config));
+  mixer_memory_ =
+      networks::OmigaMixer(networks::OmigaMixerOptionsFor(context_.spec, context_.config));
   q_memory_->to(context_.device);
   mixer_memory_->to(context_.device);
   CopyParameters(*q_target_, *q_memory_);
@@ -264,5 +258,7 @@ absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
                      {"q_grad_norm", q_grad_norm},
                      {"v_grad_norm", v_grad_norm}};
 }
+
+TANDEM_REGISTER(AlgorithmRegistry, "omiga", FactoryOf<Omiga>());
 
 }  // namespace tandem::learner

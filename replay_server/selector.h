@@ -1,7 +1,10 @@
 // How a table picks items to sample (Reverb's "selectors"). A table stores items in slots
 // [0, capacity); the selector is told which slots hold items and draws slots from them.
 //
-// Thread-safety: a selector is used under its table's lock; implementations need none of their own.
+// Thread-safety: a selector is used under its table's lock and needs none of its own. Mutations
+// (Insert, UpdatePriority, Remove) run under the exclusive lock; `Sample` is const (it reads the
+// selector and draws from the caller's generator), so many samplers may call it at once under the
+// shared lock.
 #ifndef TANDEM_REPLAY_SERVER_SELECTOR_H_
 #define TANDEM_REPLAY_SERVER_SELECTOR_H_
 
@@ -9,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "common/rng.h"
 
 namespace tandem::replay {
@@ -25,11 +29,19 @@ class Selector {
   // Slot `slot` now holds a new item with `priority` (ignored by uniform selection).
   virtual void Insert(int64_t slot, double priority) = 0;
   // Draws one slot among those holding items; requires at least one.
-  virtual SelectedSlot Sample(Rng& rng) = 0;
+  virtual SelectedSlot Sample(Rng& rng) const = 0;
   // Number of slots holding items.
   virtual int64_t size() const = 0;
   // Registered name, e.g. "uniform".
   virtual std::string name() const = 0;
+  // Changes the priority of the item in `slot` (selectors that weigh items by priority).
+  virtual absl::Status UpdatePriority(int64_t slot, double priority) {
+    return absl::UnimplementedError(name() + " selection has no priorities");
+  }
+  // Takes the item in `slot` out of selection (selectors that support removal).
+  virtual absl::Status Remove(int64_t slot) {
+    return absl::UnimplementedError(name() + " selection cannot remove single items");
+  }
 };
 
 // Uniform selection over a table whose live slots are always [0, size): a FIFO ring that fills
@@ -40,7 +52,7 @@ class UniformSelector : public Selector {
   void Insert(int64_t slot, double priority) override {
     if (slot >= size_) size_ = std::min(capacity_, slot + 1);
   }
-  SelectedSlot Sample(Rng& rng) override {
+  SelectedSlot Sample(Rng& rng) const override {
     return {static_cast<int64_t>(UniformIndex(rng, static_cast<uint64_t>(size_))),
             1.0 / static_cast<double>(size_)};
   }

@@ -52,13 +52,18 @@ absl::Status EnvPool::ForEachEnv(const std::function<absl::Status(int)>& work) {
   return workers_->ForEach(size(), work);
 }
 
+uint64_t EnvPool::NextEpisodeSeed(int i) {
+  const int64_t episode = episodes_[i]++;
+  if (episode_seeds_) return episode_seeds_(i, episode);
+  return DeriveSeed(seed_,
+                    {SeedStream::kEnv, static_cast<uint64_t>(i), static_cast<uint64_t>(episode)});
+}
+
 absl::Status EnvPool::ResetAll() {
   return ForEachEnv([this](int i) {
     terminated_[i] = truncated_[i] = won_[i] = 0;
     reward_[i] = 0;
-    return envs_[i]->Reset(DeriveSeed(seed_, {SeedStream::kEnv, static_cast<uint64_t>(i),
-                                              static_cast<uint64_t>(episodes_[i]++)}),
-                           View(i));
+    return envs_[i]->Reset(NextEpisodeSeed(i), View(i));
   });
 }
 
@@ -100,9 +105,7 @@ absl::Status EnvPool::ResetFinished() {
   return ForEachEnv([this](int i) {
     if (!terminated_[i] && !truncated_[i]) return absl::OkStatus();
     terminated_[i] = truncated_[i] = won_[i] = 0;
-    return envs_[i]->Reset(DeriveSeed(seed_, {SeedStream::kEnv, static_cast<uint64_t>(i),
-                                              static_cast<uint64_t>(episodes_[i]++)}),
-                           View(i));
+    return envs_[i]->Reset(NextEpisodeSeed(i), View(i));
   });
 }
 

@@ -38,6 +38,14 @@ class EnvPool {
   const EnvSpec& spec() const { return envs_.front()->spec(); }
   int size() const { return static_cast<int>(envs_.size()); }
 
+  // How episode `episode` (0, 1, ...) of env `env` is seeded; replaces the default
+  // DeriveSeed(seed, {kEnv, env, episode}) (evaluation uses its own per-episode seeds).
+  void set_episode_seeds(std::function<uint64_t(int env, int64_t episode)> seeds) {
+    episode_seeds_ = std::move(seeds);
+  }
+  // Episodes env `i` has started.
+  int64_t episodes_started(int i) const { return episodes_[i]; }
+
   // Resets every env.
   absl::Status ResetAll();
   // Steps every env with its slice of `actions` ([B, N, A] floats, or [B, N] indices).
@@ -63,11 +71,14 @@ class EnvPool {
  private:
   EnvPool() = default;
   TimeStepView View(int i);
+  // The seed of env i's next episode (counts it as started).
+  uint64_t NextEpisodeSeed(int i);
   // Runs `work(i)` for every env, across the workers; returns the first error.
   absl::Status ForEachEnv(const std::function<absl::Status(int)>& work);
 
   std::vector<std::unique_ptr<MultiAgentEnv>> envs_;
   uint64_t seed_ = 0;
+  std::function<uint64_t(int, int64_t)> episode_seeds_;
   std::vector<int64_t> episodes_;
   std::vector<float> obs_, state_, reward_;
   std::vector<uint8_t> avail_, terminated_, truncated_, won_;

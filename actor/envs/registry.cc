@@ -6,39 +6,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/mutex.h"
+#include "common/status_macros.h"
 
 namespace tandem::envs {
-
-// Defined in builtin_envs.cc.
-void EnsureBuiltinEnvsRegistered();
-
-namespace {
-
-struct Family {
-  EnvFactory factory;
-  std::vector<std::string> tasks;
-};
-
-struct Registry {
-  absl::Mutex mu;
-  std::map<std::string, Family> families ABSL_GUARDED_BY(mu);
-};
-
-Registry& GetRegistry() {
-  static Registry* registry = new Registry();
-  return *registry;
-}
-
-}  // namespace
-
-bool RegisterEnvFamily(const std::string& family, EnvFactory factory,
-                       std::vector<std::string> tasks) {
-  Registry& registry = GetRegistry();
-  absl::MutexLock lock(&registry.mu);
-  registry.families[family] = Family{std::move(factory), std::move(tasks)};
-  return true;
-}
 
 absl::Status ParseEnvName(const std::string& full_name, std::string* family, std::string* task,
                           EnvOptions* options) {
@@ -90,35 +60,20 @@ absl::StatusOr<std::unique_ptr<MultiAgentEnv>> CreateEnv(const std::string& name
     return status;
   }
   for (const auto& [key, value] : options) merged[key] = value;
-  EnsureBuiltinEnvsRegistered();
-  Registry& registry = GetRegistry();
-  EnvFactory factory;
-  {
-    absl::MutexLock lock(&registry.mu);
-    auto it = registry.families.find(family);
-    if (it == registry.families.end()) {
-      std::vector<std::string> known;
-      for (const auto& [name, unused] : registry.families) known.push_back(name);
-      return absl::NotFoundError(absl::StrCat("unknown env family '", family,
-                                              "' (known: ", absl::StrJoin(known, ", "), ")"));
-    }
-    const std::vector<std::string>& tasks = it->second.tasks;
-    if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) {
-      return absl::NotFoundError(absl::StrCat("unknown env '", family, "/", task, "' (", family,
-                                              " has: ", absl::StrJoin(tasks, ", "), ")"));
-    }
-    factory = it->second.factory;
+  ASSIGN_OR_RETURN(EnvFamily entry, EnvFamilyRegistry::Global().Find(family));
+  const std::vector<std::string> tasks = entry.tasks();
+  if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) {
+    return absl::NotFoundError(absl::StrCat("unknown env '", family, "/", task, "' (", family,
+                                            " has: ", absl::StrJoin(tasks, ", "), ")"));
   }
+  EnvFactory factory = entry.factory;
   return factory(task, merged);
 }
 
 std::vector<std::string> RegisteredEnvs() {
-  EnsureBuiltinEnvsRegistered();
-  Registry& registry = GetRegistry();
-  absl::MutexLock lock(&registry.mu);
   std::vector<std::string> names;
-  for (const auto& [family, entry] : registry.families) {
-    for (const std::string& task : entry.tasks) names.push_back(absl::StrCat(family, "/", task));
+  for (const auto& [family, entry] : EnvFamilyRegistry::Global().Entries()) {
+    for (const std::string& task : entry.tasks()) names.push_back(absl::StrCat(family, "/", task));
   }
   std::sort(names.begin(), names.end());
   return names;

@@ -2,8 +2,9 @@
 //   ASSIGN_OR_RETURN(auto env,
 //   envs::CreateEnv("mamujoco/HalfCheetah-6x1(obs_mode=khop,agent_obsk=1)")); ASSIGN_OR_RETURN(auto
 //   env, envs::CreateEnv("mamujoco/Ant-4x2", {{"obs_mode", "omiga"}}));
-// Each family registers a factory in its own .cc (a function-local static registry); unknown names
-// and options are errors that list what exists.
+// Each family registers itself in its own .cc (common/registry.h):
+//   TANDEM_REGISTER(EnvFamilyRegistry, "mamujoco", (EnvFamily{&CreateMaMujoco, &MaMujocoTasks}));
+// Unknown names and options are errors that list what exists.
 #ifndef TANDEM_ACTOR_ENVS_REGISTRY_H_
 #define TANDEM_ACTOR_ENVS_REGISTRY_H_
 
@@ -15,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "actor/envs/multi_agent_env.h"
+#include "common/registry.h"
 
 namespace tandem::envs {
 
@@ -24,9 +26,19 @@ using EnvOptions = std::map<std::string, std::string>;
 using EnvFactory = std::function<absl::StatusOr<std::unique_ptr<MultiAgentEnv>>(
     const std::string& task, const EnvOptions& options)>;
 
-// Registers a family ("mamujoco") with its factory and the task names it offers.
-bool RegisterEnvFamily(const std::string& family, EnvFactory factory,
-                       std::vector<std::string> tasks);
+// One family of envs ("mamujoco", "smac"): its factory and the task names it offers (computed on
+// demand, so registration in a static initialiser touches no other static).
+struct EnvFamily {
+  EnvFactory factory;
+  std::function<std::vector<std::string>()> tasks;
+};
+
+struct EnvFamilyKind {
+  using Entry = EnvFamily;
+  static constexpr const char* kKind = "env family";
+  static constexpr const char* kConfigField = "env.name";
+};
+using EnvFamilyRegistry = Registry<EnvFamilyKind>;
 
 // Splits "family/task(k=v,k=v)" into its parts; options in `extra` override those in the name.
 absl::Status ParseEnvName(const std::string& full_name, std::string* family, std::string* task,

@@ -70,6 +70,18 @@ absl::Status UnpackWeights(const Weights& weights, const NamedModules& modules) 
   return absl::OkStatus();
 }
 
+std::string CheckpointKey(const std::string& module, const std::string& parameter) {
+  return "module." + module + "." + parameter;
+}
+
+void WriteModules(const NamedModules& modules, torch::serialize::OutputArchive& archive) {
+  for (const auto& [name, module] : modules) {
+    for (const auto& item : module->named_parameters()) {
+      archive.write(CheckpointKey(name, item.key()), item.value(), /*is_buffer=*/true);
+    }
+  }
+}
+
 absl::Status LoadModuleFromCheckpoint(const std::string& path, const std::string& module_name,
                                       torch::nn::Module& module) {
   if (!std::ifstream(path).good()) {
@@ -81,7 +93,7 @@ absl::Status LoadModuleFromCheckpoint(const std::string& path, const std::string
     archive.load_from(path);
     for (const auto& item : module.named_parameters()) {
       at::Tensor stored;
-      if (!archive.try_read("module." + module_name + "." + item.key(), stored, true) ||
+      if (!archive.try_read(CheckpointKey(module_name, item.key()), stored, true) ||
           !stored.sizes().equals(item.value().sizes())) {
         return absl::FailedPreconditionError(absl::StrCat(path, ": module '", module_name,
                                                           "' parameter '", item.key(),

@@ -389,21 +389,26 @@ absl::Status MaMujocoEnv::Step(const JointAction& action, TimeStepView out, Step
   return absl::OkStatus();
 }
 
-void RegisterMaMujocoEnvs() {
+namespace {
+
+std::vector<std::string> MaMujocoTasks() {
   std::vector<std::string> tasks;
   for (const std::string& name : RobotNames()) {
     for (const auto& [factorization, unused] : FindRobot(name)->graph().partitions) {
       tasks.push_back(absl::StrCat(name, "-", factorization));
     }
   }
-  RegisterEnvFamily(
-      "mamujoco",
-      [](const std::string& task,
-         const EnvOptions& options) -> absl::StatusOr<std::unique_ptr<MultiAgentEnv>> {
-        ASSIGN_OR_RETURN(std::unique_ptr<MaMujocoEnv> env, MaMujocoEnv::Create(task, options));
-        return std::unique_ptr<MultiAgentEnv>(std::move(env));
-      },
-      std::move(tasks));
+  return tasks;
 }
+
+absl::StatusOr<std::unique_ptr<MultiAgentEnv>> CreateMaMujocoEnv(const std::string& task,
+                                                                 const EnvOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<MaMujocoEnv> env, MaMujocoEnv::Create(task, options));
+  return std::unique_ptr<MultiAgentEnv>(std::move(env));
+}
+
+}  // namespace
+
+TANDEM_REGISTER(EnvFamilyRegistry, "mamujoco", (EnvFamily{&CreateMaMujocoEnv, &MaMujocoTasks}));
 
 }  // namespace tandem::envs

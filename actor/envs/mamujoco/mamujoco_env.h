@@ -85,9 +85,6 @@ class MaMujocoEnv : public MultiAgentEnv {
   bool done_ = true;
 };
 
-// Registers the "mamujoco" family (every robot x factorization).
-void RegisterMaMujocoEnvs();
-
 }  // namespace tandem::envs
 
 #endif  // TANDEM_ACTOR_ENVS_MAMUJOCO_MAMUJOCO_ENV_H_

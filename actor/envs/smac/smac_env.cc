@@ -329,17 +329,22 @@ absl::Status SmacEnv::Step(const JointAction& action, TimeStepView out, StepOutc
   return absl::OkStatus();
 }
 
-void RegisterSmacEnvs() {
+namespace {
+
+std::vector<std::string> SmacTasks() {
   std::vector<std::string> tasks;
   for (const smac::MapSpec& map : smac::AllMaps()) tasks.push_back(map.name);
-  RegisterEnvFamily(
-      "smac",
-      [](const std::string& task,
-         const EnvOptions& options) -> absl::StatusOr<std::unique_ptr<MultiAgentEnv>> {
-        ASSIGN_OR_RETURN(std::unique_ptr<SmacEnv> env, SmacEnv::Create(task, options));
-        return std::unique_ptr<MultiAgentEnv>(std::move(env));
-      },
-      std::move(tasks));
+  return tasks;
 }
+
+absl::StatusOr<std::unique_ptr<MultiAgentEnv>> CreateSmacEnv(const std::string& task,
+                                                             const EnvOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SmacEnv> env, SmacEnv::Create(task, options));
+  return std::unique_ptr<MultiAgentEnv>(std::move(env));
+}
+
+}  // namespace
+
+TANDEM_REGISTER(EnvFamilyRegistry, "smac", (EnvFamily{&CreateSmacEnv, &SmacTasks}));
 
 }  // namespace tandem::envs

@@ -90,9 +90,6 @@ class SmacEnv : public MultiAgentEnv {
   std::vector<uint8_t> enemy_counted_dead_;
 };
 
-// Registers the "smac" family (one task per map).
-void RegisterSmacEnvs();
-
 }  // namespace tandem::envs
 
 #endif  // TANDEM_ACTOR_ENVS_SMAC_SMAC_ENV_H_

@@ -1,0 +1,159 @@
+// Conformance of every registered selector with every env family it declares it handles: acting
+// through the shared step loop with that family's acting policy (with a frozen offline policy),
+// every chosen action is valid (inside the box and finite, or an available discrete action), and
+// a selector that does not fit an env or a policy is refused at creation, naming itself.
+#include <ATen/ATen.h>
+#include <torch/serialize/output-archive.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "actor/envs/env_pool.h"
+#include "actor/selection/selector.h"
+#include "actor/step_loop.h"
+#include "common/networks/architectures.h"
+#include "common/networks/weights.h"
+#include "gtest/gtest.h"
+
+namespace tandem::actor {
+namespace {
+
+struct Family {
+  std::string env;
+  std::string algorithm;
+};
+
+const std::vector<Family>& Families() {
+  static const auto* families = new std::vector<Family>{
+      {"mamujoco/HalfCheetah-2x3(episode_limit=25)", "omiga"},
+      {"smac/3m(episode_limit=25)", "qmix"},
+  };
+  return *families;
+}
+
+AlgorithmConfig Algorithm(const std::string& name) {
+  AlgorithmConfig config;
+  config.set_name(name);
+  config.set_hidden_size(16);
+  config.set_mixer_hidden_size(8);
+  return config;
+}
+
+// A checkpoint holding freshly initialised networks of the family, as the offline policy.
+std::string WriteOfflineCheckpoint(const TransitionSpec& spec, const AlgorithmConfig& algorithm) {
+  const std::string path = ::testing::TempDir() + "/conformance-" + algorithm.name() + ".pt";
+  torch::serialize::OutputArchive archive;
+  if (algorithm.name() == "qmix") {
+    networks::GruAgent agent(networks::GruAgentOptionsFor(spec, algorithm));
+    networks::WriteModules({{"agent", agent.get()}}, archive);
+  } else {
+    networks::TanhGaussianPolicy policy(networks::OmigaPolicyOptions(spec, algorithm));
+    networks::Mlp q(networks::OmigaCriticOptions(spec, algorithm));
+    networks::OmigaMixer mixer(networks::OmigaMixerOptionsFor(spec, algorithm));
+    networks::WriteModules({{"policy", policy.get()}, {"q", q.get()}, {"mixer", mixer.get()}},
+                           archive);
+  }
+  archive.save_to(path);
+  return path;
+}
+
+TEST(SelectorConformance, EverySelectorActsValidlyOnEveryFamilyItHandles) {
+  const std::vector<std::string> selectors = SelectorRegistry::Global().Names();
+  ASSERT_GE(selectors.size(), 12u);
+  std::vector<std::string> never_ran = selectors;
+  for (const Family& family : Families()) {
+    auto probe = envs::EnvPool::Create(family.env, 1, 1);
+    ASSERT_TRUE(probe.ok()) << probe.status();
+    const envs::EnvSpec spec = (*probe)->spec();
+    const AlgorithmConfig algorithm = Algorithm(family.algorithm);
+    const std::string checkpoint = WriteOfflineCheckpoint(spec.ToTransitionSpec(), algorithm);
+    for (const std::string& name : selectors) {
+      SCOPED_TRACE(name + " on " + family.env);
+      auto policy = policies::CreateActingPolicy(
+          policies::PolicyContext{spec.ToTransitionSpec(), algorithm, checkpoint});
+      ASSERT_TRUE(policy.ok()) << policy.status();
+      SelectorConfig config;
+      config.set_name(name);
+      config.set_temperature(1.0);
+      config.set_epsilon_start(0.5);
+      auto selector = CreateSelector(config, spec.action_type, spec.name, (*policy)->capabilities(),
+                                     algorithm.name());
+      if (!selector.ok()) {
+        EXPECT_EQ(selector.status().code(), absl::StatusCode::kInvalidArgument);
+        EXPECT_NE(selector.status().message().find("'" + name + "'"), std::string::npos);
+        continue;
+      }
+      never_ran.erase(std::remove(never_ran.begin(), never_ran.end(), name), never_ran.end());
+      auto pool = envs::EnvPool::Create(family.env, 3, 7);
+      ASSERT_TRUE(pool.ok());
+      StepLoopOptions options;
+      options.seed = 11;
+      auto loop = StepLoop::Create(std::move(*pool), policy->get(), std::move(*selector), options);
+      ASSERT_TRUE(loop.ok()) << loop.status();
+      ASSERT_TRUE((*loop)->Begin().ok());
+      const int64_t n = spec.num_agents, a = spec.action_size;
+      for (int step = 0; step < 40; ++step) {
+        ASSERT_TRUE((*loop)->Act(step * 3).ok());
+        if (spec.action_type == ACTION_TYPE_DISCRETE) {
+          const auto avail = (*loop)->pool().avail_actions();
+          const auto actions = (*loop)->discrete_actions();
+          for (int64_t j = 0; j < 3 * n; ++j) {
+            ASSERT_GE(actions[j], 0);
+            ASSERT_LT(actions[j], a);
+            ASSERT_EQ(avail[j * a + actions[j]], 1) << "unavailable action chosen";
+          }
+        } else {
+          const auto actions = (*loop)->continuous_actions();
+          for (size_t j = 0; j < actions.size(); ++j) {
+            const size_t k = j % spec.action_low.size();
+            ASSERT_TRUE(std::isfinite(actions[j]));
+            ASSERT_GE(actions[j], spec.action_low[k]);
+            ASSERT_LE(actions[j], spec.action_high[k]);
+          }
+        }
+        ASSERT_TRUE((*loop)->Step().ok());
+        ASSERT_TRUE((*loop)->ResetFinished().ok());
+      }
+    }
+  }
+  EXPECT_TRUE(never_ran.empty()) << never_ran.front();
+}
+
+TEST(SelectorConformance, MismatchesAreConfigErrorsNamingBothSides) {
+  policies::PolicyCapabilities discrete_q;
+  discrete_q.action_type = ACTION_TYPE_DISCRETE;
+  discrete_q.agent_q = true;
+  SelectorConfig cbs;
+  cbs.set_name("cbs");
+  auto refused = CreateSelector(cbs, ACTION_TYPE_DISCRETE, "smac/3m", discrete_q, "qmix");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("continuous"), std::string::npos);
+  EXPECT_NE(refused.status().message().find("smac/3m"), std::string::npos);
+
+  policies::PolicyCapabilities omiga;
+  omiga.action_type = ACTION_TYPE_CONTINUOUS;
+  omiga.factorized_critic = true;
+  SelectorConfig boltzmann;
+  boltzmann.set_name("boltzmann");
+  refused = CreateSelector(boltzmann, ACTION_TYPE_CONTINUOUS, "mamujoco/Ant-2x4", omiga, "omiga");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("discrete"), std::string::npos);
+
+  refused = CreateSelector(cbs, ACTION_TYPE_CONTINUOUS, "mamujoco/Ant-2x4", omiga, "omiga");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("learner.offline_checkpoint"), std::string::npos);
+
+  SelectorConfig unknown;
+  unknown.set_name("telepathy");
+  refused = CreateSelector(unknown, ACTION_TYPE_CONTINUOUS, "mamujoco/Ant-2x4", omiga, "omiga");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(refused.status().message().find("unknown selector 'telepathy'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tandem::actor

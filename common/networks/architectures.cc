@@ -1,0 +1,36 @@
+#include "common/networks/architectures.h"
+
+namespace tandem::networks {
+
+TanhGaussianPolicyOptions OmigaPolicyOptions(const TransitionSpec& spec,
+                                             const AlgorithmConfig& algorithm) {
+  return TanhGaussianPolicyOptions{spec.obs_size() + spec.num_agents(), spec.action_size(),
+                                   algorithm.hidden_size()};
+}
+
+MlpOptions OmigaCriticOptions(const TransitionSpec& spec, const AlgorithmConfig& algorithm) {
+  const int64_t h = algorithm.hidden_size();
+  return MlpOptions{spec.obs_size() + spec.action_size() + spec.num_agents(), {h, h}, 1, false};
+}
+
+MlpOptions OmigaValueOptions(const TransitionSpec& spec, const AlgorithmConfig& algorithm) {
+  const int64_t h = algorithm.hidden_size();
+  return MlpOptions{spec.obs_size() + spec.num_agents(), {h, h}, 1, false};
+}
+
+OmigaMixerOptions OmigaMixerOptionsFor(const TransitionSpec& spec,
+                                       const AlgorithmConfig& algorithm) {
+  return OmigaMixerOptions{spec.state_size(), spec.num_agents(), algorithm.mixer_hidden_size()};
+}
+
+GruAgentOptions GruAgentOptionsFor(const TransitionSpec& spec, const AlgorithmConfig&) {
+  GruAgentOptions options;
+  options.obs_size = spec.obs_size();
+  options.num_agents = spec.num_agents();
+  options.num_actions = spec.action_size();
+  // pymarl2's rnn_hidden_dim; the QMIX learner's own config message will expose it.
+  options.hidden_size = 64;
+  return options;
+}
+
+}  // namespace tandem::networks

@@ -1,0 +1,50 @@
+// pymarl2's recurrent agent, shared by all agents: fc(in, H) ReLU -> GRUCell(H, H) -> fc(H, K).
+// The input of agent i is [o_i, one-hot of its last action (K), one-hot of i (N)]; the output is
+// Q_i(tau_i, .) over the K discrete actions. Submodules "fc1", "rnn", "fc2" (checkpoint keys).
+// Inputs may have any leading dimensions: [B, N, in] with hidden [B, N, H] runs every agent of
+// every env in one batched pass.
+#ifndef TANDEM_COMMON_NETWORKS_GRU_AGENT_H_
+#define TANDEM_COMMON_NETWORKS_GRU_AGENT_H_
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/rnn.h>
+#include <torch/nn/pimpl.h>
+
+#include <utility>
+
+namespace tandem::networks {
+
+struct GruAgentOptions {
+  int64_t obs_size = 0;
+  int64_t num_agents = 0;
+  // K, discrete actions per agent.
+  int64_t num_actions = 0;
+  // H, width of the trunk and of the GRU state (pymarl2: 64).
+  int64_t hidden_size = 64;
+
+  // Width of one agent's input: obs + last action one-hot + agent id one-hot.
+  int64_t input_size() const { return obs_size + num_actions + num_agents; }
+};
+
+class GruAgentImpl : public torch::nn::Module {
+ public:
+  explicit GruAgentImpl(const GruAgentOptions& options);
+
+  // One step: `inputs` [..., input_size] and `hidden` [..., H] -> (Q values [..., K], new hidden).
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& inputs,
+                                                  const torch::Tensor& hidden);
+
+  const GruAgentOptions& options() const { return options_; }
+
+ private:
+  GruAgentOptions options_;
+  torch::nn::Linear fc1_{nullptr};
+  torch::nn::GRUCell rnn_{nullptr};
+  torch::nn::Linear fc2_{nullptr};
+};
+TORCH_MODULE(GruAgent);
+
+}  // namespace tandem::networks
+
+#endif  // TANDEM_COMMON_NETWORKS_GRU_AGENT_H_
