@@ -34,7 +34,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
                        spec.ToTransitionSpec(), config.algorithm(), options.offline_checkpoint}));
   ASSIGN_OR_RETURN(std::unique_ptr<ActionSelector> selector,
                    CreateSelector(config.selector(), spec.action_type, spec.name,
-                                  actor->policy_->capabilities(), config.algorithm().name()));
+                                  actor->policy_->capabilities()));
   StepLoopOptions loop;
   loop.seed = seed;
   loop.random_warmup_steps = config.actors().random_warmup_steps();

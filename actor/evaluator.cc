@@ -67,9 +67,9 @@ absl::StatusOr<EvaluationResult> EvaluatePolicy(const std::string& env_name,
   pool->set_episode_seeds([seed](int, int64_t episode) {
     return DeriveSeed(seed, {SeedStream::kEvaluation, static_cast<uint64_t>(episode)});
   });
-  ASSIGN_OR_RETURN(std::unique_ptr<ActionSelector> selector,
-                   CreateSelector(selector_config, spec.action_type, spec.name,
-                                  policy.capabilities(), "the evaluated"));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<ActionSelector> selector,
+      CreateSelector(selector_config, spec.action_type, spec.name, policy.capabilities()));
   StepLoopOptions loop_options;
   loop_options.seed = seed;
   loop_options.explore = false;

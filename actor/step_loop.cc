@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
-#include "actor/selection/exploration.h"
 #include "common/status_macros.h"
 
 namespace tandem::actor {
@@ -31,6 +30,10 @@ absl::StatusOr<std::unique_ptr<StepLoop>> StepLoop::Create(std::unique_ptr<envs:
   loop->pool_ = std::move(pool);
   loop->policy_ = policy;
   loop->selector_ = std::move(selector);
+  SelectorConfig random;
+  random.set_name("random");
+  ASSIGN_OR_RETURN(SelectorEntry warmup, SelectorRegistry::Global().Find("random"));
+  loop->warmup_ = warmup.create(random);
   return loop;
 }
 
@@ -54,56 +57,28 @@ absl::Status StepLoop::Act(int64_t env_steps) {
   SelectionOutput out{absl::MakeSpan(continuous_), absl::MakeSpan(discrete_actions_),
                       absl::MakeSpan(hybrids_)};
   at::InferenceMode inference;
-  at::Tensor actions;
-  if (env_steps < options_.random_warmup_steps) {
-    // Warm-up (training from scratch): uniform random actions for every agent.
-    selected_ = false;
-    for (int64_t e = 0; e < b; ++e) {
-      hybrids_[e] = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (!discrete_) {
-          RandomContinuousAction(input.action_low.subspan(i * a, a),
-                                 input.action_high.subspan(i * a, a), rng_,
-                                 out.continuous.subspan((e * n + i) * a, a));
-        } else if (input.avail.empty()) {
-          discrete_actions_[e * n + i] = static_cast<int32_t>(UniformIndex(rng_, a));
-        } else {
-          ASSIGN_OR_RETURN(discrete_actions_[e * n + i],
-                           RandomAvailableAction(input.avail.subspan((e * n + i) * a, a), rng_));
-        }
-      }
-    }
-    // A recurrent policy still advances its state over the observed step.
-    if (policy_->capabilities().recurrent) {
-      policies::ActingInput acting{
-          at::from_blob(const_cast<float*>(pool_->obs().data()), {b, n, o}),
-          at::from_blob(const_cast<float*>(pool_->state().data()), {b, spec.state_size}),
-          {}};
-      if (!input.avail.empty()) {
-        acting.avail =
-            at::from_blob(const_cast<uint8_t*>(input.avail.data()), {b, n, a}, at::kByte);
-      }
-      policies::ProposalRequest greedy;
-      greedy.online = policies::ProposalMode::kDeterministic;
-      RETURN_IF_ERROR(policy_->Propose(acting, greedy, generator_, nullptr).status());
-    }
-  } else {
-    selected_ = true;
-    policies::ActingInput acting{
-        at::from_blob(const_cast<float*>(pool_->obs().data()), {b, n, o}),
-        at::from_blob(const_cast<float*>(pool_->state().data()), {b, spec.state_size}),
-        {}};
-    if (!input.avail.empty()) {
-      acting.avail = at::from_blob(const_cast<uint8_t*>(input.avail.data()), {b, n, a}, at::kByte);
-    }
-    ASSIGN_OR_RETURN(policies::Proposals proposals,
-                     policy_->Propose(acting, request_, generator_,
-                                      options_.parallel_inference ? &pool_->workers() : nullptr));
-    RETURN_IF_ERROR(selector_->Select(proposals, input, rng_, out));
+  policies::ActingInput acting{
+      at::from_blob(const_cast<float*>(pool_->obs().data()), {b, n, o}),
+      at::from_blob(const_cast<float*>(pool_->state().data()), {b, spec.state_size}),
+      {}};
+  if (!input.avail.empty()) {
+    acting.avail = at::from_blob(const_cast<uint8_t*>(input.avail.data()), {b, n, a}, at::kByte);
   }
-  actions = discrete_ ? at::from_blob(discrete_actions_.data(), {b, n}, at::kInt)
-                      : at::from_blob(continuous_.data(), {b, n, a});
-  policy_->Executed(actions);
+  // Warm-up (training from scratch): uniform random actions for every agent. A recurrent policy
+  // still advances its state over the step, so it is current when the warm-up ends.
+  selected_ = env_steps >= options_.random_warmup_steps;
+  ActionSelector& selector = selected_ ? *selector_ : *warmup_;
+  policies::ProposalRequest request = request_;
+  if (!selected_) {
+    request = policies::ProposalRequest();
+    if (policy_->capabilities().recurrent) request.online = policies::ProposalMode::kDeterministic;
+  }
+  ASSIGN_OR_RETURN(policies::Proposals proposals,
+                   policy_->Propose(acting, request, generator_,
+                                    options_.parallel_inference ? &pool_->workers() : nullptr));
+  RETURN_IF_ERROR(selector.Select(proposals, input, rng_, out));
+  policy_->Executed(discrete_ ? at::from_blob(discrete_actions_.data(), {b, n}, at::kInt)
+                              : at::from_blob(continuous_.data(), {b, n, a}));
   return absl::OkStatus();
 }
 

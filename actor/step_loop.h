@@ -78,6 +78,8 @@ class StepLoop {
   std::unique_ptr<envs::EnvPool> pool_;
   policies::ActingPolicy* policy_ = nullptr;
   std::unique_ptr<ActionSelector> selector_;
+  // The `random` selector, acting during the warm-up.
+  std::unique_ptr<ActionSelector> warmup_;
   policies::ProposalRequest request_;
   StepLoopOptions options_;
   bool discrete_ = false;

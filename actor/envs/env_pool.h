@@ -43,8 +43,6 @@ class EnvPool {
   void set_episode_seeds(std::function<uint64_t(int env, int64_t episode)> seeds) {
     episode_seeds_ = std::move(seeds);
   }
-  // Episodes env `i` has started.
-  int64_t episodes_started(int i) const { return episodes_[i]; }
 
   // Resets every env.
   absl::Status ResetAll();

@@ -33,14 +33,14 @@ class EpsilonSelector : public ActionSelector {
   absl::Status Select(const policies::Proposals& proposals, const SelectionInput& input, Rng& rng,
                       SelectionOutput out) override {
     if (!always_random_) CopyProposal(proposals.online, out);
-    const double epsilon = always_random_
-                               ? 1.0
-                               : EpsilonAt(config_.epsilon_start(), config_.epsilon_end(),
-                                           config_.epsilon_anneal_env_steps(), input.env_steps);
+    const double epsilon = EpsilonAt(config_.epsilon_start(), config_.epsilon_end(),
+                                     config_.epsilon_anneal_env_steps(), input.env_steps);
     const int64_t n = input.num_agents, a = input.action_size;
     for (int64_t e = 0; e < input.num_envs; ++e) {
       out.hybrids[e] = 0;
-      const Hybrid explorers = ChooseExplorers(rule_, epsilon, static_cast<int>(n), rng);
+      // The random selector explores with every agent and draws only the actions.
+      const Hybrid explorers =
+          always_random_ ? ~Hybrid{0} : ChooseExplorers(rule_, epsilon, static_cast<int>(n), rng);
       for (int64_t i = 0; i < n; ++i) {
         if (!((explorers >> i) & 1)) continue;
         if (!out.continuous.empty()) {

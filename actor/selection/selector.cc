@@ -14,12 +14,11 @@ const char* TypeName(ActionType type) {
   return type == ACTION_TYPE_DISCRETE ? "discrete" : "continuous";
 }
 
-}  // namespace
-
+// Whether `needs` can run on `action_type` with `policy`; the error names what is missing.
 absl::Status CheckSelectorFits(const std::string& selector, const SelectorNeeds& needs,
                                ActionType action_type, const std::string& env_name,
-                               const policies::PolicyCapabilities& policy,
-                               const std::string& algorithm) {
+                               const policies::PolicyCapabilities& policy) {
+  const std::string& algorithm = policy.algorithm;
   const bool type_ok = action_type == ACTION_TYPE_DISCRETE ? needs.discrete : needs.continuous;
   auto refuse = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
@@ -46,13 +45,15 @@ absl::Status CheckSelectorFits(const std::string& selector, const SelectorNeeds&
   return absl::OkStatus();
 }
 
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ActionSelector>> CreateSelector(
     const SelectorConfig& config, ActionType action_type, const std::string& env_name,
-    const policies::PolicyCapabilities& policy, const std::string& algorithm) {
+    const policies::PolicyCapabilities& policy) {
   ASSIGN_OR_RETURN(SelectorEntry entry, SelectorRegistry::Global().Find(config.name()));
   std::unique_ptr<ActionSelector> selector = entry.create(config);
-  RETURN_IF_ERROR(CheckSelectorFits(config.name(), selector->needs(), action_type, env_name, policy,
-                                    algorithm));
+  RETURN_IF_ERROR(
+      CheckSelectorFits(config.name(), selector->needs(), action_type, env_name, policy));
   return selector;
 }
 
@@ -68,26 +69,14 @@ void CopyProposal(const at::Tensor& actions, SelectionOutput out) {
 
 void ComposeHybrids(const policies::Proposals& proposals, absl::Span<const Hybrid> hybrids,
                     const SelectionInput& input, SelectionOutput out) {
-  const int64_t n = input.num_agents;
-  if (!out.continuous.empty()) {
-    const int64_t a = input.action_size;
-    const float* off = proposals.offline.data_ptr<float>();
-    const float* on = proposals.online.data_ptr<float>();
-    for (int64_t e = 0; e < input.num_envs; ++e) {
-      for (int64_t i = 0; i < n; ++i) {
-        const float* from = ((hybrids[e] >> i) & 1) ? off : on;
-        std::memcpy(out.continuous.data() + (e * n + i) * a, from + (e * n + i) * a,
-                    a * sizeof(float));
-      }
-    }
-    return;
-  }
-  const int64_t* off = proposals.offline.data_ptr<int64_t>();
-  const int64_t* on = proposals.online.data_ptr<int64_t>();
+  const int64_t n = input.num_agents, a = input.action_size;
+  const float* off = proposals.offline.data_ptr<float>();
+  const float* on = proposals.online.data_ptr<float>();
   for (int64_t e = 0; e < input.num_envs; ++e) {
     for (int64_t i = 0; i < n; ++i) {
-      out.discrete[e * n + i] =
-          static_cast<int32_t>((((hybrids[e] >> i) & 1) ? off : on)[e * n + i]);
+      const float* from = ((hybrids[e] >> i) & 1) ? off : on;
+      std::memcpy(out.continuous.data() + (e * n + i) * a, from + (e * n + i) * a,
+                  a * sizeof(float));
     }
   }
 }

@@ -77,20 +77,14 @@ struct SelectorKind {
 };
 using SelectorRegistry = Registry<SelectorKind>;
 
-// Builds the selector `config.name()` and checks it against the env's action type (`env_name` is
-// for messages) and the policy's capabilities; INVALID_ARGUMENT names the mismatch.
+// Builds the selector `config.name()` and checks its needs against the env's action type
+// (`env_name` is for messages) and the policy's capabilities; INVALID_ARGUMENT names the mismatch.
 absl::StatusOr<std::unique_ptr<ActionSelector>> CreateSelector(
     const SelectorConfig& config, ActionType action_type, const std::string& env_name,
-    const policies::PolicyCapabilities& policy, const std::string& algorithm);
+    const policies::PolicyCapabilities& policy);
 
-// Whether `needs` can run on `action_type` with `policy`; the error names what is missing.
-absl::Status CheckSelectorFits(const std::string& selector, const SelectorNeeds& needs,
-                               ActionType action_type, const std::string& env_name,
-                               const policies::PolicyCapabilities& policy,
-                               const std::string& algorithm);
-
-// Copies agent i's proposal of env e from `offline` where hybrid bit i is set, else from
-// `online`, for every env (tensors [B, N, A] float or [B, N] int64).
+// Copies agent i's continuous proposal of env e from `offline` where hybrid bit i is set, else
+// from `online`, for every env (tensors [B, N, A]).
 void ComposeHybrids(const policies::Proposals& proposals, absl::Span<const Hybrid> hybrids,
                     const SelectionInput& input, SelectionOutput out);
 

@@ -79,8 +79,8 @@ TEST(SelectorConformance, EverySelectorActsValidlyOnEveryFamilyItHandles) {
       config.set_name(name);
       config.set_temperature(1.0);
       config.set_epsilon_start(0.5);
-      auto selector = CreateSelector(config, spec.action_type, spec.name, (*policy)->capabilities(),
-                                     algorithm.name());
+      auto selector =
+          CreateSelector(config, spec.action_type, spec.name, (*policy)->capabilities());
       if (!selector.ok()) {
         EXPECT_EQ(selector.status().code(), absl::StatusCode::kInvalidArgument);
         EXPECT_NE(selector.status().message().find("'" + name + "'"), std::string::npos);
@@ -124,32 +124,34 @@ TEST(SelectorConformance, EverySelectorActsValidlyOnEveryFamilyItHandles) {
 
 TEST(SelectorConformance, MismatchesAreConfigErrorsNamingBothSides) {
   policies::PolicyCapabilities discrete_q;
+  discrete_q.algorithm = "qmix";
   discrete_q.action_type = ACTION_TYPE_DISCRETE;
   discrete_q.agent_q = true;
   SelectorConfig cbs;
   cbs.set_name("cbs");
-  auto refused = CreateSelector(cbs, ACTION_TYPE_DISCRETE, "smac/3m", discrete_q, "qmix");
+  auto refused = CreateSelector(cbs, ACTION_TYPE_DISCRETE, "smac/3m", discrete_q);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find("continuous"), std::string::npos);
   EXPECT_NE(refused.status().message().find("smac/3m"), std::string::npos);
 
   policies::PolicyCapabilities omiga;
+  omiga.algorithm = "omiga";
   omiga.action_type = ACTION_TYPE_CONTINUOUS;
   omiga.factorized_critic = true;
   SelectorConfig boltzmann;
   boltzmann.set_name("boltzmann");
-  refused = CreateSelector(boltzmann, ACTION_TYPE_CONTINUOUS, "mamujoco/Ant-2x4", omiga, "omiga");
+  refused = CreateSelector(boltzmann, ACTION_TYPE_CONTINUOUS, "mamujoco/Ant-2x4", omiga);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("discrete"), std::string::npos);
 
-  refused = CreateSelector(cbs, ACTION_TYPE_CONTINUOUS, "mamujoco/Ant-2x4", omiga, "omiga");
+  refused = CreateSelector(cbs, ACTION_TYPE_CONTINUOUS, "mamujoco/Ant-2x4", omiga);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("learner.offline_checkpoint"), std::string::npos);
 
   SelectorConfig unknown;
   unknown.set_name("telepathy");
-  refused = CreateSelector(unknown, ACTION_TYPE_CONTINUOUS, "mamujoco/Ant-2x4", omiga, "omiga");
+  refused = CreateSelector(unknown, ACTION_TYPE_CONTINUOUS, "mamujoco/Ant-2x4", omiga);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(refused.status().message().find("unknown selector 'telepathy'"), std::string::npos);

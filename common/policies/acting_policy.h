@@ -66,6 +66,8 @@ struct ProposalRequest {
 
 // What the policy can provide; checked against a selector's needs at startup.
 struct PolicyCapabilities {
+  // The algorithm (`algorithm.name`) whose networks these are, for messages.
+  std::string algorithm;
   ActionType action_type = ACTION_TYPE_UNSPECIFIED;
   // kSample proposals differ from kDeterministic ones.
   bool stochastic = false;

@@ -30,6 +30,7 @@ class OmigaActingPolicy : public ActingPolicy {
     policy->online_ = networks::TanhGaussianPolicy(networks::OmigaPolicyOptions(spec, algorithm));
     policy->q_ = networks::Mlp(networks::OmigaCriticOptions(spec, algorithm));
     policy->mixer_ = networks::OmigaMixer(networks::OmigaMixerOptionsFor(spec, algorithm));
+    policy->capabilities_.algorithm = algorithm.name();
     policy->capabilities_.action_type = ACTION_TYPE_CONTINUOUS;
     policy->capabilities_.stochastic = true;
     policy->capabilities_.factorized_critic = true;

@@ -27,6 +27,7 @@ class RnnQActingPolicy : public ActingPolicy {
       return absl::InvalidArgumentError("a recurrent Q agent needs at least 2 discrete actions");
     }
     policy->online_ = networks::GruAgent(policy->options_);
+    policy->capabilities_.algorithm = context.algorithm.name();
     policy->capabilities_.action_type = ACTION_TYPE_DISCRETE;
     policy->capabilities_.agent_q = true;
     policy->capabilities_.recurrent = true;
