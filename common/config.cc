@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -283,7 +284,15 @@ void FillDefaults(Message* message) {
   const Reflection* reflection = message->GetReflection();
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
-    if (field->is_repeated() || field->containing_oneof() != nullptr) continue;
+    if (field->containing_oneof() != nullptr) continue;
+    if (field->is_repeated()) {
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && !field->is_map()) {
+        for (int k = 0; k < reflection->FieldSize(*message, field); ++k) {
+          FillDefaults(reflection->MutableRepeatedMessage(message, field, k));
+        }
+      }
+      continue;
+    }
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       FillDefaults(reflection->MutableMessage(message, field));
       continue;
@@ -418,6 +427,28 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   c.AtLeast("replay.max_message_bytes", replay.max_message_bytes(), int64_t{1024});
   c.AtLeast("replay.fsync_interval_ms", replay.fsync_interval_ms(), int64_t{1});
   c.AtLeast("replay.snapshot_every_bytes", replay.snapshot_every_bytes(), int64_t{1});
+  std::set<std::string> table_names;
+  for (int i = 0; i < replay.tables_size(); ++i) {
+    const TableConfig& table = replay.tables(i);
+    const std::string field = absl::StrCat("replay.tables[", i, "]");
+    const bool name_ok =
+        !table.name().empty() && std::all_of(table.name().begin(), table.name().end(), [](char ch) {
+          return absl::ascii_isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+        });
+    c.Require(name_ok, field + ".name",
+              absl::StrCat("must be letters, digits, '_' or '-', got \"", table.name(), "\""));
+    c.Require(table.name() != "offline", field + ".name",
+              "\"offline\" is the dataset's read-only table");
+    c.Require(table_names.insert(table.name()).second, field + ".name",
+              absl::StrCat("table \"", table.name(), "\" is declared twice"));
+    c.AtLeast(field + ".capacity", table.capacity(), int64_t{1});
+    c.AtLeast(field + ".priority_exponent", table.priority_exponent(), 0.0);
+    c.Require(table.selector() != TableConfig::SELECTOR_UNSPECIFIED, field + ".selector",
+              "must be SELECTOR_UNIFORM, SELECTOR_FIFO or SELECTOR_PRIORITIZED");
+    c.Require(table.item_kind() == TableConfig::ITEM_KIND_TRANSITION, field + ".item_kind",
+              "only ITEM_KIND_TRANSITION tables exist yet (episode tables come with recurrent "
+              "agents' episode replay)");
+  }
 
   const LearnerConfig& learner = config.learner();
   c.Require(learner.device() == "auto" || learner.device() == "cpu" || learner.device() == "cuda",

@@ -10,8 +10,10 @@
 
 namespace tandem::replay {
 
-ReplayWriter::ReplayWriter(ReplayService::Stub* stub, const std::string& token, int max_in_flight)
+ReplayWriter::ReplayWriter(ReplayService::Stub* stub, const std::string& token, int max_in_flight,
+                           const std::string& table)
     : max_in_flight_(std::max(1, max_in_flight)) {
+  request_.set_table(table);
   AddAuthToken(&context_, token);
   stream_ = stub->Insert(&context_);
   reader_ = std::thread([this] { ReadAcks(); });
@@ -128,8 +130,8 @@ absl::StatusOr<std::unique_ptr<ReplayClient>> ReplayClient::Connect(const std::s
                                         token);
 }
 
-std::unique_ptr<ReplayWriter> ReplayClient::NewWriter(int max_in_flight) {
-  return std::unique_ptr<ReplayWriter>(new ReplayWriter(stub_.get(), token_, max_in_flight));
+std::unique_ptr<ReplayWriter> ReplayClient::NewWriter(int max_in_flight, const std::string& table) {
+  return std::unique_ptr<ReplayWriter>(new ReplayWriter(stub_.get(), token_, max_in_flight, table));
 }
 
 std::unique_ptr<ReplaySampler> ReplayClient::NewSampler(const SampleRequest& request) {
@@ -142,6 +144,16 @@ absl::StatusOr<ServerInfoResponse> ReplayClient::Info(absl::Duration timeout) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   ServerInfoResponse response;
   RETURN_IF_ERROR(FromGrpcStatus(stub_->ServerInfo(&context, ServerInfoRequest(), &response)));
+  return response;
+}
+
+absl::StatusOr<UpdatePrioritiesResponse> ReplayClient::UpdatePriorities(
+    const UpdatePrioritiesRequest& request, absl::Duration timeout) {
+  grpc::ClientContext context;
+  AddAuthToken(&context, token_);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  UpdatePrioritiesResponse response;
+  RETURN_IF_ERROR(FromGrpcStatus(stub_->UpdatePriorities(&context, request, &response)));
   return response;
 }
 

@@ -50,7 +50,8 @@ class ReplayWriter {
 
  private:
   friend class ReplayClient;
-  ReplayWriter(ReplayService::Stub* stub, const std::string& token, int max_in_flight);
+  ReplayWriter(ReplayService::Stub* stub, const std::string& token, int max_in_flight,
+               const std::string& table);
   void ReadAcks();
 
   grpc::ClientContext context_;
@@ -95,9 +96,13 @@ class ReplayClient {
                                                                const SecurityConfig& security,
                                                                const std::string& token);
 
-  std::unique_ptr<ReplayWriter> NewWriter(int max_in_flight = 8);
+  // An insert stream into the writable table `table` ("" = "online").
+  std::unique_ptr<ReplayWriter> NewWriter(int max_in_flight = 8, const std::string& table = "");
   std::unique_ptr<ReplaySampler> NewSampler(const SampleRequest& request);
   absl::StatusOr<ServerInfoResponse> Info(absl::Duration timeout = absl::Seconds(10));
+  // Sets new priorities of a prioritized table's items by key.
+  absl::StatusOr<UpdatePrioritiesResponse> UpdatePriorities(
+      const UpdatePrioritiesRequest& request, absl::Duration timeout = absl::Seconds(10));
   // Waits until the server answers ServerInfo or `timeout` passes.
   absl::Status WaitUntilReady(absl::Duration timeout);
 

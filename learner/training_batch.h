@@ -11,15 +11,24 @@
 
 namespace tandem::learner {
 
+// Everything the replay server knows about the sampled items reaches the algorithm: besides the
+// transition itself, the time-limit flag, availability masks, and where and how each item was drawn
+// (keys and probabilities for priority updates and importance weights).
 struct TrainingBatch {
   at::Tensor obs;         // float [B, N, O]
   at::Tensor state;       // float [B, S]
   at::Tensor actions;     // float [B, N, A] (continuous) or long [B, N] (discrete)
   at::Tensor reward;      // float [B]
   at::Tensor terminated;  // float [B], 1 where the next state is terminal
+  at::Tensor truncated;   // float [B], 1 where the episode was cut by the time limit at s'
   at::Tensor next_obs;    // float [B, N, O]
   at::Tensor next_state;  // float [B, S]
-  at::Tensor offline;     // bool [B], true for offline-table items (undefined if unknown)
+  // bool [B, N, K] availability masks at s and s' (discrete envs with masks; undefined otherwise).
+  at::Tensor avail_actions, next_avail_actions;
+  at::Tensor offline;  // bool [B], true for offline-table items (undefined if unknown)
+  // Sampled batches only (undefined otherwise): the table each item came from (uint8 values of
+  // `Source`), its key inside that table (long) and the probability it was drawn with (double).
+  at::Tensor source, keys, probabilities;
 
   int64_t size() const { return reward.size(0); }
 };

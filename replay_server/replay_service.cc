@@ -1,9 +1,12 @@
 #include "replay_server/replay_service.h"
 
 #include <cmath>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/grpc_security.h"
 #include "common/grpc_status.h"
@@ -28,27 +31,15 @@ RateLimiterOptions LimiterOptions(const ReplayConfig& config) {
 
 ReplayServiceImpl::ReplayServiceImpl(const ReplayServiceOptions& options)
     : options_(options),
-      limiter_(LimiterOptions(options.config)),
-      inserted_transitions_(options.metrics->GetCounter("tandem_replay_inserted_transitions_total",
-                                                        "Transitions stored in a table",
-                                                        {{"table", "online"}})),
-      inserted_bytes_(options.metrics->GetCounter("tandem_replay_inserted_bytes_total",
-                                                  "Bytes of transitions stored in a table",
-                                                  {{"table", "online"}})),
       rejected_batches_(options.metrics->GetCounter("tandem_replay_rejected_batches_total",
                                                     "Inserted batches refused by validation")),
       sampled_offline_(options.metrics->GetCounter("tandem_replay_sampled_transitions_total",
                                                    "Transitions sampled from a table",
                                                    {{"table", "offline"}})),
-      sampled_online_(options.metrics->GetCounter("tandem_replay_sampled_transitions_total",
-                                                  "Transitions sampled from a table",
-                                                  {{"table", "online"}})),
       sampled_bytes_(options.metrics->GetCounter("tandem_replay_sampled_bytes_total",
                                                  "Bytes of transitions sent to learners")),
       offline_size_(options.metrics->GetGauge(
           "tandem_replay_table_size", "Transitions held by a table", {{"table", "offline"}})),
-      online_size_(options.metrics->GetGauge("tandem_replay_table_size",
-                                             "Transitions held by a table", {{"table", "online"}})),
       insert_seconds_(options.metrics->GetHistogram(
           "tandem_replay_insert_seconds",
           "Time to store one inserted batch, including rate-limiter wait and fsync",
@@ -66,7 +57,36 @@ ReplayServiceImpl::ReplayServiceImpl(const ReplayServiceOptions& options)
                                              "Bytes appended to the write-ahead log")),
       wal_fsync_seconds_(options.metrics->GetHistogram("tandem_replay_wal_fsync_seconds",
                                                        "Latency of write-ahead-log fsyncs",
-                                                       LatencyBuckets())) {}
+                                                       LatencyBuckets())) {
+  // "online" always exists (configured by replay.online_capacity unless declared in tables).
+  std::vector<TableConfig> configs;
+  TableConfig online;
+  online.set_name(kOnlineTable);
+  online.set_capacity(options.config.online_capacity());
+  configs.push_back(online);
+  for (const TableConfig& table : options.config.tables()) {
+    if (table.name() == kOnlineTable) {
+      configs.front() = table;
+    } else {
+      configs.push_back(table);
+    }
+  }
+  for (const TableConfig& config : configs) {
+    auto writable = std::make_unique<Writable>();
+    writable->config = config;
+    writable->limiter = std::make_unique<RateLimiter>(LimiterOptions(options.config));
+    const std::map<std::string, std::string> label = {{"table", config.name()}};
+    MetricsRegistry& m = *options.metrics;
+    writable->inserted_transitions = &m.GetCounter("tandem_replay_inserted_transitions_total",
+                                                   "Transitions stored in a table", label);
+    writable->inserted_bytes = &m.GetCounter("tandem_replay_inserted_bytes_total",
+                                             "Bytes of transitions stored in a table", label);
+    writable->sampled = &m.GetCounter("tandem_replay_sampled_transitions_total",
+                                      "Transitions sampled from a table", label);
+    writable->size = &m.GetGauge("tandem_replay_table_size", "Transitions held by a table", label);
+    writable_.push_back(std::move(writable));
+  }
+}
 
 ReplayServiceImpl::~ReplayServiceImpl() { Close(); }
 
@@ -74,6 +94,12 @@ absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(
     const ReplayServiceOptions& options, OfflineDataSource* offline) {
   if (options.metrics == nullptr) return absl::InvalidArgumentError("replay: metrics required");
   const ReplayConfig& config = options.config;
+  for (const TableConfig& table : config.tables()) {
+    if (table.item_kind() != TableConfig::ITEM_KIND_TRANSITION) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay.tables ", table.name(), ": only transition tables exist yet (item_kind)"));
+    }
+  }
   std::unique_ptr<ReplayServiceImpl> service(new ReplayServiceImpl(options));
   std::optional<TransitionSpec> spec = options.spec;
   if (offline != nullptr) {
@@ -95,108 +121,166 @@ absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(
   }
 
   absl::MutexLock lock(&service->insert_mu_);
-  if (!config.wal_dir().empty()) {
-    WalOptions wal_options;
-    wal_options.dir = config.wal_dir();
-    wal_options.fsync_policy = config.fsync_policy();
-    wal_options.fsync_interval = absl::Milliseconds(config.fsync_interval_ms());
-    wal_options.snapshot_every_bytes = config.snapshot_every_bytes();
-    wal_options.bytes_written = &service->wal_bytes_;
-    wal_options.fsync_seconds = &service->wal_fsync_seconds_;
-    WalRecovery recovery;
-    ReplayServiceImpl* raw = service.get();
-    auto apply = [raw](const TransitionBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      if (raw->online_.load() == nullptr) {
-        ASSIGN_OR_RETURN(TransitionSpec inferred, InferSpec(batch));
-        RETURN_IF_ERROR(raw->InitOnline(inferred));
-      }
-      Table* online = raw->online_.load();
-      ASSIGN_OR_RETURN(int64_t rows, online->schema().Validate(batch),
-                       _.WithPrefix("recovered batch: "));
-      online->Insert(batch, rows);
-      return absl::OkStatus();
-    };
-    if (spec.has_value()) RETURN_IF_ERROR(service->InitOnline(*spec));
-    ASSIGN_OR_RETURN(service->wal_, WriteAheadLog::Open(wal_options, spec, apply, &recovery));
-    if (!spec.has_value() && recovery.spec.has_value() && service->online_.load() == nullptr) {
-      RETURN_IF_ERROR(service->InitOnline(*recovery.spec));
-    }
-    if (Table* online = service->online_.load()) {
-      if (!service->wal_->has_spec())
-        RETURN_IF_ERROR(service->wal_->SetSpec(online->schema().spec()));
-      service->limiter_.Restore(online->inserted_total());
-      service->online_size_.Set(static_cast<double>(online->size()));
-    }
-    LOG(INFO) << "replay: recovered " << recovery.transitions << " online transitions from "
-              << config.wal_dir()
-              << (recovery.dropped_records > 0
-                      ? absl::StrCat(" (dropped ", recovery.dropped_records, " torn records)")
-                      : "");
-  } else if (spec.has_value()) {
-    RETURN_IF_ERROR(service->InitOnline(*spec));
-  }
+  if (spec.has_value()) RETURN_IF_ERROR(service->InitTables(*spec));
+  if (!config.wal_dir().empty()) RETURN_IF_ERROR(service->OpenLogs(spec));
   return service;
 }
 
-absl::Status ReplayServiceImpl::InitOnline(const TransitionSpec& spec) {
+absl::Status ReplayServiceImpl::OpenLogs(std::optional<TransitionSpec> spec) {
+  const ReplayConfig& config = options_.config;
+  for (std::unique_ptr<Writable>& writable : writable_) {
+    // "online" logs in wal_dir itself (the layout of earlier versions); others in wal_dir/<name>.
+    const std::string name = writable->config.name();
+    WalOptions wal_options;
+    wal_options.dir =
+        name == kOnlineTable ? config.wal_dir() : absl::StrCat(config.wal_dir(), "/", name);
+    wal_options.fsync_policy = config.fsync_policy();
+    wal_options.fsync_interval = absl::Milliseconds(config.fsync_interval_ms());
+    wal_options.snapshot_every_bytes = config.snapshot_every_bytes();
+    wal_options.bytes_written = &wal_bytes_;
+    wal_options.fsync_seconds = &wal_fsync_seconds_;
+    WalRecovery recovery;
+    Writable* target = writable.get();
+    auto apply = [this, target](const TransitionBatch& batch) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      if (target->table.load() == nullptr) {
+        ASSIGN_OR_RETURN(TransitionSpec inferred, InferSpec(batch));
+        RETURN_IF_ERROR(InitTables(inferred));
+      }
+      Table* table = target->table.load();
+      ASSIGN_OR_RETURN(int64_t rows, table->schema().Validate(batch),
+                       _.WithPrefix("recovered batch: "));
+      table->Insert(batch, rows);
+      return absl::OkStatus();
+    };
+    ASSIGN_OR_RETURN(writable->wal, WriteAheadLog::Open(wal_options, spec, apply, &recovery),
+                     _.WithPrefix(absl::StrCat("table ", name, ": ")));
+    if (!spec.has_value() && recovery.spec.has_value()) {
+      spec = recovery.spec;
+      if (writable->table.load() == nullptr) RETURN_IF_ERROR(InitTables(*spec));
+    }
+    LOG(INFO) << "replay: recovered " << recovery.transitions << " transitions of table " << name
+              << " from " << wal_options.dir
+              << (recovery.dropped_records > 0
+                      ? absl::StrCat(" (dropped ", recovery.dropped_records, " torn records)")
+                      : "");
+  }
+  for (std::unique_ptr<Writable>& writable : writable_) {
+    Table* table = writable->table.load();
+    if (table == nullptr) continue;
+    if (!writable->wal->has_spec()) RETURN_IF_ERROR(writable->wal->SetSpec(table->schema().spec()));
+    writable->limiter->Restore(table->inserted_total());
+    writable->size->Set(static_cast<double>(table->size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReplayServiceImpl::InitTables(const TransitionSpec& spec) {
   ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(spec));
-  ASSIGN_OR_RETURN(
-      online_owner_,
-      Table::Create("online", schema, options_.config.online_capacity(),
-                    std::make_unique<UniformSelector>(options_.config.online_capacity())));
-  if (wal_ != nullptr && !wal_->has_spec()) RETURN_IF_ERROR(wal_->SetSpec(spec));
-  online_.store(online_owner_.get());
+  for (std::unique_ptr<Writable>& writable : writable_) {
+    if (writable->table.load() != nullptr) continue;
+    const TableConfig& config = writable->config;
+    ASSIGN_OR_RETURN(writable->owner,
+                     Table::Create(config.name(), schema, config.capacity(),
+                                   Table::MakeSelector(config, config.capacity())));
+    if (writable->wal != nullptr && !writable->wal->has_spec()) {
+      RETURN_IF_ERROR(writable->wal->SetSpec(spec));
+    }
+    writable->table.store(writable->owner.get());
+  }
   return absl::OkStatus();
 }
 
 void ReplayServiceImpl::Close() {
   if (closed_.exchange(true)) return;
-  limiter_.Close();
+  for (std::unique_ptr<Writable>& writable : writable_) writable->limiter->Close();
   absl::MutexLock lock(&insert_mu_);
-  if (wal_ != nullptr) {
-    absl::Status status = wal_->Close();
-    if (!status.ok()) LOG(ERROR) << "replay: closing the write-ahead log: " << status.message();
+  for (std::unique_ptr<Writable>& writable : writable_) {
+    if (writable->wal == nullptr) continue;
+    absl::Status status = writable->wal->Close();
+    if (!status.ok()) {
+      LOG(ERROR) << "replay: closing the write-ahead log of table " << writable->config.name()
+                 << ": " << status.message();
+    }
   }
 }
 
-int64_t ReplayServiceImpl::online_size() const {
-  Table* online = online_.load();
-  return online == nullptr ? 0 : online->size();
+int64_t ReplayServiceImpl::table_size(const std::string& name) const {
+  if (name == "offline") return offline_size();
+  for (const std::unique_ptr<Writable>& writable : writable_) {
+    if (writable->config.name() != name) continue;
+    Table* table = writable->table.load();
+    return table == nullptr ? 0 : table->size();
+  }
+  return 0;
+}
+
+absl::StatusOr<ReplayServiceImpl::Writable*> ReplayServiceImpl::FindWritable(
+    const std::string& name) {
+  const std::string wanted = name.empty() ? kOnlineTable : name;
+  std::vector<std::string> known;
+  for (std::unique_ptr<Writable>& writable : writable_) {
+    if (writable->config.name() == wanted) return writable.get();
+    known.push_back(writable->config.name());
+  }
+  return absl::NotFoundError(absl::StrCat("no writable table '", wanted,
+                                          "' (writable: ", absl::StrJoin(known, ", "), ")"));
 }
 
 absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* context,
-                                                       const TransitionBatch& batch) {
+                                                       const InsertRequest& request) {
   const absl::Time start = absl::Now();
-  Table* online = online_.load();
-  if (online == nullptr) {
+  const TransitionBatch& batch = request.batch();
+  ASSIGN_OR_RETURN(Writable * writable, FindWritable(request.table()));
+  Table* table = writable->table.load();
+  if (table == nullptr) {
     absl::MutexLock lock(&insert_mu_);
-    if (online_.load() == nullptr) {
+    if (writable->table.load() == nullptr) {
       ASSIGN_OR_RETURN(TransitionSpec spec, InferSpec(batch));
-      RETURN_IF_ERROR(InitOnline(spec));
-      LOG(INFO) << "replay: online table shaped by the first insert: " << DescribeSpec(spec);
+      RETURN_IF_ERROR(InitTables(spec));
+      LOG(INFO) << "replay: tables shaped by the first insert: " << DescribeSpec(spec);
     }
-    online = online_.load();
+    table = writable->table.load();
   }
-  ASSIGN_OR_RETURN(int64_t rows, online->schema().Validate(batch));
+  ASSIGN_OR_RETURN(int64_t rows, table->schema().Validate(batch));
+  if (request.priorities_size() > 0) {
+    if (table->selector_name() != "prioritized") {
+      return absl::InvalidArgumentError(absl::StrCat("priorities: table ", table->name(), " has ",
+                                                     table->selector_name(),
+                                                     " selection and takes no priorities"));
+    }
+    if (request.priorities_size() != rows) {
+      return absl::InvalidArgumentError(absl::StrCat("priorities: ", request.priorities_size(),
+                                                     " values for ", rows, " transitions"));
+    }
+    for (int i = 0; i < request.priorities_size(); ++i) {
+      const double p = request.priorities(i);
+      if (!std::isfinite(p) || p < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("priorities[", i, "] is ", p, "; must be finite and >= 0"));
+      }
+    }
+  }
   double waited = 0;
-  RETURN_IF_ERROR(limiter_.AwaitCanInsert(
+  RETURN_IF_ERROR(writable->limiter->AwaitCanInsert(
       rows, absl::InfiniteDuration(),
       [this, context] { return closed_.load() || context->IsCancelled(); }, &waited));
   insert_blocked_seconds_.Increment(waited);
   {
     absl::MutexLock lock(&insert_mu_);
     if (closed_.load()) return absl::UnavailableError("replay server is shutting down");
-    if (wal_ != nullptr) RETURN_IF_ERROR(wal_->Append(batch));
-    online->Insert(batch, rows);
-    if (wal_ != nullptr && wal_->ShouldSnapshot(online->size() * online->schema().row_bytes())) {
-      absl::Status status = wal_->Snapshot(*online);
+    WriteAheadLog* wal = writable->wal.get();
+    if (wal != nullptr) RETURN_IF_ERROR(wal->Append(batch));
+    table->Insert(batch, rows,
+                  absl::MakeConstSpan(request.priorities().data(), request.priorities_size()));
+    if (wal != nullptr && wal->ShouldSnapshot(table->size() * table->schema().row_bytes())) {
+      absl::Status status = wal->Snapshot(*table);
       if (!status.ok()) LOG(ERROR) << "replay: snapshot failed (log kept): " << status.message();
     }
   }
-  limiter_.CommitInsert(rows);
-  inserted_transitions_.Increment(static_cast<double>(rows));
-  inserted_bytes_.Increment(static_cast<double>(rows * online->schema().row_bytes()));
-  online_size_.Set(static_cast<double>(online->size()));
+  writable->limiter->CommitInsert(rows);
+  writable->inserted_transitions->Increment(static_cast<double>(rows));
+  writable->inserted_bytes->Increment(static_cast<double>(rows * table->schema().row_bytes()));
+  writable->size->Set(static_cast<double>(table->size()));
   insert_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
   return rows;
 }
@@ -211,7 +295,7 @@ grpc::Status ReplayServiceImpl::Insert(
   int64_t total = 0;
   while (stream->Read(&request)) {
     if (closed_.load()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "replay server closing");
-    absl::StatusOr<int64_t> stored = InsertBatch(context, request.batch());
+    absl::StatusOr<int64_t> stored = InsertBatch(context, request);
     if (!stored.ok()) {
       if (absl::IsInvalidArgument(stored.status())) rejected_batches_.Increment();
       if (absl::IsCancelled(stored.status()) && closed_.load()) {
@@ -231,49 +315,68 @@ grpc::Status ReplayServiceImpl::Insert(
 }
 
 absl::Status ReplayServiceImpl::SampleBatch(grpc::ServerContext* context, int32_t batch_size,
-                                            double rho, absl::Duration timeout, Rng& rng,
-                                            SampleResponse* response) {
+                                            double rho, const std::string& first,
+                                            const std::string& second, absl::Duration timeout,
+                                            Rng& rng, SampleResponse* response) {
   const absl::Time start = absl::Now();
-  // floor(rho * B) offline items, plus one more with probability frac(rho * B): the offline
+  // floor(rho * B) items of the first table, plus one more with probability frac(rho * B): its
   // fraction is exactly rho on average even when rho * B is not an integer.
-  const double offline_share = rho * batch_size;
-  int64_t num_offline = static_cast<int64_t>(std::floor(offline_share));
-  if (UniformUnit(rng) < offline_share - static_cast<double>(num_offline)) ++num_offline;
-  int64_t num_online = batch_size - num_offline;
-  if (num_offline > 0 && offline_ == nullptr) {
+  const double first_share = rho * batch_size;
+  int64_t num_first = static_cast<int64_t>(std::floor(first_share));
+  if (UniformUnit(rng) < first_share - static_cast<double>(num_first)) ++num_first;
+  int64_t num_second = batch_size - num_first;
+  // Each side is the dataset table (read-only, no limiter) or a writable table.
+  Writable* first_writable = nullptr;
+  Writable* second_writable = nullptr;
+  if (first != "offline") {
+    ASSIGN_OR_RETURN(first_writable, FindWritable(first));
+  } else if (num_first > 0 && offline_ == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat("offline_ratio ", rho, " needs an offline dataset; none is loaded"));
   }
-  Table* online = online_.load();
-  if (num_online > 0 && offline_ != nullptr &&
-      options_.config.warmup() == ReplayConfig::WARMUP_OFFLINE_ONLY &&
-      (online == nullptr || online->size() < options_.config.min_size_to_sample())) {
-    num_offline = batch_size;
-    num_online = 0;
+  if (second != "offline") {
+    ASSIGN_OR_RETURN(second_writable, FindWritable(second));
+  } else if (num_second > 0 && offline_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("table '", second, "' needs an offline dataset; none is loaded"));
+  }
+  auto table_of = [this](Writable* writable) -> Table* {
+    return writable == nullptr ? offline_.get() : writable->table.load();
+  };
+  Table* second_table = table_of(second_writable);
+  if (num_second > 0 && second_writable != nullptr && first_writable == nullptr &&
+      offline_ != nullptr && options_.config.warmup() == ReplayConfig::WARMUP_OFFLINE_ONLY &&
+      (second_table == nullptr || second_table->size() < options_.config.min_size_to_sample())) {
+    num_first = batch_size;
+    num_second = 0;
   }
   double waited = 0;
-  if (num_online > 0) {
-    RETURN_IF_ERROR(limiter_.AwaitSample(
+  if (num_second > 0 && second_writable != nullptr) {
+    RETURN_IF_ERROR(second_writable->limiter->AwaitSample(
         batch_size, timeout, [this, context] { return closed_.load() || context->IsCancelled(); },
         &waited));
     sample_blocked_seconds_.Increment(waited);
-    online = online_.load();
+    second_table = table_of(second_writable);
   }
-  const TransitionSchema& schema = offline_ != nullptr ? offline_->schema() : online->schema();
+  Table* first_table = table_of(first_writable);
+  if (num_first > 0 && first_table == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("table ", first, " holds nothing yet"));
+  }
+  const TransitionSchema& schema = (num_first > 0 ? first_table : second_table)->schema();
   SampledBatch* batch = response->mutable_batch();
   schema.Allocate(batch_size, batch->mutable_transitions());
   std::vector<int64_t> keys(batch_size);
   std::vector<double> probabilities(batch_size);
   std::vector<uint8_t> sources(batch_size, static_cast<uint8_t>(SOURCE_ONLINE));
-  std::fill(sources.begin(), sources.begin() + num_offline, static_cast<uint8_t>(SOURCE_OFFLINE));
-  if (num_offline > 0) {
-    RETURN_IF_ERROR(offline_->SampleInto(num_offline, rng, batch->mutable_transitions(), 0,
-                                         keys.data(), probabilities.data()));
+  std::fill(sources.begin(), sources.begin() + num_first, static_cast<uint8_t>(SOURCE_OFFLINE));
+  if (num_first > 0) {
+    RETURN_IF_ERROR(first_table->SampleInto(num_first, rng, batch->mutable_transitions(), 0,
+                                            keys.data(), probabilities.data()));
   }
-  if (num_online > 0) {
-    RETURN_IF_ERROR(online->SampleInto(num_online, rng, batch->mutable_transitions(), num_offline,
-                                       keys.data() + num_offline,
-                                       probabilities.data() + num_offline));
+  if (num_second > 0) {
+    RETURN_IF_ERROR(second_table->SampleInto(num_second, rng, batch->mutable_transitions(),
+                                             num_first, keys.data() + num_first,
+                                             probabilities.data() + num_first));
   }
   const int64_t b = batch_size;
   SetTensor(DTYPE_UINT8, {b}, sources.data(), sources.size(), batch->mutable_source());
@@ -281,8 +384,10 @@ absl::Status ReplayServiceImpl::SampleBatch(grpc::ServerContext* context, int32_
   SetTensor(DTYPE_FLOAT64, {b}, probabilities.data(), probabilities.size() * sizeof(double),
             batch->mutable_probabilities());
   response->set_rate_limiter_wait_seconds(waited);
-  sampled_offline_.Increment(static_cast<double>(num_offline));
-  sampled_online_.Increment(static_cast<double>(num_online));
+  (first_writable != nullptr ? *first_writable->sampled : sampled_offline_)
+      .Increment(static_cast<double>(num_first));
+  (second_writable != nullptr ? *second_writable->sampled : sampled_offline_)
+      .Increment(static_cast<double>(num_second));
   sampled_bytes_.Increment(static_cast<double>(b * schema.row_bytes()));
   sample_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
   return absl::OkStatus();
@@ -308,6 +413,14 @@ grpc::Status ReplayServiceImpl::Sample(grpc::ServerContext* context, const Sampl
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "num_batches and rate_limiter_timeout_ms must be >= 0");
   }
+  const std::string first = request->offline_table().empty() ? "offline" : request->offline_table();
+  const std::string second =
+      request->online_table().empty() ? kOnlineTable : request->online_table();
+  for (const std::string& name : {first, second}) {
+    if (name != "offline" && !FindWritable(name).ok()) {
+      return ToGrpcStatus(FindWritable(name).status());
+    }
+  }
   const absl::Duration timeout = request->rate_limiter_timeout_ms() > 0
                                      ? absl::Milliseconds(request->rate_limiter_timeout_ms())
                                      : absl::InfiniteDuration();
@@ -315,7 +428,8 @@ grpc::Status ReplayServiceImpl::Sample(grpc::ServerContext* context, const Sampl
   SampleResponse response;
   for (int64_t sent = 0; request->num_batches() == 0 || sent < request->num_batches(); ++sent) {
     if (closed_.load()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "replay server closing");
-    absl::Status status = SampleBatch(context, request->batch_size(), rho, timeout, rng, &response);
+    absl::Status status =
+        SampleBatch(context, request->batch_size(), rho, first, second, timeout, rng, &response);
     if (!status.ok()) {
       if (absl::IsCancelled(status) && closed_.load()) {
         return grpc::Status(grpc::StatusCode::UNAVAILABLE, "replay server closing");
@@ -333,27 +447,59 @@ grpc::Status ReplayServiceImpl::ServerInfo(grpc::ServerContext* context,
   if (absl::Status auth = CheckAuthToken(*context, options_.auth_token); !auth.ok()) {
     return ToGrpcStatus(auth);
   }
-  Table* online = online_.load();
+  auto describe = [response](const Table& table, bool writable) {
+    TableInfo* info = response->add_tables();
+    info->set_name(table.name());
+    info->set_size(table.size());
+    info->set_capacity(table.capacity());
+    info->set_inserted_total(table.inserted_total());
+    info->set_sampled_total(table.sampled_total());
+    info->set_selector(table.selector_name());
+    info->set_writable(writable);
+  };
   if (offline_ != nullptr) {
     *response->mutable_spec() = offline_->schema().spec();
-  } else if (online != nullptr) {
-    *response->mutable_spec() = online->schema().spec();
+    describe(*offline_, false);
   }
-  for (Table* table : {offline_.get(), online}) {
+  for (const std::unique_ptr<Writable>& writable : writable_) {
+    Table* table = writable->table.load();
     if (table == nullptr) continue;
-    TableInfo* info = response->add_tables();
-    info->set_name(table->name());
-    info->set_size(table->size());
-    info->set_capacity(table->capacity());
-    info->set_inserted_total(table->inserted_total());
-    info->set_sampled_total(table->sampled_total());
+    if (!response->has_spec()) *response->mutable_spec() = table->schema().spec();
+    describe(*table, true);
   }
-  const RateLimiterOptions& limiter = limiter_.options();
+  const RateLimiterOptions& limiter = writable_.front()->limiter->options();
   response->set_offline_ratio(options_.config.offline_ratio());
   response->set_samples_per_insert(limiter.samples_per_insert);
   response->set_min_diff(limiter.min_diff);
   response->set_max_diff(limiter.max_diff);
   response->set_min_size_to_sample(limiter.min_size_to_sample);
+  return grpc::Status::OK;
+}
+
+grpc::Status ReplayServiceImpl::UpdatePriorities(grpc::ServerContext* context,
+                                                 const UpdatePrioritiesRequest* request,
+                                                 UpdatePrioritiesResponse* response) {
+  if (absl::Status auth = CheckAuthToken(*context, options_.auth_token); !auth.ok()) {
+    return ToGrpcStatus(auth);
+  }
+  if (request->keys_size() > kMaxSampleBatch) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("at most ", kMaxSampleBatch, " keys per request, got ", request->keys_size()));
+  }
+  absl::StatusOr<Writable*> writable = FindWritable(request->table());
+  if (!writable.ok()) return ToGrpcStatus(writable.status());
+  Table* table = (*writable)->table.load();
+  if (table == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        absl::StrCat("table ", (*writable)->config.name(), " holds nothing yet"));
+  }
+  absl::StatusOr<int64_t> missing = table->UpdatePriorities(
+      absl::MakeConstSpan(request->keys().data(), request->keys_size()),
+      absl::MakeConstSpan(request->priorities().data(), request->priorities_size()));
+  if (!missing.ok()) return ToGrpcStatus(missing.status());
+  response->set_updated(request->keys_size() - *missing);
+  response->set_missing(*missing);
   return grpc::Status::OK;
 }
 

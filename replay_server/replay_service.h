@@ -1,9 +1,10 @@
-// The ReplayService gRPC implementation (proto/replay_service.proto): an offline table loaded from
-// a dataset, an online FIFO table filled by actors, rho-mixed sampling, a rate limiter and an
-// optional write-ahead log.
+// The ReplayService gRPC implementation (proto/replay_service.proto): named tables — the read-only
+// "offline" table loaded from a dataset, and the writable tables of the config (always "online";
+// more from `replay.tables`, each with its own selector, rate limiter and write-ahead log) —
+// rho-mixed sampling over any two of them, and priority updates.
 //
 // Thread-safety: thread-safe; gRPC calls it from many threads. Inserts are serialized by one lock
-// (log append + table insert), so the log order is the table order; samples run in parallel.
+// (log append + table insert), so each log's order is its table's order; samples run in parallel.
 #ifndef TANDEM_REPLAY_SERVER_REPLAY_SERVICE_H_
 #define TANDEM_REPLAY_SERVER_REPLAY_SERVICE_H_
 
@@ -11,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -59,41 +61,65 @@ class ReplayServiceImpl final : public ReplayService::Service {
   // Wakes blocked calls (they end with UNAVAILABLE), refuses new ones and closes the log.
   void Close();
 
+  grpc::Status UpdatePriorities(grpc::ServerContext* context,
+                                const UpdatePrioritiesRequest* request,
+                                UpdatePrioritiesResponse* response) override;
+
   // Online transitions stored so far (for tests and the CLI).
-  int64_t online_size() const;
+  int64_t online_size() const { return table_size(kOnlineTable); }
   int64_t offline_size() const { return offline_ ? offline_->size() : 0; }
+  // Items held by the table `name` (0 when it does not exist or is not shaped yet).
+  int64_t table_size(const std::string& name) const;
+
+  // The default writable table, which actors insert into.
+  static constexpr const char* kOnlineTable = "online";
 
  private:
+  // A writable table with its log, its rate limiter and its metrics. The table and the log are
+  // created once the transition spec is known (at start, or by the first insert).
+  struct Writable {
+    TableConfig config;
+    std::unique_ptr<RateLimiter> limiter;
+    // Set once, then never changes.
+    std::atomic<Table*> table{nullptr};
+    std::unique_ptr<Table> owner;
+    std::unique_ptr<WriteAheadLog> wal;
+    Counter* inserted_transitions = nullptr;
+    Counter* inserted_bytes = nullptr;
+    Counter* sampled = nullptr;
+    Gauge* size = nullptr;
+  };
+
   explicit ReplayServiceImpl(const ReplayServiceOptions& options);
 
-  // Creates the online table (and the log's spec) from `spec`. Requires insert_mu_ or construction.
-  absl::Status InitOnline(const TransitionSpec& spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_);
-  // Validates and stores one batch; returns the number of transitions stored.
-  absl::StatusOr<int64_t> InsertBatch(grpc::ServerContext* context, const TransitionBatch& batch);
-  // Fills `response` with one batch of `batch_size`, `rho` offline.
+  // Creates every writable table for `spec`. Requires insert_mu_ or construction.
+  absl::Status InitTables(const TransitionSpec& spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_);
+  // Opens (and recovers) the write-ahead log of every writable table.
+  absl::Status OpenLogs(std::optional<TransitionSpec> spec)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_);
+  // The writable table `name` ("" = online); NOT_FOUND lists the tables.
+  absl::StatusOr<Writable*> FindWritable(const std::string& name);
+  // Validates and stores one request; returns the number of transitions stored.
+  absl::StatusOr<int64_t> InsertBatch(grpc::ServerContext* context, const InsertRequest& request);
+  // Fills `response` with one batch of `batch_size`, `rho` from `first`, the rest from `second`
+  // (whose limiter, if any, governs).
   absl::Status SampleBatch(grpc::ServerContext* context, int32_t batch_size, double rho,
+                           const std::string& first, const std::string& second,
                            absl::Duration timeout, Rng& rng, SampleResponse* response);
 
   const ReplayServiceOptions options_;
   std::unique_ptr<Table> offline_;
-  // Set once (at creation or by the first insert), then never changes.
-  std::atomic<Table*> online_{nullptr};
-  std::unique_ptr<Table> online_owner_ ABSL_GUARDED_BY(insert_mu_);
-  std::unique_ptr<WriteAheadLog> wal_ ABSL_GUARDED_BY(insert_mu_);
-  RateLimiter limiter_;
+  // Writable tables by name, "online" first; the map itself never changes after construction.
+  std::vector<std::unique_ptr<Writable>> writable_;
   absl::Mutex insert_mu_;
   std::atomic<bool> closed_{false};
   std::atomic<uint64_t> sample_streams_{0};
 
   // Metrics, built once.
-  Counter& inserted_transitions_;
-  Counter& inserted_bytes_;
   Counter& rejected_batches_;
   Counter& sampled_offline_;
-  Counter& sampled_online_;
   Counter& sampled_bytes_;
   Gauge& offline_size_;
-  Gauge& online_size_;
   Histogram& insert_seconds_;
   Histogram& sample_seconds_;
   Counter& insert_blocked_seconds_;

@@ -8,9 +8,12 @@
 #ifndef TANDEM_REPLAY_SERVER_SELECTOR_H_
 #define TANDEM_REPLAY_SERVER_SELECTOR_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/rng.h"
@@ -62,6 +65,31 @@ class UniformSelector : public Selector {
  private:
   const int64_t capacity_;
   int64_t size_ = 0;
+};
+
+// FIFO selection: always the oldest live item (Reverb's Fifo selector), probability 1.
+class FifoSelector : public Selector {
+ public:
+  explicit FifoSelector(int64_t capacity) : live_(static_cast<size_t>(capacity), 0) {}
+  void Insert(int64_t slot, double priority) override {
+    if (live_[slot]) {
+      // A ring overwrites its oldest slot, which is the front; anything else is searched for.
+      if (!order_.empty() && order_.front() == slot) {
+        order_.pop_front();
+      } else {
+        order_.erase(std::find(order_.begin(), order_.end(), slot));
+      }
+    }
+    live_[slot] = 1;
+    order_.push_back(slot);
+  }
+  SelectedSlot Sample(Rng&) const override { return {order_.front(), 1.0}; }
+  int64_t size() const override { return static_cast<int64_t>(order_.size()); }
+  std::string name() const override { return "fifo"; }
+
+ private:
+  std::vector<uint8_t> live_;
+  std::deque<int64_t> order_;
 };
 
 }  // namespace tandem::replay

@@ -1,11 +1,13 @@
 #include "replay_server/table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "replay_server/prioritized_selector.h"
 
 namespace tandem::replay {
 
@@ -17,6 +19,7 @@ Table::Table(std::string name, const TransitionSchema& schema, int64_t capacity,
     columns_.emplace_back(new char[static_cast<size_t>(capacity_ * column.row_bytes)]);
   }
   slot_keys_.assign(static_cast<size_t>(capacity_), -1);
+  selector_name_ = selector->name();
   selector_ = std::move(selector);
 }
 
@@ -60,7 +63,51 @@ void Table::CopyIn(const TransitionBatch& batch, int64_t src_row, int64_t slot, 
   }
 }
 
-int64_t Table::Insert(const TransitionBatch& batch, int64_t rows) {
+std::unique_ptr<Selector> Table::MakeSelector(const TableConfig& config, int64_t capacity) {
+  switch (config.selector()) {
+    case TableConfig::SELECTOR_FIFO:
+      return std::make_unique<FifoSelector>(capacity);
+    case TableConfig::SELECTOR_PRIORITIZED:
+      return std::make_unique<PrioritizedSelector>(capacity, config.priority_exponent());
+    default:
+      return std::make_unique<UniformSelector>(capacity);
+  }
+}
+
+absl::StatusOr<int64_t> Table::UpdatePriorities(absl::Span<const int64_t> keys,
+                                                absl::Span<const double> priorities) {
+  if (keys.size() != priorities.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("table ", name_, ": ", keys.size(), " keys but ",
+                                                   priorities.size(), " priorities"));
+  }
+  for (size_t i = 0; i < priorities.size(); ++i) {
+    if (!std::isfinite(priorities[i]) || priorities[i] < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("table ", name_, ": priorities[", i, "] is ",
+                                                     priorities[i], "; must be finite and >= 0"));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  int64_t missing = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const int64_t key = keys[i];
+    const int64_t slot = key >= 0 ? key % capacity_ : 0;
+    if (key < 0 || key >= inserted_ || slot_keys_[slot] != key) {
+      ++missing;
+      continue;
+    }
+    absl::Status status = selector_->UpdatePriority(slot, priorities[i]);
+    if (absl::IsUnimplemented(status)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("table ", name_, " has ", selector_->name(), " selection, no priorities"));
+    }
+    RETURN_IF_ERROR(status);
+    max_priority_ = std::max(max_priority_, priorities[i]);
+  }
+  return missing;
+}
+
+int64_t Table::Insert(const TransitionBatch& batch, int64_t rows,
+                      absl::Span<const double> priorities) {
   absl::MutexLock lock(&mu_);
   const int64_t first_key = inserted_;
   // Only the last `capacity_` rows of an oversized batch survive; skip the rest.
@@ -73,7 +120,12 @@ int64_t Table::Insert(const TransitionBatch& batch, int64_t rows) {
     CopyIn(batch, src, slot, run);
     for (int64_t i = 0; i < run; ++i) {
       slot_keys_[slot + i] = key + i;
-      selector_->Insert(slot + i, 1.0);
+      double priority = max_priority_;
+      if (!priorities.empty()) {
+        priority = priorities[src + i];
+        max_priority_ = std::max(max_priority_, priority);
+      }
+      selector_->Insert(slot + i, priority);
     }
     src += run;
     key += run;

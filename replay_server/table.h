@@ -26,6 +26,7 @@
 #include "common/dataset.h"
 #include "common/rng.h"
 #include "common/transition_schema.h"
+#include "proto/config.pb.h"
 #include "replay_server/selector.h"
 
 namespace tandem::replay {
@@ -45,9 +46,22 @@ class Table {
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
 
+  // Builds the selector a table config asks for, for `capacity` slots.
+  static std::unique_ptr<Selector> MakeSelector(const TableConfig& config, int64_t capacity);
+
   // Appends the first `rows` transitions of a batch already validated against the schema,
-  // evicting the oldest items beyond capacity. Returns the key of the first appended item.
-  int64_t Insert(const TransitionBatch& batch, int64_t rows) ABSL_LOCKS_EXCLUDED(mu_);
+  // evicting the oldest items beyond capacity. `priorities` (empty, or one per row, checked by
+  // the caller) weigh the new items for prioritized selection; empty gives each the highest
+  // priority seen so far (1 in a fresh table). Returns the key of the first appended item.
+  int64_t Insert(const TransitionBatch& batch, int64_t rows,
+                 absl::Span<const double> priorities = {}) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Sets the priority of the items with `keys` (same length as `priorities`, each finite and
+  // >= 0, checked first: nothing changes on a bad one). Items already evicted are skipped;
+  // returns how many were. FAILED_PRECONDITION when the selector has no priorities.
+  absl::StatusOr<int64_t> UpdatePriorities(absl::Span<const int64_t> keys,
+                                           absl::Span<const double> priorities)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Draws `count` items and copies them into rows [offset, offset + count) of `out`, whose columns
   // must already hold at least offset + count rows (TransitionSchema::Allocate). Writes each item's
@@ -63,6 +77,8 @@ class Table {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string& name() const { return name_; }
+  // The selector's name ("uniform", "fifo", "prioritized").
+  const std::string& selector_name() const { return selector_name_; }
   const TransitionSchema& schema() const { return schema_; }
   int64_t capacity() const { return capacity_; }
   // Items currently held.
@@ -83,6 +99,7 @@ class Table {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string name_;
+  std::string selector_name_;
   const TransitionSchema schema_;
   const int64_t capacity_;
 
@@ -94,6 +111,8 @@ class Table {
   std::vector<int64_t> slot_keys_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Selector> selector_ ABSL_GUARDED_BY(mu_);
   int64_t inserted_ ABSL_GUARDED_BY(mu_) = 0;
+  // Highest priority inserted or set so far: the default priority of new items.
+  double max_priority_ ABSL_GUARDED_BY(mu_) = 1.0;
   // Updated by concurrent samplers holding the lock shared.
   std::atomic<int64_t> sampled_{0};
 };

@@ -1,5 +1,6 @@
 #include "replay_server/table.h"
 
+#include <map>
 #include <set>
 #include <vector>
 
@@ -138,6 +139,41 @@ TEST(Table, SamplesLandAtTheRequestedOffset) {
   EXPECT_EQ(RowId(out, 2), 7);
   EXPECT_EQ(RowId(out, 3), 7);
   EXPECT_DOUBLE_EQ(probabilities[0], 1.0);
+}
+
+TEST(Table, InsertedPrioritiesAndTheDefaultMaximumWeighPrioritizedSampling) {
+  TransitionSchema schema = *TransitionSchema::Create(ContinuousSpec());
+  TableConfig config;
+  config.set_selector(TableConfig::SELECTOR_PRIORITIZED);
+  config.set_priority_exponent(1.0);
+  auto table = *Table::Create("online", schema, 8, Table::MakeSelector(config, 8));
+  EXPECT_EQ(table->selector_name(), "prioritized");
+  const std::vector<double> priorities = {0, 0, 6, 0};
+  table->Insert(MakeBatch(schema, 4, 0), 4, priorities);
+  // No priorities given: the new item gets the highest so far (6), as in prioritized replay.
+  table->Insert(MakeBatch(schema, 1, 4), 1);
+  Rng rng(3);
+  std::vector<int64_t> keys;
+  Sample(*table, 2000, rng, &keys);
+  std::map<int64_t, int> counts;
+  for (int64_t key : keys) ++counts[key];
+  EXPECT_EQ(counts.size(), 2u);
+  EXPECT_NEAR(counts[2] / 2000.0, 0.5, 0.05);
+  EXPECT_NEAR(counts[4] / 2000.0, 0.5, 0.05);
+  // Key 9 was never inserted; key 2's update counts, the table has no uniform fallback to hide it.
+  auto missing = table->UpdatePriorities(std::vector<int64_t>{2, 9}, std::vector<double>{0, 1});
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(*missing, 1);
+  Sample(*table, 500, rng, &keys);
+  for (int64_t key : keys) EXPECT_EQ(key, 4);
+}
+
+TEST(Table, UniformTablesRefusePriorityUpdates) {
+  TransitionSchema schema = *TransitionSchema::Create(ContinuousSpec());
+  auto table = MakeTable(schema, 8);
+  table->Insert(MakeBatch(schema, 4, 0), 4);
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      table->UpdatePriorities(std::vector<int64_t>{1}, std::vector<double>{2}).status()));
 }
 
 }  // namespace

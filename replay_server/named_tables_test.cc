@@ -1,0 +1,250 @@
+// Named replay tables: tables declared in config with their own selector and write-ahead log,
+// inserts and samples by table name, rho-mixing over any two tables, and priority updates.
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "common/config.h"
+#include "common/replay_client.h"
+#include "common/tensor_proto.h"
+#include "gtest/gtest.h"
+#include "replay_server/replay_server.h"
+#include "tests/transition_testing.h"
+
+namespace tandem::replay {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string TestDir() {
+  std::string dir = ::testing::TempDir() + "/named_tables_" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+struct Harness {
+  std::unique_ptr<MetricsRegistry> metrics;
+  std::unique_ptr<ReplayServer> server;
+  std::unique_ptr<ReplayClient> client;
+};
+
+Harness Start(ExperimentConfig config) {
+  FillDefaults(&config);
+  config.mutable_replay()->set_address("127.0.0.1:0");
+  Harness h;
+  h.metrics = *MetricsRegistry::Create("");
+  auto server = ReplayServer::Start(config, h.metrics.get());
+  EXPECT_TRUE(server.ok()) << server.status();
+  if (!server.ok()) return h;
+  h.server = std::move(*server);
+  h.client = std::make_unique<ReplayClient>(h.server->InProcessChannel(), "");
+  return h;
+}
+
+TransitionSchema Schema() { return *TransitionSchema::Create(testing::ContinuousSpec()); }
+
+// Inserts `rows` transitions with ids [first_id, first_id + rows) into `table`, in batches of 10.
+absl::Status Insert(ReplayClient& client, const std::string& table, int rows, int64_t first_id) {
+  auto writer = client.NewWriter(8, table);
+  for (int done = 0; done < rows; done += 10) {
+    absl::Status status = writer->Write(testing::MakeBatch(Schema(), 10, first_id + done));
+    if (!status.ok()) return status;
+  }
+  return writer->Finish();
+}
+
+// A config with the default online table plus "recent", a FIFO table of 30 items.
+ExperimentConfig TwoTables() {
+  ExperimentConfig config;
+  config.mutable_replay()->set_offline_ratio(0);
+  config.mutable_replay()->set_min_size_to_sample(1);
+  TableConfig* recent = config.mutable_replay()->add_tables();
+  recent->set_name("recent");
+  recent->set_capacity(30);
+  recent->set_selector(TableConfig::SELECTOR_FIFO);
+  return config;
+}
+
+std::vector<int64_t> Keys(const SampleResponse& response) {
+  std::vector<int64_t> keys(response.batch().keys().shape(0));
+  EXPECT_TRUE(CopyTensorData<int64_t>(response.batch().keys(), "keys", absl::MakeSpan(keys)).ok());
+  return keys;
+}
+
+TEST(NamedTables, ATableDeclaredOnlyInConfigIsWrittenToItsLogAndRestored) {
+  ExperimentConfig config = TwoTables();
+  config.mutable_replay()->set_wal_dir(TestDir() + "/wal");
+  {
+    Harness h = Start(config);
+    ASSERT_TRUE(Insert(*h.client, "recent", 50, 1000).ok());
+    ASSERT_TRUE(Insert(*h.client, "", 20, 0).ok());
+    auto info = h.client->Info();
+    ASSERT_TRUE(info.ok());
+    ASSERT_EQ(info->tables_size(), 2);
+    EXPECT_EQ(info->tables(1).name(), "recent");
+    EXPECT_EQ(info->tables(1).selector(), "fifo");
+    EXPECT_TRUE(info->tables(1).writable());
+    EXPECT_EQ(info->tables(1).size(), 30);
+    EXPECT_EQ(info->tables(1).inserted_total(), 50);
+  }
+  EXPECT_TRUE(fs::exists(config.replay().wal_dir() + "/recent/wal-00000000.log"));
+  Harness h = Start(config);
+  EXPECT_EQ(h.server->service().table_size("recent"), 30);
+  EXPECT_EQ(h.server->service().online_size(), 20);
+  // FIFO: the oldest surviving item (id 1020, key 20) comes first, whatever the draw.
+  SampleRequest request;
+  request.set_batch_size(4);
+  request.set_num_batches(1);
+  request.set_online_table("recent");
+  SampleResponse response;
+  ASSERT_TRUE(h.client->NewSampler(request)->Next(&response).ok());
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(testing::RowId(response.batch().transitions(), i), 1020);
+    EXPECT_EQ(Keys(response)[i], 20);
+  }
+}
+
+TEST(NamedTables, RhoMixesAnyTwoTablesAndTagsTheirItems) {
+  Harness h = Start(TwoTables());
+  ASSERT_TRUE(Insert(*h.client, "", 100, 0).ok());
+  ASSERT_TRUE(Insert(*h.client, "recent", 20, 5000).ok());
+  SampleRequest request;
+  request.set_batch_size(10);
+  request.set_num_batches(5);
+  request.set_offline_ratio(0.3);
+  request.set_offline_table("recent");
+  request.set_online_table("online");
+  auto sampler = h.client->NewSampler(request);
+  SampleResponse response;
+  int batches = 0;
+  while (sampler->Next(&response).ok()) {
+    ++batches;
+    const std::string& source = response.batch().source().data();
+    for (int i = 0; i < 10; ++i) {
+      const int64_t id = testing::RowId(response.batch().transitions(), i);
+      if (i < 3) {
+        EXPECT_EQ(source[i], SOURCE_OFFLINE);
+        EXPECT_GE(id, 5000);
+      } else {
+        EXPECT_EQ(source[i], SOURCE_ONLINE);
+        EXPECT_LT(id, 100);
+      }
+    }
+  }
+  EXPECT_EQ(batches, 5);
+  std::string text = h.metrics->Serialize();
+  EXPECT_NE(text.find("tandem_replay_sampled_transitions_total{table=\"recent\"} 15"),
+            std::string::npos);
+  EXPECT_NE(text.find("tandem_replay_sampled_transitions_total{table=\"online\"} 35"),
+            std::string::npos);
+}
+
+TEST(NamedTables, PriorityUpdatesSteerSamplingAndBadOnesChangeNothing) {
+  ExperimentConfig config;
+  config.mutable_replay()->set_offline_ratio(0);
+  config.mutable_replay()->set_min_size_to_sample(1);
+  TableConfig* online = config.mutable_replay()->add_tables();
+  online->set_name("online");
+  online->set_capacity(50);
+  online->set_selector(TableConfig::SELECTOR_PRIORITIZED);
+  online->set_priority_exponent(1.0);
+  Harness h = Start(config);
+  ASSERT_TRUE(Insert(*h.client, "", 60, 0).ok());  // keys 10..59 live, 0..9 evicted
+
+  UpdatePrioritiesRequest update;
+  update.set_table("online");
+  for (int64_t key = 0; key < 60; ++key) {
+    update.add_keys(key);
+    update.add_priorities(key == 13 ? 3.0 : key == 42 ? 1.0 : 0.0);
+  }
+  auto answer = h.client->UpdatePriorities(update);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->updated(), 50);
+  EXPECT_EQ(answer->missing(), 10);
+
+  SampleRequest request;
+  request.set_batch_size(400);
+  request.set_num_batches(1);
+  SampleResponse response;
+  ASSERT_TRUE(h.client->NewSampler(request)->Next(&response).ok());
+  std::map<int64_t, int> counts;
+  for (int64_t key : Keys(response)) ++counts[key];
+  EXPECT_EQ(counts.size(), 2u);
+  EXPECT_GT(counts[13], counts[42]);
+  EXPECT_NEAR(counts[13] / 400.0, 0.75, 0.08);
+
+  // A negative priority, mismatched lengths: refused, nothing changed.
+  UpdatePrioritiesRequest bad;
+  bad.set_table("online");
+  bad.add_keys(42);
+  bad.add_priorities(-1);
+  EXPECT_TRUE(absl::IsInvalidArgument(h.client->UpdatePriorities(bad).status()));
+  bad.add_keys(43);
+  EXPECT_TRUE(absl::IsInvalidArgument(h.client->UpdatePriorities(bad).status()));
+  bad.set_table("nowhere");
+  EXPECT_TRUE(absl::IsNotFound(h.client->UpdatePriorities(bad).status()));
+  ASSERT_TRUE(h.client->NewSampler(request)->Next(&response).ok());
+  std::set<int64_t> keys;
+  for (int64_t key : Keys(response)) keys.insert(key);
+  EXPECT_EQ(keys, (std::set<int64_t>{13, 42}));
+}
+
+TEST(NamedTables, UniformTablesHaveNoPrioritiesAndUnknownTablesAreRefused) {
+  Harness h = Start(TwoTables());
+  ASSERT_TRUE(Insert(*h.client, "", 10, 0).ok());
+  UpdatePrioritiesRequest update;
+  update.set_table("online");
+  update.add_keys(1);
+  update.add_priorities(2.0);
+  EXPECT_TRUE(absl::IsFailedPrecondition(h.client->UpdatePriorities(update).status()));
+  absl::Status unknown = Insert(*h.client, "elsewhere", 10, 0);
+  EXPECT_TRUE(absl::IsNotFound(unknown)) << unknown;
+  EXPECT_NE(unknown.message().find("writable: online, recent"), std::string::npos) << unknown;
+  // Priorities sent with an insert into a uniform table are refused, naming the field.
+  auto stub = ReplayService::NewStub(h.server->InProcessChannel());
+  grpc::ClientContext context;
+  auto stream = stub->Insert(&context);
+  InsertRequest insert;
+  *insert.mutable_batch() = testing::MakeBatch(Schema(), 2, 0);
+  insert.set_sequence(1);
+  insert.add_priorities(1.0);
+  insert.add_priorities(2.0);
+  ASSERT_TRUE(stream->Write(insert));
+  stream->WritesDone();
+  InsertResponse ack;
+  EXPECT_FALSE(stream->Read(&ack));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("priorities"), std::string::npos);
+  SampleRequest request;
+  request.set_batch_size(4);
+  request.set_num_batches(1);
+  request.set_online_table("elsewhere");
+  SampleResponse response;
+  EXPECT_TRUE(absl::IsNotFound(h.client->NewSampler(request)->Next(&response)));
+}
+
+TEST(NamedTables, ConfigRefusesBadTables) {
+  for (const char* table :
+       {"name: \"offline\"", "name: \"a b\"", "name: \"x\" capacity: 0",
+        "name: \"x\" item_kind: ITEM_KIND_EPISODE", "name: \"x\" priority_exponent: -1"}) {
+    const std::string path = TestDir() + "/bad.textproto";
+    std::ofstream(path) << "replay { offline_ratio: 0 tables { " << table << " } }\n";
+    auto config = LoadExperimentConfig(path, {});
+    EXPECT_TRUE(absl::IsInvalidArgument(config.status())) << table;
+    EXPECT_NE(config.status().message().find("replay.tables[0]"), std::string::npos)
+        << config.status();
+  }
+  const std::string path = TestDir() + "/twice.textproto";
+  std::ofstream(path)
+      << "replay { offline_ratio: 0 tables { name: \"a\" } tables { name: \"a\" } }\n";
+  auto config = LoadExperimentConfig(path, {});
+  EXPECT_NE(config.status().message().find("declared twice"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tandem::replay
