@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "actor/envs/env_pool.h"
 #include "actor/episode_recorder.h"
 #include "actor/step_loop.h"
 #include "actor/transition_sender.h"
 #include "common/metrics.h"
 #include "common/parameter_client.h"
 #include "common/replay_client.h"
+#include "envs/env_pool.h"
 #include "proto/config.pb.h"
 
 namespace tandem::actor {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "actor/envs/multi_agent_env.h"
 #include "common/dataset.h"
+#include "envs/multi_agent_env.h"
 
 namespace tandem::actor {
 

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "actor/envs/multi_agent_env.h"
 #include "actor/episode_buffer.h"
 #include "common/dataset.h"
+#include "envs/multi_agent_env.h"
 
 namespace tandem::actor {
 

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "actor/envs/env_pool.h"
 #include "actor/step_loop.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
+#include "envs/env_pool.h"
 
 namespace tandem::actor {
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "actor/envs/registry.h"
 #include "common/policies/acting_policy.h"
+#include "envs/registry.h"
 #include "proto/config.pb.h"
 
 namespace tandem::actor {

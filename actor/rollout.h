@@ -8,9 +8,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "actor/envs/env_pool.h"
 #include "actor/evaluator.h"
 #include "common/dataset.h"
+#include "envs/env_pool.h"
 
 namespace tandem::actor {
 

@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "actor/envs/env_pool.h"
 #include "actor/selection/selector.h"
 #include "common/policies/acting_policy.h"
 #include "common/rng.h"
+#include "envs/env_pool.h"
 
 namespace tandem::actor {
 

@@ -118,6 +118,8 @@ expect "pretrain on a mismatched env" 1 "holds 6 agents" -- pretrain --config "$
   --set env.name=mamujoco/Ant-2x4
 expect "pretrain without dataset" 1 "needs an offline dataset" -- pretrain --config "$good" \
   --set dataset.path=
+expect "replay with a dataset of another env" 1 "but the environment produces 2 agents" -- replay \
+  --config "$tmp/pretrain.textproto" --set replay.shape_from_env=true --set env.name=mamujoco/Ant-2x4
 
 # The learner as its own process, against a replay server process, over TCP.
 "$TANDEM" replay --config "$tmp/pretrain.textproto" --set replay.offline_ratio=1 \

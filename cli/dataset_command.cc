@@ -5,14 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "actor/envs/env_pool.h"
-#include "actor/envs/registry.h"
 #include "actor/rollout.h"
 #include "cli/collect_command.h"
 #include "common/dataset.h"
 #include "common/omiga_dataset.h"
 #include "common/status_macros.h"
 #include "common/transition_schema.h"
+#include "envs/env_pool.h"
+#include "envs/registry.h"
 
 namespace tandem {
 

@@ -5,7 +5,6 @@
 #include <iostream>
 
 #include "actor/actor_command.h"
-#include "actor/envs/env_command.h"
 #include "cli/cbs_bench.h"
 #include "cli/dataset_command.h"
 #include "cli/doctor_command.h"
@@ -16,6 +15,7 @@
 #include "common/config_command.h"
 #include "common/logging.h"
 #include "common/process_setup.h"
+#include "envs/env_command.h"
 #include "learner/learner_bench.h"
 #include "learner/learner_command.h"
 #include "replay_server/replay_bench.h"

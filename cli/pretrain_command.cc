@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "actor/envs/registry.h"
 #include "actor/evaluator.h"
 #include "common/config.h"
 #include "common/config_command.h"
@@ -17,6 +16,7 @@
 #include "common/shutdown.h"
 #include "common/status_macros.h"
 #include "common/transition_schema.h"
+#include "envs/registry.h"
 #include "learner/learner.h"
 #include "learner/parameter_service.h"
 #include "replay_server/replay_server.h"

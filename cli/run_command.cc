@@ -14,7 +14,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "actor/envs/registry.h"
 #include "actor/evaluator.h"
 #include "cli/cluster.h"
 #include "cli/run_report.h"
@@ -27,6 +26,7 @@
 #include "common/shutdown.h"
 #include "common/status_macros.h"
 #include "common/subprocess.h"
+#include "envs/registry.h"
 #include "learner/checkpoint.h"
 
 namespace tandem {
@@ -125,6 +125,9 @@ class Run {
     fs::create_directories(dir_ + "/ports");
     // Every child reads this file: loopback addresses with free ports, checkpoints in the run.
     config_.mutable_replay()->set_address("127.0.0.1:0");
+    // The replay server knows the env's shapes from the start, so the learner never waits for
+    // the first insert and a dataset of another env is refused at once.
+    config_.mutable_replay()->set_shape_from_env(true);
     config_.mutable_learner()->set_parameter_address("127.0.0.1:0");
     config_.mutable_learner()->set_checkpoint_dir(fs::absolute(CheckpointDir()).string());
     config_.mutable_metrics()->set_replay_address("127.0.0.1:0");

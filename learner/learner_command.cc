@@ -7,7 +7,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "actor/envs/registry.h"
 #include "common/config.h"
 #include "common/config_command.h"
 #include "common/files.h"
@@ -42,19 +41,19 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(auto client, replay::ReplayClient::Connect(args.GetString("replay"),
                                                               config.security(), token));
   RETURN_IF_ERROR(client->WaitUntilReady(absl::Seconds(args.GetDouble("connect_timeout"))));
+  // The shapes come from the replay server's tables (its dataset, replay.shape_from_env, or the
+  // first insert), never from building an env here.
   ASSIGN_OR_RETURN(ServerInfoResponse info, client->Info());
-  TransitionSpec spec = info.spec();
-  if (spec.num_agents() == 0) {
-    // Training from scratch: nothing stored yet, so the shapes come from the configured env.
-    auto env = envs::CreateEnv(config.env().name(), envs::EnvOptions(config.env().options().begin(),
-                                                                     config.env().options().end()));
-    if (!env.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the replay server holds no data yet and env.name cannot give the transition shapes: ",
-          env.status().message()));
-    }
-    spec = (*env)->spec().ToTransitionSpec();
+  if (info.spec().num_agents() == 0) {
+    LOG(INFO) << "learner: waiting for the replay server's transition shapes (they come with the "
+                 "first insert; replay.shape_from_env gives them at startup)";
   }
+  while (info.spec().num_agents() == 0) {
+    if (ShutdownRequested()) return absl::CancelledError("interrupted");
+    absl::SleepFor(absl::Milliseconds(200));
+    ASSIGN_OR_RETURN(info, client->Info());
+  }
+  const TransitionSpec spec = info.spec();
 
   std::unique_ptr<DataParallel> data_parallel;
   if (world > 1) {

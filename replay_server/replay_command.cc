@@ -1,6 +1,7 @@
 #include "replay_server/replay_command.h"
 
 #include <fstream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
@@ -10,6 +11,7 @@
 #include "common/metrics.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
+#include "envs/registry.h"
 #include "replay_server/replay_server.h"
 
 namespace tandem::replay {
@@ -22,7 +24,16 @@ absl::Status RunReplay(const cli::Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(metrics_config.enabled()
                                                              ? metrics_config.replay_address()
                                                              : std::string()));
-  ASSIGN_OR_RETURN(auto server, ReplayServer::Start(config, metrics.get()));
+  std::optional<TransitionSpec> spec;
+  if (config.replay().shape_from_env()) {
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<envs::MultiAgentEnv> env,
+        envs::CreateEnv(config.env().name(), envs::EnvOptions(config.env().options().begin(),
+                                                              config.env().options().end())),
+        _.WithPrefix("replay.shape_from_env: "));
+    spec = env->spec().ToTransitionSpec();
+  }
+  ASSIGN_OR_RETURN(auto server, ReplayServer::Start(config, metrics.get(), spec));
   out << "replay server listening on " << server->address();
   if (metrics->port() > 0) out << ", metrics on port " << metrics->port();
   out << std::endl;

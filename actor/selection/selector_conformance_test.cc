@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "actor/envs/env_pool.h"
 #include "actor/selection/selector.h"
 #include "actor/step_loop.h"
 #include "common/networks/architectures.h"
 #include "common/networks/weights.h"
+#include "envs/env_pool.h"
 #include "gtest/gtest.h"
 
 namespace tandem::actor {
