@@ -11,6 +11,7 @@
 #include "common/rng.h"
 #include "common/status_macros.h"
 #include "learner/checkpoint.h"
+#include "learner/stream_probe.h"
 
 namespace tandem::learner {
 
@@ -40,6 +41,26 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   context.device = learner->device_;
   context.seed = DeriveSeed(options.config.seed(), {SeedStream::kLearner});
   context.update_streams = options.config.learner().update_streams();
+  if (context.update_streams == 0) {
+    // Auto: measure both ways of using the cores on this machine (CPU, one learner) or take two
+    // streams (data-parallel ranks must agree; on CUDA the choice does not apply).
+    context.update_streams = 2;
+    if (learner->device_.is_cpu() && options.data_parallel == nullptr &&
+        at::get_num_threads() >= 2) {
+      const int threads = options.config.learner().torch_threads() > 0
+                              ? options.config.learner().torch_threads()
+                              : at::get_num_threads();
+      ASSIGN_OR_RETURN(StreamProbeResult probe,
+                       ProbeUpdateStreams(context, options.config.learner().batch_size(), threads,
+                                          absl::Milliseconds(300)));
+      context.update_streams = probe.streams;
+      if (probe.two_streams_rate > 0) {
+        LOG(INFO) << "learner: CPU update in " << probe.streams << " stream(s) (probe: 2 streams "
+                  << probe.two_streams_rate << " updates/s, 1 stream x " << threads << " threads "
+                  << probe.one_stream_rate << " updates/s)";
+      }
+    }
+  }
   if (DataParallel* dp = options.data_parallel) {
     context.reduce_gradients = [dp](const std::vector<at::Tensor>& gradients) {
       return dp->AllReduceMean(gradients);
@@ -74,11 +95,6 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
 
   if (MetricsRegistry* m = options.metrics) {
     learner->updates_total_ = &m->GetCounter("tandem_learner_updates_total", "Gradient updates");
-    learner->q_loss_ = &m->GetGauge("tandem_learner_loss", "Latest loss per term", {{"term", "q"}});
-    learner->v_loss_ = &m->GetGauge("tandem_learner_loss", "Latest loss per term", {{"term", "v"}});
-    learner->policy_loss_ =
-        &m->GetGauge("tandem_learner_loss", "Latest loss per term", {{"term", "policy"}});
-    learner->q_tot_ = &m->GetGauge("tandem_learner_q_tot_mean", "Mean Q_tot of the latest batch");
     learner->update_seconds_ = &m->GetHistogram("tandem_learner_update_seconds",
                                                 "Time of one gradient update", LatencyBuckets());
     learner->publish_seconds_ =
@@ -169,26 +185,23 @@ absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>&
     if (update_seconds_ != nullptr) {
       update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
       updates_total_->Increment();
-      // Only the terms this algorithm has (MASAC has no V loss); its other statistics (V and
-      // mixer values, gradient norms, MASAC's temperature...) under one labelled family.
+      // Whatever the algorithm reports, by name: "<term>_loss" as tandem_learner_loss{term},
+      // every other statistic (Q_tot, V and mixer values, gradient norms, MASAC's temperature...)
+      // as tandem_learner_statistic{name}.
       for (const auto& [key, value] : progress.last) {
         Gauge*& gauge = statistics_[key];
         if (gauge == nullptr) {
-          if (key == "q_loss") {
-            gauge = q_loss_;
-          } else if (key == "v_loss") {
-            gauge = v_loss_;
-          } else if (key == "policy_loss") {
-            gauge = policy_loss_;
-          } else if (key == "q_tot_mean") {
-            gauge = q_tot_;
-          } else {
-            gauge = &options_.metrics->GetGauge(
-                "tandem_learner_statistic",
-                "Latest value of a per-update statistic of the algorithm (means of V, z and the "
-                "mixer's w and b over the batch, gradient norms before clipping, ...)",
-                {{"name", key}});
-          }
+          constexpr absl::string_view kLoss = "_loss";
+          gauge = absl::EndsWith(key, kLoss)
+                      ? &options_.metrics->GetGauge(
+                            "tandem_learner_loss", "Latest loss per term",
+                            {{"term", key.substr(0, key.size() - kLoss.size())}})
+                      : &options_.metrics->GetGauge(
+                            "tandem_learner_statistic",
+                            "Latest value of a per-update statistic of the algorithm (means of "
+                            "Q_tot, V, z and the mixer's w and b over the batch, gradient norms "
+                            "before clipping, ...)",
+                            {{"name", key}});
         }
         gauge->Set(value);
       }

@@ -81,11 +81,7 @@ class Learner {
   std::unique_ptr<Prefetcher> prefetcher_;
   uint64_t version_ = 0;
   Counter* updates_total_ = nullptr;
-  Gauge* q_loss_ = nullptr;
-  Gauge* v_loss_ = nullptr;
-  Gauge* policy_loss_ = nullptr;
-  Gauge* q_tot_ = nullptr;
-  // tandem_learner_statistic{name=...}: every other per-update statistic the algorithm reports.
+  // The gauge of each per-update value the algorithm reports, by its name (losses and statistics).
   std::map<std::string, Gauge*> statistics_;
   Histogram* update_seconds_ = nullptr;
   Histogram* publish_seconds_ = nullptr;
