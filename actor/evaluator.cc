@@ -1,7 +1,6 @@
 #include "actor/evaluator.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
 #include <cstring>
@@ -55,11 +54,12 @@ absl::StatusOr<SelectorConfig> EvaluationSelector(const std::string& policy, int
   return selector;
 }
 
-absl::StatusOr<EvaluationResult> EvaluatePolicy(const std::string& env_name,
-                                                const envs::EnvOptions& options,
-                                                policies::ActingPolicy& policy,
-                                                const SelectorConfig& selector_config, int episodes,
-                                                uint64_t seed) {
+absl::StatusOr<EvaluationResult> RunEpisodes(const std::string& env_name,
+                                             const envs::EnvOptions& options,
+                                             policies::ActingPolicy* policy,
+                                             const SelectorConfig& selector_config, int episodes,
+                                             uint64_t seed, const StepObserver& observe,
+                                             const EpisodeObserver& episode_done) {
   ASSIGN_OR_RETURN(std::unique_ptr<envs::EnvPool> pool,
                    envs::EnvPool::Create(env_name, 1, seed, 1, options));
   const envs::EnvSpec spec = pool->spec();
@@ -67,15 +67,18 @@ absl::StatusOr<EvaluationResult> EvaluatePolicy(const std::string& env_name,
   pool->set_episode_seeds([seed](int, int64_t episode) {
     return DeriveSeed(seed, {SeedStream::kEvaluation, static_cast<uint64_t>(episode)});
   });
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<ActionSelector> selector,
-      CreateSelector(selector_config, spec.action_type, spec.name, policy.capabilities()));
+  policies::PolicyCapabilities none;
+  none.algorithm = "no";
+  none.action_type = spec.action_type;
+  ASSIGN_OR_RETURN(std::unique_ptr<ActionSelector> selector,
+                   CreateSelector(selector_config, spec.action_type, spec.name,
+                                  policy != nullptr ? policy->capabilities() : none));
   StepLoopOptions loop_options;
   loop_options.seed = seed;
   loop_options.explore = false;
   loop_options.parallel_inference = false;
   ASSIGN_OR_RETURN(std::unique_ptr<StepLoop> loop,
-                   StepLoop::Create(std::move(pool), &policy, std::move(selector), loop_options));
+                   StepLoop::Create(std::move(pool), policy, std::move(selector), loop_options));
   std::vector<double> returns;
   double total_length = 0, episode_return = 0;
   int wins = 0;
@@ -83,12 +86,15 @@ absl::StatusOr<EvaluationResult> EvaluatePolicy(const std::string& env_name,
   while (static_cast<int>(returns.size()) < episodes) {
     RETURN_IF_ERROR(loop->Act(0));
     RETURN_IF_ERROR(loop->Step());
+    if (observe) RETURN_IF_ERROR(observe(*loop));
     const envs::EnvPool& stepped = loop->pool();
     episode_return += stepped.reward()[0];
     if (stepped.terminated()[0] || stepped.truncated()[0]) {
       total_length += loop->pool().env(0).episode_step();
       wins += stepped.won()[0] ? 1 : 0;
       returns.push_back(episode_return);
+      if (episode_done)
+        RETURN_IF_ERROR(episode_done(static_cast<int>(returns.size()), episode_return));
       episode_return = 0;
       if (static_cast<int>(returns.size()) < episodes) RETURN_IF_ERROR(loop->ResetFinished());
     }
@@ -98,6 +104,14 @@ absl::StatusOr<EvaluationResult> EvaluatePolicy(const std::string& env_name,
   return result;
 }
 
+absl::StatusOr<EvaluationResult> EvaluatePolicy(const std::string& env_name,
+                                                const envs::EnvOptions& options,
+                                                policies::ActingPolicy& policy,
+                                                const SelectorConfig& selector_config, int episodes,
+                                                uint64_t seed) {
+  return RunEpisodes(env_name, options, &policy, selector_config, episodes, seed, {}, {});
+}
+
 absl::StatusOr<EvaluationResult> EvaluateNamedPolicy(const std::string& env_name,
                                                      const envs::EnvOptions& options,
                                                      policies::ActingPolicy& policy,
@@ -105,25 +119,6 @@ absl::StatusOr<EvaluationResult> EvaluateNamedPolicy(const std::string& env_name
                                                      int episodes, uint64_t seed) {
   ASSIGN_OR_RETURN(SelectorConfig selector, EvaluationSelector(which, beam_width));
   return EvaluatePolicy(env_name, options, policy, selector, episodes, seed);
-}
-
-JointPolicy DeterministicJointPolicy(policies::ActingPolicy& policy, const envs::EnvSpec& spec) {
-  const int64_t n = spec.num_agents, o = spec.obs_size, s = spec.state_size;
-  policy.Begin(1);
-  return [&policy, n, o, s, generator = at::detail::createCPUGenerator(1)](
-             const float* obs, const float* state, float* actions) mutable -> absl::Status {
-    at::InferenceMode inference;
-    policies::ProposalRequest request;
-    request.online = policies::ProposalMode::kDeterministic;
-    policies::ActingInput input{at::from_blob(const_cast<float*>(obs), {1, n, o}),
-                                at::from_blob(const_cast<float*>(state), {1, s}),
-                                {}};
-    ASSIGN_OR_RETURN(policies::Proposals proposals,
-                     policy.Propose(input, request, generator, nullptr));
-    std::memcpy(actions, proposals.online.data_ptr<float>(),
-                proposals.online.numel() * sizeof(float));
-    return absl::OkStatus();
-  };
 }
 
 double NormalizedScore(double value, double random_return, double expert_return) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "actor/step_loop.h"
 #include "common/policies/acting_policy.h"
 #include "envs/registry.h"
 #include "proto/config.pb.h"
@@ -29,11 +30,6 @@ struct EvaluationResult {
 // Mean, spread and extremes of episode returns; mean length from their total.
 EvaluationResult SummarizeReturns(const std::vector<double>& returns, double total_length);
 
-// Writes the joint action (N * action_size floats) for one env's observations (N * obs_size) and
-// state (continuous envs; dataset recording).
-using JointPolicy =
-    std::function<absl::Status(const float* obs, const float* state, float* actions)>;
-
 // The selector that evaluates `policy` ("online", "offline", "composed" or "random") without
 // exploration; `beam_width` is the composed policy's beam.
 absl::StatusOr<SelectorConfig> EvaluationSelector(const std::string& policy, int beam_width);
@@ -47,15 +43,27 @@ absl::StatusOr<EvaluationResult> EvaluatePolicy(const std::string& env_name,
                                                 const SelectorConfig& selector, int episodes,
                                                 uint64_t seed);
 
+// Called after every step with the loop (its prev_* hold the step's observations, its pool the
+// outcome), and after every episode with the episodes done so far and that episode's return.
+using StepObserver = std::function<absl::Status(StepLoop& loop)>;
+using EpisodeObserver = std::function<absl::Status(int episodes_done, double episode_return)>;
+
+// The episode loop behind evaluation and recording: `episodes` episodes of one env seeded as
+// EvaluatePolicy's, `policy` (null for selectors that need none) acting through `selector`
+// without exploration.
+absl::StatusOr<EvaluationResult> RunEpisodes(const std::string& env_name,
+                                             const envs::EnvOptions& options,
+                                             policies::ActingPolicy* policy,
+                                             const SelectorConfig& selector, int episodes,
+                                             uint64_t seed, const StepObserver& observe,
+                                             const EpisodeObserver& episode_done);
+
 // The same for the named evaluated policy (see EvaluationSelector).
 absl::StatusOr<EvaluationResult> EvaluateNamedPolicy(const std::string& env_name,
                                                      const envs::EnvOptions& options,
                                                      policies::ActingPolicy& policy,
                                                      const std::string& which, int beam_width,
                                                      int episodes, uint64_t seed);
-
-// A joint policy (one env) that acts with `policy`'s deterministic online action; for recording.
-JointPolicy DeterministicJointPolicy(policies::ActingPolicy& policy, const envs::EnvSpec& spec);
 
 // 100 * (R - random) / (expert - random), the D4RL-style normalized score.
 double NormalizedScore(double value, double random_return, double expert_return);

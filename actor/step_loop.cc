@@ -11,6 +11,12 @@ absl::StatusOr<std::unique_ptr<StepLoop>> StepLoop::Create(std::unique_ptr<envs:
                                                            policies::ActingPolicy* policy,
                                                            std::unique_ptr<ActionSelector> selector,
                                                            const StepLoopOptions& options) {
+  const policies::ProposalRequest& needs = selector->needs().request;
+  if (policy == nullptr &&
+      (needs.online != policies::ProposalMode::kNone ||
+       needs.offline != policies::ProposalMode::kNone || needs.critic || needs.agent_q)) {
+    return absl::InvalidArgumentError("this selector acts on a policy's proposals; none was given");
+  }
   std::unique_ptr<StepLoop> loop(new StepLoop());
   const envs::EnvSpec& spec = pool->spec();
   const int64_t b = pool->size(), n = spec.num_agents;
@@ -39,7 +45,7 @@ absl::StatusOr<std::unique_ptr<StepLoop>> StepLoop::Create(std::unique_ptr<envs:
 
 absl::Status StepLoop::Begin() {
   RETURN_IF_ERROR(pool_->ResetAll());
-  policy_->Begin(pool_->size());
+  if (policy_ != nullptr) policy_->Begin(pool_->size());
   return absl::OkStatus();
 }
 
@@ -68,17 +74,24 @@ absl::Status StepLoop::Act(int64_t env_steps) {
   // still advances its state over the step, so it is current when the warm-up ends.
   selected_ = env_steps >= options_.random_warmup_steps;
   ActionSelector& selector = selected_ ? *selector_ : *warmup_;
-  policies::ProposalRequest request = request_;
-  if (!selected_) {
-    request = policies::ProposalRequest();
-    if (policy_->capabilities().recurrent) request.online = policies::ProposalMode::kDeterministic;
+  policies::Proposals proposals;
+  if (policy_ != nullptr) {
+    policies::ProposalRequest request = request_;
+    if (!selected_) {
+      request = policies::ProposalRequest();
+      if (policy_->capabilities().recurrent) {
+        request.online = policies::ProposalMode::kDeterministic;
+      }
+    }
+    ASSIGN_OR_RETURN(proposals,
+                     policy_->Propose(acting, request, generator_,
+                                      options_.parallel_inference ? &pool_->workers() : nullptr));
   }
-  ASSIGN_OR_RETURN(policies::Proposals proposals,
-                   policy_->Propose(acting, request, generator_,
-                                    options_.parallel_inference ? &pool_->workers() : nullptr));
   RETURN_IF_ERROR(selector.Select(proposals, input, rng_, out));
-  policy_->Executed(discrete_ ? at::from_blob(discrete_actions_.data(), {b, n}, at::kInt)
-                              : at::from_blob(continuous_.data(), {b, n, a}));
+  if (policy_ != nullptr) {
+    policy_->Executed(discrete_ ? at::from_blob(discrete_actions_.data(), {b, n}, at::kInt)
+                                : at::from_blob(continuous_.data(), {b, n, a}));
+  }
   return absl::OkStatus();
 }
 
@@ -97,7 +110,7 @@ absl::Status StepLoop::ResetFinished() {
   }
   if (!any) return absl::OkStatus();
   RETURN_IF_ERROR(pool_->ResetFinished());
-  policy_->Reset(finished_);
+  if (policy_ != nullptr) policy_->Reset(finished_);
   return absl::OkStatus();
 }
 

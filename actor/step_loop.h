@@ -11,6 +11,7 @@
 //     RETURN_IF_ERROR(loop->ResetFinished());      // restart finished envs, clear their state
 //   }
 // Continuous and discrete actions both flow through it; the policy sees availability masks.
+// `RunEpisodes` (evaluator.h) runs whole seeded episodes through it.
 #ifndef TANDEM_ACTOR_STEP_LOOP_H_
 #define TANDEM_ACTOR_STEP_LOOP_H_
 
@@ -40,7 +41,8 @@ struct StepLoopOptions {
 
 class StepLoop {
  public:
-  // `policy` is not owned and must outlive the loop (the owner swaps weights into it).
+  // `policy` is not owned and must outlive the loop (the owner swaps weights into it). It may be
+  // null when the selector asks the policy for nothing (`random`).
   static absl::StatusOr<std::unique_ptr<StepLoop>> Create(std::unique_ptr<envs::EnvPool> pool,
                                                           policies::ActingPolicy* policy,
                                                           std::unique_ptr<ActionSelector> selector,

@@ -263,8 +263,7 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
     const int episodes = collection.episodes();
     ASSIGN_OR_RETURN(
         actor::EvaluationResult result,
-        actor::RecordEpisodes(config.env().name(), options,
-                              actor::DeterministicJointPolicy(*policy, spec), episodes, seed,
+        actor::RecordEpisodes(config.env().name(), options, *policy, episodes, seed,
                               collection.action_noise(), *writer, [&](int done, double ret) {
                                 if (done % std::max(1, episodes / 10) != 0 && done != episodes)
                                   return;

@@ -48,8 +48,7 @@ absl::Status RecordRandom(const cli::Args& args, std::ostream& out) {
   if (steps < 1) return absl::InvalidArgumentError("--steps must be >= 1");
   ASSIGN_OR_RETURN(auto pool, envs::EnvPool::Create(env_name, static_cast<int>(args.GetInt("envs")),
                                                     static_cast<uint64_t>(args.GetInt("seed"))));
-  RETURN_IF_ERROR(pool->ResetAll());
-  const envs::EnvSpec& spec = pool->spec();
+  const envs::EnvSpec spec = pool->spec();
   DatasetMetadata metadata;
   metadata.env_name = spec.name;
   metadata.quality = "random";
@@ -69,9 +68,18 @@ absl::Status RecordRandom(const cli::Args& args, std::ostream& out) {
   }
   ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(path, spec.ToTransitionSpec(), metadata));
   const absl::Time start = absl::Now();
-  ASSIGN_OR_RETURN(int64_t written,
-                   actor::RecordRollouts(*pool, actor::UniformRandomActions(args.GetInt("seed")),
-                                         steps, *writer));
+  SelectorConfig random;
+  random.set_name("random");
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<actor::ActionSelector> selector,
+      actor::CreateSelector(random, spec.action_type, spec.name, policies::PolicyCapabilities()));
+  actor::StepLoopOptions loop_options;
+  loop_options.seed = static_cast<uint64_t>(args.GetInt("seed"));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<actor::StepLoop> loop,
+      actor::StepLoop::Create(std::move(pool), nullptr, std::move(selector), loop_options));
+  RETURN_IF_ERROR(loop->Begin());
+  ASSIGN_OR_RETURN(int64_t written, actor::RecordRollouts(*loop, steps, *writer));
   RETURN_IF_ERROR(writer->Finish());
   out << "wrote " << written << " transitions to " << path << " in " << std::fixed
       << std::setprecision(1) << absl::ToDoubleSeconds(absl::Now() - start) << " s\n";

@@ -407,6 +407,7 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   c.InRange("selector.epsilon_start", sel.epsilon_start(), 0.0, 1.0);
   c.InRange("selector.epsilon_end", sel.epsilon_end(), 0.0, 1.0);
   c.AtLeast("selector.epsilon_anneal_env_steps", sel.epsilon_anneal_env_steps(), int64_t{0});
+  c.AtLeast("selector.noise_std", sel.noise_std(), 0.0);
 
   const ReplayConfig& replay = config.replay();
   c.Address("replay.address", replay.address());

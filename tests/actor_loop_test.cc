@@ -49,10 +49,17 @@ TEST(ActorLoop, ActorsAndLearnerCloseTheLoopOverGrpc) {
   {
     auto pool = envs::EnvPool::Create("mamujoco/HalfCheetah-6x1(episode_limit=40)", 4, 1);
     ASSERT_TRUE(pool.ok());
-    ASSERT_TRUE((*pool)->ResetAll().ok());
     auto writer = DatasetWriter::Create(dataset, (*pool)->spec().ToTransitionSpec(), {});
     ASSERT_TRUE(writer.ok());
-    ASSERT_TRUE(actor::RecordRollouts(**pool, actor::UniformRandomActions(1), 400, **writer).ok());
+    SelectorConfig random;
+    random.set_name("random");
+    auto selector = actor::CreateSelector(random, ACTION_TYPE_CONTINUOUS, "HalfCheetah",
+                                          policies::PolicyCapabilities());
+    ASSERT_TRUE(selector.ok());
+    auto loop = actor::StepLoop::Create(std::move(*pool), nullptr, std::move(*selector), {});
+    ASSERT_TRUE(loop.ok());
+    ASSERT_TRUE((*loop)->Begin().ok());
+    ASSERT_TRUE(actor::RecordRollouts(**loop, 400, **writer).ok());
     ASSERT_TRUE((*writer)->Finish().ok());
   }
   config.mutable_dataset()->set_path(dataset);
