@@ -18,6 +18,7 @@
 #include "actor/evaluator.h"
 #include "actor/rollout.h"
 #include "cli/dataset_command.h"
+#include "cli/subprocess.h"
 #include "common/config.h"
 #include "common/config_command.h"
 #include "common/dataset.h"
@@ -25,7 +26,6 @@
 #include "common/policies/acting_policy.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
-#include "common/subprocess.h"
 #include "common/transition_schema.h"
 #include "learner/checkpoint.h"
 

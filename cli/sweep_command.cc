@@ -16,11 +16,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "cli/subprocess.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
-#include "common/subprocess.h"
 
 namespace tandem {
 namespace {

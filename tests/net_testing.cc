@@ -1,6 +1,6 @@
 #include "tests/net_testing.h"
 
-#include "common/loopback_port.h"
+#include "cli/loopback_port.h"
 
 namespace tandem::testing {
 

@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cli/subprocess.h"
 #include "common/replay_client.h"
-#include "common/subprocess.h"
 #include "gtest/gtest.h"
 #include "proto/config.pb.h"
 #include "tests/transition_testing.h"

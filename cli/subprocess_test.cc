@@ -1,4 +1,4 @@
-#include "common/subprocess.h"
+#include "cli/subprocess.h"
 
 #include <signal.h>
 #include <sys/wait.h>

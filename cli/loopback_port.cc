@@ -1,4 +1,4 @@
-#include "common/loopback_port.h"
+#include "cli/loopback_port.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

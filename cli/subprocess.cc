@@ -1,4 +1,4 @@
-#include "common/subprocess.h"
+#include "cli/subprocess.h"
 
 #include <fcntl.h>
 #include <signal.h>

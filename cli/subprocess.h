@@ -1,7 +1,7 @@
 // Child processes: spawn with output to a log file, signal, wait with a timeout. Used by
 // `tandem run` to supervise the cluster's roles and by integration tests.
-#ifndef TANDEM_COMMON_SUBPROCESS_H_
-#define TANDEM_COMMON_SUBPROCESS_H_
+#ifndef TANDEM_CLI_SUBPROCESS_H_
+#define TANDEM_CLI_SUBPROCESS_H_
 
 #include <sys/types.h>
 
@@ -52,4 +52,4 @@ std::string CurrentExecutable();
 
 }  // namespace tandem
 
-#endif  // TANDEM_COMMON_SUBPROCESS_H_
+#endif  // TANDEM_CLI_SUBPROCESS_H_
