@@ -40,34 +40,6 @@ struct Candidate {
   double mean_return = 0;
 };
 
-// Appends every row of the Tandem datasets `inputs` to a new dataset at `path`.
-absl::Status MergeDatasets(const std::vector<std::string>& inputs, const std::string& path,
-                           const TransitionSpec& spec, const DatasetMetadata& metadata) {
-  ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(path, spec, metadata));
-  ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(spec));
-  constexpr int64_t kChunk = 8192;
-  TransitionBatch batch;
-  for (const std::string& input : inputs) {
-    ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> source, OpenTandemDataset(input));
-    if (!TransitionSchema::Compatible(source->spec(), spec)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(input, ": its shapes differ from the collection env's"));
-    }
-    for (int64_t begin = 0; begin < source->size(); begin += kChunk) {
-      const int64_t count = std::min(kChunk, source->size() - begin);
-      batch.Clear();
-      schema.Allocate(count, &batch);
-      for (const Column& column : schema.columns()) {
-        RETURN_IF_ERROR(
-            source->ReadColumn(column.field, begin, count,
-                               MutableField(&batch, column.field)->mutable_data()->data()));
-      }
-      RETURN_IF_ERROR(writer->Append(batch));
-    }
-  }
-  return writer->Finish();
-}
-
 // The task part of the env name ("mamujoco/HalfCheetah-6x1" -> "HalfCheetah-6x1").
 std::string TaskName(const std::string& env_name) {
   const size_t slash = env_name.find('/');

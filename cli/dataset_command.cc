@@ -121,21 +121,8 @@ absl::Status ImportOmiga(const cli::Args& args, std::ostream& out) {
   }
   TransitionSpec named = env->spec().ToTransitionSpec();
   ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(path, named, metadata));
-  ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(named));
   const absl::Time start = absl::Now();
-  constexpr int64_t kChunk = 20000;
-  TransitionBatch batch;
-  for (int64_t begin = 0; begin < source->size(); begin += kChunk) {
-    const int64_t count = std::min(kChunk, source->size() - begin);
-    batch.Clear();
-    schema.Allocate(count, &batch);
-    for (const Column& column : schema.columns()) {
-      Tensor* tensor = MutableField(&batch, column.field);
-      RETURN_IF_ERROR(
-          source->ReadColumn(column.field, begin, count, tensor->mutable_data()->data()));
-    }
-    RETURN_IF_ERROR(writer->Append(batch));
-  }
+  RETURN_IF_ERROR(AppendAll(*source, named, *writer, /*chunk_rows=*/20000));
   RETURN_IF_ERROR(writer->Finish());
   out << "imported " << source->size() << " transitions from " << in << " into " << path << " in "
       << std::fixed << std::setprecision(1) << absl::ToDoubleSeconds(absl::Now() - start) << " s\n";

@@ -4,6 +4,7 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -576,6 +577,38 @@ absl::Status DatasetWriter::Finish() {
   }
   impl_->finished = true;
   return absl::OkStatus();
+}
+
+absl::Status AppendAll(OfflineDataSource& source, const TransitionSpec& spec, DatasetWriter& writer,
+                       int64_t chunk_rows) {
+  if (!TransitionSchema::Compatible(source.spec(), spec)) {
+    return absl::InvalidArgumentError(absl::StrCat(source.description(), " holds ",
+                                                   DescribeSpec(source.spec()), ", not ",
+                                                   DescribeSpec(spec)));
+  }
+  ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(spec));
+  TransitionBatch batch;
+  for (int64_t begin = 0; begin < source.size(); begin += chunk_rows) {
+    const int64_t count = std::min(chunk_rows, source.size() - begin);
+    batch.Clear();
+    schema.Allocate(count, &batch);
+    for (const Column& column : schema.columns()) {
+      RETURN_IF_ERROR(source.ReadColumn(
+          column.field, begin, count, MutableField(&batch, column.field)->mutable_data()->data()));
+    }
+    RETURN_IF_ERROR(writer.Append(batch));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MergeDatasets(const std::vector<std::string>& inputs, const std::string& path,
+                           const TransitionSpec& spec, const DatasetMetadata& metadata) {
+  ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(path, spec, metadata));
+  for (const std::string& input : inputs) {
+    ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> source, OpenTandemDataset(input));
+    RETURN_IF_ERROR(AppendAll(*source, spec, *writer));
+  }
+  return writer->Finish();
 }
 
 }  // namespace tandem

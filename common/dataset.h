@@ -99,6 +99,15 @@ class DatasetWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+// Appends every row of `source` to `writer` in chunks of `chunk_rows` (a file need not fit in
+// memory twice). Refuses a source whose shapes differ from `spec` (the writer's), naming it.
+absl::Status AppendAll(OfflineDataSource& source, const TransitionSpec& spec, DatasetWriter& writer,
+                       int64_t chunk_rows = 8192);
+
+// A new dataset at `path` holding every row of the Tandem datasets `inputs`, in order.
+absl::Status MergeDatasets(const std::vector<std::string>& inputs, const std::string& path,
+                           const TransitionSpec& spec, const DatasetMetadata& metadata);
+
 }  // namespace tandem
 
 #endif  // TANDEM_COMMON_DATASET_H_

@@ -70,6 +70,44 @@ TEST(Dataset, WriteThenReadRoundTripsEveryColumn) {
   }
 }
 
+TEST(Dataset, MergeAppendsEveryRowOfEachInputInOrderInSmallChunks) {
+  const TransitionSpec spec = ContinuousSpec(3, 5, 7, 2);
+  const std::string first = WriteDataset(spec, 2, 30);  // ids 0..59
+  const std::string second = TempPath("second.h5");
+  std::filesystem::copy_file(first, second, std::filesystem::copy_options::overwrite_existing);
+  const std::string merged = TempPath("merged.h5");
+  ASSERT_TRUE(MergeDatasets({first, second}, merged, spec, {}).ok());
+  auto source = OpenTandemDataset(merged);
+  ASSERT_TRUE(source.ok()) << source.status();
+  ASSERT_EQ((*source)->size(), 120);
+  TransitionBatch all = ReadAll(**source);
+  TransitionSchema schema = *TransitionSchema::Create(spec);
+  for (int64_t row = 0; row < 120; ++row) {
+    ASSERT_TRUE(testing::RowMatchesId(schema, all, row, row % 60)) << "row " << row;
+  }
+  // Chunks smaller than the file give the same rows.
+  auto again = OpenTandemDataset(first);
+  auto writer = DatasetWriter::Create(TempPath("chunked.h5"), spec, {});
+  ASSERT_TRUE(AppendAll(**again, spec, **writer, /*chunk_rows=*/7).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+  auto chunked = OpenTandemDataset(TempPath("chunked.h5"));
+  ASSERT_TRUE(chunked.ok()) << chunked.status();
+  TransitionBatch rows = ReadAll(**chunked);
+  ASSERT_EQ((*chunked)->size(), 60);
+  for (int64_t row = 0; row < 60; ++row) {
+    ASSERT_TRUE(testing::RowMatchesId(schema, rows, row, row)) << "row " << row;
+  }
+}
+
+TEST(Dataset, MergeRefusesAnInputOfOtherShapesNamingIt) {
+  const std::string other = WriteDataset(DiscreteSpec(2, 4, 6, 5), 1, 10);
+  const absl::Status status =
+      MergeDatasets({other}, TempPath("merged.h5"), ContinuousSpec(3, 5, 7, 2), {});
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_NE(status.message().find(other), std::string::npos) << status;
+  EXPECT_FALSE(std::filesystem::exists(TempPath("merged.h5")));
+}
+
 TEST(Dataset, MetadataAndEpisodeStatisticsAreStored) {
   const std::string path = WriteDataset(ContinuousSpec(), 1, 35);
   auto metadata = ReadDatasetMetadata(path);
