@@ -1,0 +1,442 @@
+#include "cli/run.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "actor/evaluator.h"
+#include "cli/cluster.h"
+#include "cli/loopback_port.h"
+#include "cli/run_report.h"
+#include "cli/subprocess.h"
+#include "common/config.h"
+#include "common/config_command.h"
+#include "common/files.h"
+#include "common/metrics_scrape.h"
+#include "common/policies/acting_policy.h"
+#include "common/shutdown.h"
+#include "common/status_macros.h"
+#include "envs/registry.h"
+#include "learner/checkpoint.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+
+// "family/task(k=v,...)": the registry name of the configured env with its options.
+std::string EnvSpecString(const EnvConfig& env) {
+  if (env.options().empty()) return env.name();
+  std::map<std::string, std::string> sorted(env.options().begin(), env.options().end());
+  std::vector<std::string> pairs;
+  for (const auto& [key, value] : sorted) pairs.push_back(absl::StrCat(key, "=", value));
+  return absl::StrCat(env.name(), "(", absl::StrJoin(pairs, ","), ")");
+}
+
+// `git describe`-like revision of the source tree this binary was built from, when it is a git
+// checkout; "unknown" otherwise (e.g. inside a Docker image).
+std::string SourceRevision() {
+  const std::string command =
+      absl::StrCat("git -C '", TANDEM_SOURCE_DIR, "' rev-parse HEAD 2>/dev/null && git -C '",
+                   TANDEM_SOURCE_DIR, "' status --porcelain 2>/dev/null");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "unknown\n";
+  std::string output;
+  char buffer[512];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  pclose(pipe);
+  if (output.size() < 40) return "unknown\n";
+  const std::string revision = output.substr(0, 40);
+  const bool dirty = output.size() > 41;
+  return absl::StrCat(revision, dirty ? " (with uncommitted changes)" : "", "\n");
+}
+
+// Supervises one run: phases collect -> pretrain -> online, then the before/after evaluation.
+class Run {
+ public:
+  Run(ExperimentConfig config, std::string dir, std::ostream& out)
+      : config_(std::move(config)),
+        dir_(std::move(dir)),
+        out_(out),
+        exe_(CurrentExecutable()),
+        cluster_(dir_, config_.run().max_restarts(),
+                 absl::Seconds(config_.run().health_timeout_seconds()), out),
+        report_(dir_),
+        tty_(isatty(STDOUT_FILENO)) {}
+
+  absl::Status Execute() {
+    RETURN_IF_ERROR(Prepare());
+    RETURN_IF_ERROR(CollectIfMissing());
+    RETURN_IF_ERROR(Pretrain());
+    RETURN_IF_ERROR(FineTune());
+    return Finish();
+  }
+
+  // On failure or interrupt: stop what runs and still leave the summary of what was done.
+  void Abort(const absl::Status& status) {
+    cluster_.StopAll();
+    int64_t updates_before = 0;  // the online learner continues the offline one's counter
+    if (phase_ == "online" && !offline_checkpoint_.empty()) {
+      if (auto info = learner::ReadCheckpointInfo(offline_checkpoint_); info.ok()) {
+        updates_before = info->updates;
+      }
+    }
+    report_.RecordUnfinishedPhase(updates_before);
+    report_.set_outcome(absl::IsCancelled(status) ? "interrupted"
+                                                  : "failed: " + std::string(status.message()));
+    (void)report_.WriteSummary(out_);
+  }
+
+ private:
+  std::string ConfigPath() const { return dir_ + "/config.textproto"; }
+  std::string CheckpointDir() const { return dir_ + "/checkpoints"; }
+  std::string PortFile(const std::string& name) const { return dir_ + "/ports/" + name; }
+
+  std::vector<std::string> RoleArgs(std::vector<std::string> role,
+                                    const std::vector<std::string>& overrides) const {
+    std::vector<std::string> argv{exe_};
+    argv.insert(argv.end(), role.begin(), role.end());
+    argv.push_back("--config");
+    argv.push_back(ConfigPath());
+    for (const std::string& assignment : overrides) {
+      argv.push_back("--set");
+      argv.push_back(assignment);
+    }
+    return argv;
+  }
+
+  absl::Status Prepare() {
+    fs::create_directories(CheckpointDir());
+    fs::create_directories(dir_ + "/ports");
+    // Every child reads this file: loopback addresses with free ports, checkpoints in the run.
+    config_.mutable_replay()->set_address("127.0.0.1:0");
+    // The replay server knows the env's shapes from the start, so the learner never waits for
+    // the first insert and a dataset of another env is refused at once.
+    config_.mutable_replay()->set_shape_from_env(true);
+    config_.mutable_learner()->set_parameter_address("127.0.0.1:0");
+    config_.mutable_learner()->set_checkpoint_dir(fs::absolute(CheckpointDir()).string());
+    config_.mutable_metrics()->set_replay_address("127.0.0.1:0");
+    config_.mutable_metrics()->set_learner_address("127.0.0.1:0");
+    config_.mutable_metrics()->set_actor_address("127.0.0.1:0");
+    config_.mutable_metrics()->set_enabled(true);
+    if (!config_.dataset().path().empty()) {
+      config_.mutable_dataset()->set_path(fs::absolute(config_.dataset().path()).string());
+    }
+    RETURN_IF_ERROR(WriteFileAtomically(ConfigPath(), ToTextProto(config_)));
+    RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/git_revision.txt", SourceRevision()));
+    report_.set_config(config_);
+    out_ << "tandem run " << config_.name() << ": " << EnvSpecString(config_.env()) << ", "
+         << config_.algorithm().name() << ", selector " << config_.selector().name() << ", "
+         << config_.actors().num_actors() << " actors; run directory " << dir_ << std::endl;
+    return absl::OkStatus();
+  }
+
+  // Starts the phase's learner as child `name` and, with learner.num_learners = M > 1,
+  // data-parallel ranks 1..M-1 beside it (children `name`-rank-<r>, role learner-rank: they publish
+  // nothing and write no checkpoint, so the run's report and dashboards read rank 0 alone). The
+  // other ranks start first: rank 0 serves the c10d rendezvous and writes its port file only once
+  // every rank has joined, and Cluster::Start waits for that file.
+  absl::Status StartLearners(const std::string& name, const std::string& phase,
+                             const std::string& replay, const std::vector<std::string>& overrides) {
+    const int world = config_.learner().num_learners();
+    const std::vector<std::string> role{"learner", "--phase", phase, "--replay", replay};
+    std::vector<std::string> rank0 = role;
+    rank0.insert(rank0.end(), {"--port_file", PortFile(name)});
+    if (world > 1) {
+      ASSIGN_OR_RETURN(const int port, FreeLoopbackPort());
+      const std::string master = absl::StrCat("127.0.0.1:", port);
+      for (int rank = 1; rank < world; ++rank) {
+        std::vector<std::string> args = role;
+        args.insert(args.end(), {"--rank", std::to_string(rank), "--master", master});
+        ChildSpec spec{absl::StrCat(name, "-rank-", rank), "learner-rank",
+                       RoleArgs(args, overrides), ""};
+        spec.may_finish = true;
+        RETURN_IF_ERROR(cluster_.Start(spec));
+      }
+      rank0.insert(rank0.end(), {"--rank", "0", "--master", master});
+    }
+    ChildSpec learner{name, "learner", RoleArgs(rank0, overrides), PortFile(name)};
+    learner.may_finish = true;
+    return cluster_.Start(learner);
+  }
+
+  // Runs a one-shot child to completion (with the progress of its log shown as phase time).
+  absl::Status RunToCompletion(const ChildSpec& spec) {
+    RETURN_IF_ERROR(cluster_.Start(spec));
+    while (true) {
+      const ChildState* child = cluster_.Find(spec.name);
+      RETURN_IF_ERROR(cluster_.Poll());
+      if (child->finished) break;
+      if (ShutdownRequested()) return absl::CancelledError("interrupted");
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    cluster_.Stop(spec.name);
+    return absl::OkStatus();
+  }
+
+  absl::Status CollectIfMissing() {
+    const std::string& path = config_.dataset().path();
+    if (path.empty() || fs::exists(path)) return absl::OkStatus();
+    const int64_t steps = config_.run().collect_random_steps();
+    if (steps == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("dataset.path: ", path,
+                       " does not exist (set run.collect_random_steps to have tandem "
+                       "run record a random-policy dataset there first)"));
+    }
+    BeginPhase("collect");
+    out_ << "[collect] recording " << steps << " random-policy steps of "
+         << EnvSpecString(config_.env()) << " into " << path << std::endl;
+    fs::create_directories(fs::path(path).parent_path());
+    ChildSpec spec{"dataset",
+                   "dataset",
+                   {exe_, "dataset", "random", "--env", EnvSpecString(config_.env()), "--steps",
+                    std::to_string(steps), "--envs", "8", "--seed", std::to_string(config_.seed()),
+                    "--out", path},
+                   ""};
+    spec.may_finish = true;
+    RETURN_IF_ERROR(RunToCompletion(spec));
+    EndPhase();
+    return absl::OkStatus();
+  }
+
+  absl::Status Pretrain() {
+    offline_checkpoint_ = config_.learner().offline_checkpoint();
+    if (!offline_checkpoint_.empty()) {
+      out_ << "[pretrain] skipped: starting from learner.offline_checkpoint " << offline_checkpoint_
+           << std::endl;
+      return absl::OkStatus();
+    }
+    if (config_.dataset().path().empty()) {
+      if (config_.replay().offline_ratio() == 0) {
+        out_ << "[pretrain] skipped: no dataset and replay.offline_ratio = 0, so the online phase "
+                "trains from scratch"
+             << std::endl;
+        return absl::OkStatus();
+      }
+      return absl::InvalidArgumentError(
+          "tandem run needs dataset.path (to pretrain), learner.offline_checkpoint, or "
+          "replay.offline_ratio = 0 (online from scratch)");
+    }
+    BeginPhase("pretrain");
+    RETURN_IF_ERROR(cluster_.Start({"replay-offline", "replay",
+                                    RoleArgs({"replay", "--port_file", PortFile("replay-offline")},
+                                             {"replay.offline_ratio=1", "replay.wal_dir="}),
+                                    PortFile("replay-offline")}));
+    const std::string replay =
+        absl::StrCat("127.0.0.1:", cluster_.Find("replay-offline")->ports.front());
+    RETURN_IF_ERROR(StartLearners("learner-offline", "offline", replay, {}));
+    RETURN_IF_ERROR(Monitor("learner-offline", [&](const Progress& p) {
+      return absl::StrFormat("updates %d/%d (%.0f/s)  q_loss %.3f", p.updates,
+                             config_.learner().offline_updates(), p.updates_per_second, p.q_loss);
+    }));
+    cluster_.StopAll();
+    offline_checkpoint_ = CheckpointDir() + "/offline.pt";
+    ASSIGN_OR_RETURN(learner::CheckpointInfo info,
+                     learner::ReadCheckpointInfo(offline_checkpoint_));
+    report_.RecordLearnerResult(info.updates, 0);
+    EndPhase();
+    return absl::OkStatus();
+  }
+
+  absl::Status FineTune() {
+    if (config_.learner().online_env_steps() == 0 || config_.actors().num_actors() == 0) {
+      out_ << "[online] skipped (learner.online_env_steps or actors.num_actors is 0)" << std::endl;
+      return absl::OkStatus();
+    }
+    BeginPhase("online");
+    const std::string offline = absl::StrCat("learner.offline_checkpoint=", offline_checkpoint_);
+    RETURN_IF_ERROR(cluster_.Start({"replay", "replay",
+                                    RoleArgs({"replay", "--port_file", PortFile("replay")}, {}),
+                                    PortFile("replay")}));
+    const std::string replay = absl::StrCat("127.0.0.1:", cluster_.Find("replay")->ports.front());
+    RETURN_IF_ERROR(StartLearners("learner", "online", replay, {offline}));
+    const std::string weights = absl::StrCat("127.0.0.1:", cluster_.Find("learner")->ports.front());
+    const bool restart = config_.run().restart_actors();
+    for (int i = 0; i < config_.actors().num_actors(); ++i) {
+      const std::string name = absl::StrCat("actor-", i);
+      RETURN_IF_ERROR(
+          cluster_.Start({name, "actor",
+                          RoleArgs({"actor", "--id", std::to_string(i), "--replay", replay,
+                                    "--learner", weights, "--port_file", PortFile(name)},
+                                   {offline}),
+                          PortFile(name), restart, false}));
+    }
+    if (config_.evaluation().episodes() > 0) {
+      RETURN_IF_ERROR(
+          cluster_.Start({"evaluator", "evaluator",
+                          RoleArgs({"actor", "--eval", "--learner", weights, "--eval_out",
+                                    dir_ + "/eval.csv", "--port_file", PortFile("evaluator")},
+                                   {offline}),
+                          PortFile("evaluator"), restart, false}));
+    }
+    RETURN_IF_ERROR(Monitor("learner", [&](const Progress& p) {
+      std::string line = absl::StrFormat("env steps %d/%d (%.0f/s)  updates %d (%.0f/s)",
+                                         p.env_steps, config_.learner().online_env_steps(),
+                                         p.env_steps_per_second, p.updates, p.updates_per_second);
+      if (!std::isnan(p.eval_online)) {
+        absl::StrAppend(&line, absl::StrFormat("  eval online %.1f", p.eval_online));
+      }
+      if (!std::isnan(p.eval_composed)) {
+        absl::StrAppend(&line, absl::StrFormat(" composed %.1f", p.eval_composed));
+      }
+      return line;
+    }));
+    // The learner has written its final checkpoint; the replay server still counts env steps.
+    (void)report_.Sample(phase_, cluster_);
+    cluster_.StopAll();
+    // The online learner's counter continues from the offline checkpoint's.
+    int64_t start_updates = 0;
+    if (!offline_checkpoint_.empty()) {
+      ASSIGN_OR_RETURN(learner::CheckpointInfo start,
+                       learner::ReadCheckpointInfo(offline_checkpoint_));
+      start_updates = start.updates;
+    }
+    ASSIGN_OR_RETURN(learner::CheckpointInfo info,
+                     learner::ReadCheckpointInfo(CheckpointDir() + "/online.pt"));
+    report_.RecordLearnerResult(info.updates - start_updates, info.env_steps);
+    EndPhase();
+    return absl::OkStatus();
+  }
+
+  // Polls children, scrapes their /metrics, prints progress and appends metrics.csv until
+  // `finisher` has finished.
+  absl::Status Monitor(const std::string& finisher,
+                       const std::function<std::string(const Progress&)>& describe) {
+    const absl::Duration progress_every = absl::Seconds(config_.run().progress_interval_seconds());
+    const absl::Duration csv_every = absl::Seconds(config_.metrics().csv_interval_seconds());
+    absl::Time next_progress = absl::Now() + progress_every;
+    absl::Time next_csv = absl::Now() + csv_every;
+    while (true) {
+      RETURN_IF_ERROR(cluster_.Poll());
+      const ChildState* child = cluster_.Find(finisher);
+      const bool done = child == nullptr || child->finished;
+      if (ShutdownRequested()) {
+        if (tty_) out_ << std::endl;
+        return absl::CancelledError("interrupted");
+      }
+      const absl::Time now = absl::Now();
+      if (done || now >= next_csv || now >= next_progress) {
+        const Progress progress = report_.Sample(phase_, cluster_);
+        if (done || now >= next_csv) {
+          report_.AppendCsv(progress);
+          next_csv = now + csv_every;
+        }
+        if (done || now >= next_progress) {
+          PrintProgress(progress, describe(progress));
+          next_progress = now + progress_every;
+        }
+      }
+      if (done) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    if (tty_) out_ << std::endl;
+    return absl::OkStatus();
+  }
+
+  void PrintProgress(const Progress& p, const std::string& details) {
+    std::string eta = "";
+    if (p.eta_seconds > 0 && std::isfinite(p.eta_seconds)) {
+      eta = absl::StrFormat("  ETA %.0f s", p.eta_seconds);
+    }
+    const std::string line =
+        absl::StrFormat("[%s %4.0f s] %s%s", phase_,
+                        absl::ToDoubleSeconds(absl::Now() - phase_start_), details, eta);
+    if (tty_) {
+      out_ << "\r\033[K" << line << std::flush;
+    } else {
+      out_ << line << std::endl;
+    }
+  }
+
+  void BeginPhase(const std::string& phase) {
+    phase_ = phase;
+    phase_start_ = absl::Now();
+    report_.BeginPhase(phase);
+  }
+  void EndPhase() {
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - phase_start_);
+    out_ << "[" << phase_ << "] done in " << absl::StrFormat("%.1f", seconds) << " s" << std::endl;
+    report_.EndPhase(phase_, seconds);
+  }
+
+  absl::Status Finish() {
+    // Before/after on the same episode seeds: the frozen offline policy, the fine-tuned online
+    // policy alone, and the CBS-composed policy.
+    const int episodes = config_.run().final_evaluation_episodes() > 0
+                             ? config_.run().final_evaluation_episodes()
+                             : config_.evaluation().episodes();
+    const std::string online_checkpoint = CheckpointDir() + "/online.pt";
+    if (episodes > 0) {
+      BeginPhase("evaluate");
+      const envs::EnvOptions options(config_.env().options().begin(),
+                                     config_.env().options().end());
+      ASSIGN_OR_RETURN(auto env, envs::CreateEnv(config_.env().name(), options));
+      const envs::EnvSpec spec = env->spec();
+      ASSIGN_OR_RETURN(std::unique_ptr<policies::ActingPolicy> policy,
+                       policies::CreateActingPolicy(policies::PolicyContext{
+                           spec.ToTransitionSpec(), config_.algorithm(), offline_checkpoint_}));
+      auto evaluate = [&](const std::string& name, const std::string& which) -> absl::Status {
+        ASSIGN_OR_RETURN(
+            actor::EvaluationResult result,
+            actor::EvaluateNamedPolicy(config_.env().name(), options, *policy, which,
+                                       config_.selector().beam_width(), episodes, config_.seed()));
+        report_.AddEvaluation(name, result);
+        return absl::OkStatus();
+      };
+      const bool has_offline = !offline_checkpoint_.empty();
+      if (has_offline) RETURN_IF_ERROR(evaluate("offline (before)", "offline"));
+      if (fs::exists(online_checkpoint)) {
+        RETURN_IF_ERROR(policy->LoadOnlineCheckpoint(online_checkpoint));
+        RETURN_IF_ERROR(
+            evaluate(has_offline ? "online (after)" : "online (trained from scratch)", "online"));
+        if (has_offline && policy->capabilities().factorized_critic) {
+          RETURN_IF_ERROR(evaluate("cbs-composed (after)", "composed"));
+        }
+      }
+      EndPhase();
+    }
+    report_.set_outcome("completed");
+    report_.set_restarts(cluster_.total_restarts());
+    RETURN_IF_ERROR(report_.WriteSummary(out_));
+    report_.Plot(out_);
+    return absl::OkStatus();
+  }
+
+  ExperimentConfig config_;
+  const std::string dir_;
+  std::ostream& out_;
+  const std::string exe_;
+  Cluster cluster_;
+  RunReport report_;
+  const bool tty_;
+  std::string phase_ = "start";
+  absl::Time phase_start_ = absl::Now();
+  std::string offline_checkpoint_;
+};
+
+}  // namespace
+
+std::string DefaultRunDir(const ExperimentConfig& config) {
+  return absl::StrCat(config.run_root(), "/", config.name(), "-",
+                      absl::FormatTime("%Y%m%d-%H%M%S", absl::Now(), absl::LocalTimeZone()));
+}
+
+absl::Status RunExperiment(ExperimentConfig config, const std::string& dir, std::ostream& out) {
+  Run run(std::move(config), dir, out);
+  absl::Status status = run.Execute();
+  if (!status.ok()) run.Abort(status);
+  return status;
+}
+
+}  // namespace tandem
