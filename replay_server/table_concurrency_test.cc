@@ -38,7 +38,8 @@ void Hammer(Table& table, bool prioritized) {
       schema.Allocate(8, &out);
       std::vector<int64_t> keys(8);
       std::vector<double> probabilities(8);
-      while (!done.load()) {
+      // At least 50 draws each, even if the writers finish before this thread starts.
+      for (int draws = 0; !done.load() || draws < 50; ++draws) {
         if (!table.SampleInto(8, rng, &out, 0, keys.data(), probabilities.data()).ok()) continue;
         samples += 8;
         for (int i = 0; i < 8; ++i) {
