@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/config.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/transition_schema.h"
@@ -94,8 +95,32 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
                          config.actors().record_dir(), absl::StrCat("actor-", options.actor_id),
                          spec, b, config.actors().record_segment_transitions(), metadata));
   }
-  const TransitionSchema schema = *TransitionSchema::Create(spec.ToTransitionSpec());
-  schema.Allocate(config.actors().send_batch_transitions(), &actor->outgoing_);
+  if (EpisodeItems(config.replay())) {
+    if (spec.action_type != ACTION_TYPE_DISCRETE || !spec.has_avail_actions ||
+        spec.episode_limit < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay.tables item_kind: episode items need a discrete env with availability masks and "
+          "an episode limit; ",
+          spec.name, " is not one"));
+    }
+    TransitionSpec episode_spec = spec.ToTransitionSpec();
+    episode_spec.set_episode_steps(spec.episode_limit + 1);
+    ASSIGN_OR_RETURN(actor->episodes_, EpisodeAssembler::Create(episode_spec, static_cast<int>(b)));
+  } else {
+    const TransitionSchema schema = *TransitionSchema::Create(spec.ToTransitionSpec());
+    schema.Allocate(config.actors().send_batch_transitions(), &actor->outgoing_);
+  }
+  actor->lengths_.assign(b, 0);
+  if (MetricsRegistry* m = options.metrics;
+      m != nullptr && spec.action_type == ACTION_TYPE_DISCRETE) {
+    actor->win_rate_metric_ =
+        &m->GetGauge("tandem_actor_win_rate",
+                     "Share of the actor's last 100 training episodes won (combat envs)");
+  }
+  if (MetricsRegistry* m = options.metrics) {
+    actor->episode_length_metric_ =
+        &m->GetGauge("tandem_actor_episode_length", "Env steps of the last finished episode");
+  }
   return actor;
 }
 
@@ -143,12 +168,23 @@ absl::Status Actor::RecordStep() {
   const int64_t s = spec.state_size;
   const int64_t capacity = options_.config.actors().send_batch_transitions();
   for (int64_t e = 0; e < b; ++e) {
-    PutTransition(e);
-    if (++outgoing_rows_ == capacity) {
-      outgoing_.set_actor_id(options_.actor_id);
-      outgoing_.set_weights_version(stats_.weights_version);
-      sender_->Enqueue(outgoing_, stop_);
-      outgoing_rows_ = 0;
+    if (episodes_.has_value()) {
+      episodes_->Add(
+          static_cast<int>(e),
+          EpisodeStep{loop_->prev_obs().data() + e * n * o, loop_->prev_state().data() + e * s,
+                      loop_->prev_avail().data() + e * n * a,
+                      loop_->discrete_actions().data() + e * n, pool.reward()[e],
+                      pool.terminated()[e] != 0, pool.truncated()[e] != 0,
+                      pool.obs().data() + e * n * o, pool.state().data() + e * s,
+                      pool.avail_actions().data() + e * n * a});
+    } else {
+      PutTransition(e);
+      if (++outgoing_rows_ == capacity) {
+        outgoing_.set_actor_id(options_.actor_id);
+        outgoing_.set_weights_version(stats_.weights_version);
+        sender_->Enqueue(outgoing_, stop_);
+        outgoing_rows_ = 0;
+      }
     }
     if (recorder_ != nullptr) {
       RETURN_IF_ERROR(recorder_->Add(
@@ -158,20 +194,36 @@ absl::Status Actor::RecordStep() {
           pool.obs().data() + e * n * o, pool.state().data() + e * s, learner_step_));
     }
     returns_[e] += pool.reward()[e];
+    ++lengths_[e];
     if (pool.terminated()[e] || pool.truncated()[e]) {
       ++stats_.episodes;
       stats_.last_episode_return = returns_[e];
+      const bool won = pool.terminated()[e] && pool.won()[e];
+      stats_.episodes_won += won ? 1 : 0;
+      if (recent_wins_.size() < 100) {
+        recent_wins_.push_back(won ? 1 : 0);
+      } else {
+        recent_wins_[recent_next_++ % recent_wins_.size()] = won ? 1 : 0;
+      }
       if (episodes_metric_ != nullptr) {
         episodes_metric_->Increment();
         return_metric_->Set(returns_[e]);
+        episode_length_metric_->Set(static_cast<double>(lengths_[e]));
+      }
+      if (win_rate_metric_ != nullptr) {
+        int64_t wins = 0;
+        for (uint8_t w : recent_wins_) wins += w;
+        win_rate_metric_->Set(static_cast<double>(wins) / recent_wins_.size());
       }
       returns_[e] = 0;
+      lengths_[e] = 0;
     }
     if (!offline_share_.empty() && loop_->selected()) {
       for (int64_t i = 0; i < n; ++i) offline_choices_[i] += (loop_->hybrids()[e] >> i) & 1;
       ++decisions_;
     }
   }
+  if (episodes_.has_value() && episodes_->finished_steps() >= capacity) SendEpisodes();
   stats_.env_steps += b;
   if (env_steps_metric_ != nullptr) env_steps_metric_->Increment(static_cast<double>(b));
   if (!offline_share_.empty() && decisions_ >= 100) {
@@ -182,6 +234,13 @@ absl::Status Actor::RecordStep() {
     decisions_ = 0;
   }
   return absl::OkStatus();
+}
+
+void Actor::SendEpisodes() {
+  TransitionBatch batch = episodes_->TakeFinished();
+  batch.set_actor_id(options_.actor_id);
+  batch.set_weights_version(stats_.weights_version);
+  sender_->Enqueue(std::move(batch), stop_);
 }
 
 absl::StatusOr<double> Actor::TimeSelection(int iterations) {
@@ -207,6 +266,18 @@ absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps
       action_seconds_->Observe(absl::ToDoubleSeconds(selected - start));
       step_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
     }
+  }
+  if (episodes_.has_value()) {
+    // Episodes still running end here, cut by the stop (their last observation bootstraps).
+    const envs::EnvPool& pool = loop_->pool();
+    const envs::EnvSpec& spec = pool.spec();
+    const int64_t n = spec.num_agents, o = spec.obs_size, s = spec.state_size;
+    const int64_t a = spec.action_size;
+    for (int64_t e = 0; e < pool.size(); ++e) {
+      episodes_->Cut(static_cast<int>(e), pool.obs().data() + e * n * o,
+                     pool.state().data() + e * s, pool.avail_actions().data() + e * n * a);
+    }
+    if (episodes_->finished_episodes() > 0) SendEpisodes();
   }
   if (outgoing_rows_ > 0) {
     // Send the partial batch: trim every column to the rows written.

@@ -3,16 +3,18 @@
 // the learner publishes a newer version) and one registered selector (selection/selector.h), all
 // driven by the shared StepLoop. Every decision step runs one batched forward per network over all
 // B envs; transitions (with availability masks on discrete envs) stream to the replay server in
-// batches.
+// batches, or whole padded episodes when the replay tables hold episodes (recurrent agents).
 #ifndef TANDEM_ACTOR_ACTOR_H_
 #define TANDEM_ACTOR_ACTOR_H_
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "actor/episode_assembler.h"
 #include "actor/episode_recorder.h"
 #include "actor/step_loop.h"
 #include "actor/transition_sender.h"
@@ -40,6 +42,8 @@ struct ActorStats {
   int64_t episodes = 0;
   uint64_t weights_version = 0;
   double last_episode_return = 0;
+  // Combat envs: episodes won (the env's `won` flag) among `episodes`.
+  int64_t episodes_won = 0;
 };
 
 class Actor {
@@ -64,6 +68,8 @@ class Actor {
   absl::Status RecordStep();
   // Copies env e's transition of the last step into row `outgoing_rows_` of outgoing_.
   void PutTransition(int64_t e);
+  // Sends the finished episodes (episode tables).
+  void SendEpisodes();
 
   ActorOptions options_;
   std::unique_ptr<policies::ActingPolicy> policy_;
@@ -75,6 +81,14 @@ class Actor {
   int64_t decisions_ = 0;
   TransitionBatch outgoing_;
   int64_t outgoing_rows_ = 0;
+  // Episode tables (replay.tables item_kind): whole episodes instead of transitions.
+  std::optional<EpisodeAssembler> episodes_;
+  Gauge* win_rate_metric_ = nullptr;
+  Gauge* episode_length_metric_ = nullptr;
+  std::vector<int64_t> lengths_;
+  // Train win rate over the last episodes (a window of 100).
+  std::vector<uint8_t> recent_wins_;
+  size_t recent_next_ = 0;
   ActorStats stats_;
   // actors.record_dir: everything generated, as whole episodes on disk.
   std::unique_ptr<EpisodeRecorder> recorder_;

@@ -24,7 +24,7 @@ TransitionSender::TransitionSender(std::shared_ptr<replay::ReplayClient> client,
 TransitionSender::~TransitionSender() { Close(); }
 
 bool TransitionSender::Enqueue(TransitionBatch batch, const std::function<bool()>& stop) {
-  const int64_t rows = NumTransitions(batch);
+  const int64_t rows = NumSteps(batch);
   absl::MutexLock lock(&mu_);
   // Connected: hold at most a few batches beyond those in flight, so the replay server's rate
   // limiter throttles the actor instead of a deep local queue going stale. Away: keep up to
@@ -72,7 +72,7 @@ void TransitionSender::Run() {
     auto pop_acknowledged = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       const uint64_t acked = writer->acknowledged_sequence();
       while (removed < acked && !pending_.empty() && written > 0) {
-        const int64_t rows = NumTransitions(pending_.front());
+        const int64_t rows = NumSteps(pending_.front());
         buffered_ -= rows;
         acknowledged_ += rows;
         if (sent_metric_ != nullptr) sent_metric_->Increment(static_cast<double>(rows));

@@ -377,6 +377,10 @@ class Checker {
 
 }  // namespace
 
+bool EpisodeItems(const ReplayConfig& replay) {
+  return replay.tables_size() > 0 && replay.tables(0).item_kind() == TableConfig::ITEM_KIND_EPISODE;
+}
+
 absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   Checker c;
   c.Require(!config.name().empty(), "name", "must not be empty");
@@ -446,9 +450,10 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
     c.AtLeast(field + ".priority_exponent", table.priority_exponent(), 0.0);
     c.Require(table.selector() != TableConfig::SELECTOR_UNSPECIFIED, field + ".selector",
               "must be SELECTOR_UNIFORM, SELECTOR_FIFO or SELECTOR_PRIORITIZED");
-    c.Require(table.item_kind() == TableConfig::ITEM_KIND_TRANSITION, field + ".item_kind",
-              "only ITEM_KIND_TRANSITION tables exist yet (episode tables come with recurrent "
-              "agents' episode replay)");
+    c.Require(table.item_kind() != TableConfig::ITEM_KIND_UNSPECIFIED, field + ".item_kind",
+              "must be ITEM_KIND_TRANSITION or ITEM_KIND_EPISODE");
+    c.Require(table.item_kind() == replay.tables(0).item_kind(), field + ".item_kind",
+              "every table of one replay server holds the same kind of item (one shape)");
   }
 
   const LearnerConfig& learner = config.learner();

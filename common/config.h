@@ -49,6 +49,10 @@ absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
 // The resolved configuration with defaults filled in and no file (for `tandem config defaults`).
 ExperimentConfig DefaultExperimentConfig();
 
+// Whether the replay tables hold whole episodes (their declared item_kind; every table holds one
+// kind, and the default "online" table follows the declared ones). Actors then stream episodes.
+bool EpisodeItems(const ReplayConfig& replay);
+
 // Text-format rendering of `message`.
 std::string ToTextProto(const google::protobuf::Message& message);
 

@@ -1,5 +1,6 @@
 #include "common/transition_schema.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -62,6 +63,8 @@ absl::string_view FieldName(Field field) {
       return "next_state";
     case Field::kNextAvailActions:
       return "next_avail_actions";
+    case Field::kFilled:
+      return "filled";
   }
   return "unknown";
 }
@@ -88,6 +91,8 @@ const Tensor& GetField(const TransitionBatch& batch, Field field) {
       return batch.next_state();
     case Field::kNextAvailActions:
       return batch.next_avail_actions();
+    case Field::kFilled:
+      return batch.filled();
   }
   LOG(FATAL) << "unknown field";
 }
@@ -114,6 +119,8 @@ Tensor* MutableField(TransitionBatch* batch, Field field) {
       return batch->mutable_next_state();
     case Field::kNextAvailActions:
       return batch->mutable_next_avail_actions();
+    case Field::kFilled:
+      return batch->mutable_filled();
   }
   LOG(FATAL) << "unknown field";
 }
@@ -144,6 +151,13 @@ absl::StatusOr<TransitionSchema> TransitionSchema::Create(const TransitionSpec& 
   if (spec.has_avail_actions() && !discrete) {
     return bad("has_avail_actions", "true", "only discrete action spaces have availability masks");
   }
+  if (spec.episode_steps() < 0 || spec.episode_steps() == 1) {
+    return bad("episode_steps", spec.episode_steps(), "must be 0 (transitions) or >= 2");
+  }
+  if (spec.episode_steps() > 0 && !spec.has_avail_actions()) {
+    return bad("episode_steps", spec.episode_steps(),
+               "episode items need discrete actions with availability masks");
+  }
 
   TransitionSchema schema;
   schema.spec_ = spec;
@@ -155,6 +169,17 @@ absl::StatusOr<TransitionSchema> TransitionSchema::Create(const TransitionSpec& 
     schema.columns_.push_back(Column{field, dtype, std::move(row_shape), elements, bytes});
     schema.row_bytes_ += bytes;
   };
+  if (const int64_t l = spec.episode_steps(); l > 0) {
+    const int64_t k = spec.action_size();
+    add(Field::kObs, DTYPE_FLOAT32, {l, n, spec.obs_size()});
+    add(Field::kState, DTYPE_FLOAT32, {l, spec.state_size()});
+    add(Field::kActions, DTYPE_INT32, {l, n});
+    add(Field::kAvailActions, DTYPE_UINT8, {l, n, k});
+    add(Field::kReward, DTYPE_FLOAT32, {l});
+    add(Field::kTerminated, DTYPE_UINT8, {l});
+    add(Field::kFilled, DTYPE_UINT8, {l});
+    return schema;
+  }
   add(Field::kObs, DTYPE_FLOAT32, {n, spec.obs_size()});
   add(Field::kState, DTYPE_FLOAT32, {spec.state_size()});
   if (discrete) {
@@ -180,7 +205,12 @@ const Column* TransitionSchema::Find(Field field) const {
 }
 
 absl::StatusOr<int64_t> TransitionSchema::Validate(const TransitionBatch& batch) const {
-  RETURN_IF_ERROR(ExpectTensor(batch.reward(), "reward", DTYPE_FLOAT32, {-1}));
+  if (episodic()) {
+    RETURN_IF_ERROR(
+        ExpectTensor(batch.reward(), "reward", DTYPE_FLOAT32, {-1, spec_.episode_steps()}));
+  } else {
+    RETURN_IF_ERROR(ExpectTensor(batch.reward(), "reward", DTYPE_FLOAT32, {-1}));
+  }
   const int64_t t = batch.reward().shape(0);
   if (t < 1) return absl::InvalidArgumentError("reward: batch has no transitions");
   for (const Column& column : columns_) {
@@ -212,6 +242,10 @@ absl::StatusOr<int64_t> TransitionSchema::Validate(const TransitionBatch& batch)
       }
     }
   }
+  if (episodic()) {
+    RETURN_IF_ERROR(ValidateEpisodes(batch, t));
+    return t;
+  }
   if (spec_.action_type() == ACTION_TYPE_DISCRETE) {
     const int64_t n = spec_.num_agents();
     const int64_t k = spec_.action_size();
@@ -234,6 +268,99 @@ absl::StatusOr<int64_t> TransitionSchema::Validate(const TransitionBatch& batch)
   return t;
 }
 
+absl::Status TransitionSchema::ValidateEpisodes(const TransitionBatch& batch, int64_t items) const {
+  const int64_t l = spec_.episode_steps(), n = spec_.num_agents(), k = spec_.action_size();
+  const auto* filled = reinterpret_cast<const uint8_t*>(batch.filled().data().data());
+  const auto* terminated = reinterpret_cast<const uint8_t*>(batch.terminated().data().data());
+  const auto* avail = reinterpret_cast<const uint8_t*>(batch.avail_actions().data().data());
+  std::vector<int32_t> actions(items * l * n);
+  RETURN_IF_ERROR(CopyTensorData<int32_t>(batch.actions(), "actions", absl::MakeSpan(actions)));
+  std::vector<float> reward(items * l);
+  RETURN_IF_ERROR(CopyTensorData<float>(batch.reward(), "reward", absl::MakeSpan(reward)));
+  auto error = [](int64_t e, auto&&... parts) {
+    return absl::InvalidArgumentError(absl::StrCat(parts..., " (episode ", e, ")"));
+  };
+  // Whether `bytes` bytes of a column's data from `offset` on are all zero.
+  auto zero = [](const std::string& data, int64_t offset, int64_t bytes) {
+    for (int64_t i = 0; i < bytes; ++i) {
+      if (data[offset + i] != 0) return false;
+    }
+    return true;
+  };
+  for (int64_t e = 0; e < items; ++e) {
+    const uint8_t* f = filled + e * l;
+    int64_t entries = 0;
+    while (entries < l && f[entries] == 1) ++entries;
+    for (int64_t t = entries; t < l; ++t) {
+      if (f[t] != 0) {
+        return error(e, "filled: entry ", t, " is 1 after entry ", entries,
+                     " is 0; filled must be 1s then 0s");
+      }
+    }
+    if (entries < 2) {
+      return error(e, "filled: ", entries,
+                   " filled entries; an episode has at least one step and its final observation");
+    }
+    const int64_t len = entries - 1;
+    for (int64_t t = 0; t < l; ++t) {
+      if (terminated[e * l + t] != 0 && t != len - 1) {
+        return error(e, "terminated: set at entry ", t, " but the episode's last step is entry ",
+                     len - 1);
+      }
+      if (t >= len && reward[e * l + t] != 0) {
+        return error(e, "reward: entry ", t, " is past the episode's last step (", len - 1,
+                     ") and must be 0");
+      }
+    }
+    for (int64_t t = 0; t < entries; ++t) {
+      for (int64_t i = 0; i < n; ++i) {
+        const uint8_t* mask = avail + ((e * l + t) * n + i) * k;
+        bool any = false;
+        for (int64_t a = 0; a < k; ++a) any = any || mask[a] != 0;
+        if (!any) {
+          return error(e, "avail_actions: agent ", i, " has no available action at entry ", t);
+        }
+        const int32_t action = actions[(e * l + t) * n + i];
+        if (t == len) {
+          if (action != 0) {
+            return error(e, "actions: entry ", t,
+                         " holds the final observation and its actions must be 0, got ", action);
+          }
+          continue;
+        }
+        if (action < 0 || action >= k) {
+          return error(e, "actions: agent ", i, " at entry ", t, " took action ", action,
+                       ", outside [0, ", k, ")");
+        }
+        if (mask[action] == 0) {
+          return error(e, "actions: agent ", i, " at entry ", t, " took action ", action,
+                       ", which avail_actions marks unavailable");
+        }
+      }
+    }
+    // Padding after the final entry is zero in every column.
+    for (const Column& column : columns_) {
+      const int64_t entry_bytes = column.row_bytes / l;
+      if (!zero(GetField(batch, column.field).data(), e * column.row_bytes + entries * entry_bytes,
+                (l - entries) * entry_bytes)) {
+        return error(e, FieldName(column.field), ": padding after entry ", entries - 1,
+                     " must be zero");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t TransitionSchema::CountSteps(const TransitionBatch& batch, int64_t rows) const {
+  if (!episodic()) return rows;
+  const std::string& filled = batch.filled().data();
+  const int64_t bytes =
+      std::min<int64_t>(static_cast<int64_t>(filled.size()), rows * spec_.episode_steps());
+  int64_t entries = 0;
+  for (int64_t i = 0; i < bytes; ++i) entries += static_cast<uint8_t>(filled[i]);
+  return entries - rows;
+}
+
 void TransitionSchema::Allocate(int64_t num_rows, TransitionBatch* batch) const {
   for (const Column& column : columns_) {
     Tensor* tensor = MutableField(batch, column.field);
@@ -254,7 +381,7 @@ bool TransitionSchema::Compatible(const TransitionSpec& a, const TransitionSpec&
   return a.num_agents() == b.num_agents() && a.obs_size() == b.obs_size() &&
          a.state_size() == b.state_size() && a.action_type() == b.action_type() &&
          a.action_size() == b.action_size() && a.has_avail_actions() == b.has_avail_actions() &&
-         sizes(a) == sizes(b);
+         a.episode_steps() == b.episode_steps() && sizes(a) == sizes(b);
 }
 
 absl::StatusOr<TransitionSpec> InferSpec(const TransitionBatch& batch) {
@@ -265,6 +392,22 @@ absl::StatusOr<TransitionSpec> InferSpec(const TransitionBatch& batch) {
     }
     return absl::OkStatus();
   };
+  if (batch.filled().shape_size() > 0) {
+    // Episode layout: obs [T, L, N, O], avail_actions [T, L, N, K].
+    RETURN_IF_ERROR(need_rank(batch.obs(), "obs", 4));
+    RETURN_IF_ERROR(need_rank(batch.state(), "state", 3));
+    RETURN_IF_ERROR(need_rank(batch.avail_actions(), "avail_actions", 4));
+    TransitionSpec spec;
+    spec.set_episode_steps(static_cast<int32_t>(batch.obs().shape(1)));
+    spec.set_num_agents(static_cast<int32_t>(batch.obs().shape(2)));
+    spec.set_obs_size(static_cast<int32_t>(batch.obs().shape(3)));
+    spec.set_state_size(static_cast<int32_t>(batch.state().shape(2)));
+    spec.set_action_type(ACTION_TYPE_DISCRETE);
+    spec.set_action_size(static_cast<int32_t>(batch.avail_actions().shape(3)));
+    spec.set_has_avail_actions(true);
+    RETURN_IF_ERROR(TransitionSchema::Create(spec).status());
+    return spec;
+  }
   RETURN_IF_ERROR(need_rank(batch.obs(), "obs", 3));
   RETURN_IF_ERROR(need_rank(batch.state(), "state", 2));
   TransitionSpec spec;
@@ -289,11 +432,21 @@ int64_t NumTransitions(const TransitionBatch& batch) {
   return batch.reward().shape_size() > 0 ? batch.reward().shape(0) : 0;
 }
 
+int64_t NumSteps(const TransitionBatch& batch) {
+  const int64_t items = NumTransitions(batch);
+  if (batch.filled().shape_size() == 0) return items;
+  int64_t entries = 0;
+  for (char byte : batch.filled().data()) entries += static_cast<uint8_t>(byte);
+  return entries - items;
+}
+
 std::string DescribeSpec(const TransitionSpec& spec) {
   return absl::StrCat(
       spec.num_agents(), " agents, obs ", spec.obs_size(), ", state ", spec.state_size(), ", ",
       spec.action_type() == ACTION_TYPE_DISCRETE ? "discrete" : "continuous", " actions ",
-      spec.action_size(), spec.has_avail_actions() ? " with availability masks" : "");
+      spec.action_size(), spec.has_avail_actions() ? " with availability masks" : "",
+      spec.episode_steps() > 0 ? absl::StrCat(", episodes of ", spec.episode_steps(), " entries")
+                               : "");
 }
 
 }  // namespace tandem

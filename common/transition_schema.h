@@ -29,14 +29,19 @@ enum class Field {
   kNextObs,
   kNextState,
   kNextAvailActions,
+  // Episode layout only: which entries of a padded episode hold data.
+  kFilled,
 };
-inline constexpr int kNumFields = 10;
+inline constexpr int kNumFields = 11;
 
 // Every field, in wire order.
 inline constexpr std::array<Field, kNumFields> kAllFields = {
-    Field::kObs,       Field::kState,           Field::kActions,   Field::kAvailActions,
-    Field::kReward,    Field::kTerminated,      Field::kTruncated, Field::kNextObs,
-    Field::kNextState, Field::kNextAvailActions};
+    Field::kObs,       Field::kState,
+    Field::kActions,   Field::kAvailActions,
+    Field::kReward,    Field::kTerminated,
+    Field::kTruncated, Field::kNextObs,
+    Field::kNextState, Field::kNextAvailActions,
+    Field::kFilled};
 
 // The proto field name, e.g. "next_obs".
 absl::string_view FieldName(Field field);
@@ -45,11 +50,13 @@ absl::string_view FieldName(Field field);
 const Tensor& GetField(const TransitionBatch& batch, Field field);
 Tensor* MutableField(TransitionBatch* batch, Field field);
 
-// One column: a field present under the spec, with its dtype and per-transition shape.
+// One column: a field present under the spec, with its dtype and per-item shape (an item is one
+// transition, or one padded episode under the episode layout).
 struct Column {
   Field field;
   DType dtype;
-  // Shape of one transition's entry, e.g. {N, O} for obs, {} for reward.
+  // Shape of one item's entry, e.g. {N, O} for obs and {} for reward; with episode items
+  // {L, N, O} and {L}.
   std::vector<int64_t> row_shape;
   // Elements per transition (product of row_shape).
   int64_t row_elements;
@@ -57,7 +64,8 @@ struct Column {
   int64_t row_bytes;
 };
 
-// The columns a spec implies, in wire order (avail masks only when the spec has them).
+// The columns a spec implies, in wire order (avail masks only when the spec has them; the episode
+// layout's columns when spec.episode_steps > 0).
 class TransitionSchema {
  public:
   // Fails with INVALID_ARGUMENT naming the bad spec field.
@@ -65,8 +73,13 @@ class TransitionSchema {
 
   const TransitionSpec& spec() const { return spec_; }
   const std::vector<Column>& columns() const { return columns_; }
-  // Bytes of one transition over all columns.
+  // Bytes of one item over all columns.
   int64_t row_bytes() const { return row_bytes_; }
+  // Whether items are whole padded episodes (spec.episode_steps > 0).
+  bool episodic() const { return spec_.episode_steps() > 0; }
+  // Env steps held by the first `rows` items of a validated batch: `rows` for transitions, the
+  // episodes' lengths (filled entries minus one each) for episodes. Rate limiters count these.
+  int64_t CountSteps(const TransitionBatch& batch, int64_t rows) const;
   // The column for `field`, or nullptr when the spec has no such column.
   const Column* Find(Field field) const;
 
@@ -74,6 +87,9 @@ class TransitionSchema {
   // common length T >= 1, finite floats, done flags in {0, 1}, discrete actions in [0, K) and
   // available, masks in {0, 1}, no tensors the spec does not have. Returns T. The error names the
   // field and the problem, e.g. "next_obs: expected shape [64, 6, 23], got float32[64, 6, 22]".
+  // Episode items are also checked for a hole-free `filled` prefix of 2..L entries, zero padding,
+  // one `terminated` at most (on the last acted entry) and an available action for every agent at
+  // every filled entry.
   absl::StatusOr<int64_t> Validate(const TransitionBatch& batch) const;
 
   // Resizes every column of `batch` to `num_rows` transitions (contents unspecified) so rows can
@@ -85,6 +101,8 @@ class TransitionSchema {
 
  private:
   TransitionSchema() = default;
+  // The episode layout's checks beyond shapes and dtypes, for `items` episodes.
+  absl::Status ValidateEpisodes(const TransitionBatch& batch, int64_t items) const;
   TransitionSpec spec_;
   std::vector<Column> columns_;
   int64_t row_bytes_ = 0;
@@ -95,8 +113,12 @@ class TransitionSchema {
 // not determine it.
 absl::StatusOr<TransitionSpec> InferSpec(const TransitionBatch& batch);
 
-// Number of transitions in a batch, read from `reward`'s leading dimension (0 if absent).
+// Number of items (transitions or episodes) in a batch, read from `reward`'s leading dimension (0
+// if absent).
 int64_t NumTransitions(const TransitionBatch& batch);
+// Env steps in a batch: NumTransitions for transitions, the episodes' lengths (filled entries
+// minus one per episode) under the episode layout.
+int64_t NumSteps(const TransitionBatch& batch);
 
 // A one-line description of a spec, e.g. "6 agents, obs 23, state 138, continuous actions 1".
 std::string DescribeSpec(const TransitionSpec& spec);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "common/tensor_proto.h"
@@ -14,6 +15,8 @@ namespace {
 
 using testing::ContinuousSpec;
 using testing::DiscreteSpec;
+using testing::EpisodeLength;
+using testing::EpisodeSpec;
 using ::testing::HasSubstr;
 using testing::MakeBatch;
 
@@ -139,6 +142,99 @@ TEST(TransitionSchema, CompatibleComparesShapesNotNames) {
   EXPECT_TRUE(TransitionSchema::Compatible(a, b));
   b.set_state_size(8);
   EXPECT_FALSE(TransitionSchema::Compatible(a, b));
+}
+
+TEST(TransitionSchema, EpisodeSpecHasPaddedEpisodeColumns) {
+  TransitionSchema schema = Schema(EpisodeSpec(3, 5, 7, 4, 6));
+  ASSERT_TRUE(schema.episodic());
+  std::vector<std::string> names;
+  for (const Column& column : schema.columns())
+    names.push_back(std::string(FieldName(column.field)));
+  EXPECT_EQ(names, (std::vector<std::string>{"obs", "state", "actions", "avail_actions", "reward",
+                                             "terminated", "filled"}));
+  EXPECT_EQ(schema.Find(Field::kObs)->row_shape, (std::vector<int64_t>{6, 3, 5}));
+  EXPECT_EQ(schema.Find(Field::kAvailActions)->row_shape, (std::vector<int64_t>{6, 3, 4}));
+  EXPECT_EQ(schema.Find(Field::kFilled)->row_shape, (std::vector<int64_t>{6}));
+  // Continuous actions or a one-entry item have no episode layout.
+  TransitionSpec bad = ContinuousSpec();
+  bad.set_episode_steps(6);
+  EXPECT_THAT(TransitionSchema::Create(bad).status().message(), HasSubstr("spec.episode_steps"));
+  bad = EpisodeSpec();
+  bad.set_episode_steps(1);
+  EXPECT_THAT(TransitionSchema::Create(bad).status().message(), HasSubstr("spec.episode_steps"));
+}
+
+TEST(TransitionSchema, ValidEpisodesPassAndCountTheirSteps) {
+  TransitionSchema schema = Schema(EpisodeSpec(3, 5, 7, 4, 6));
+  TransitionBatch batch = MakeBatch(schema, 7, 0);
+  auto rows = schema.Validate(batch);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, 7);
+  int64_t steps = 0;
+  for (int64_t id = 0; id < 7; ++id) steps += EpisodeLength(schema.spec(), id);
+  EXPECT_EQ(schema.CountSteps(batch, 7), steps);
+  EXPECT_EQ(NumSteps(batch), steps);
+  auto inferred = InferSpec(batch);
+  ASSERT_TRUE(inferred.ok()) << inferred.status();
+  EXPECT_TRUE(TransitionSchema::Compatible(*inferred, schema.spec()));
+  EXPECT_FALSE(TransitionSchema::Compatible(DiscreteSpec(3, 5, 7, 4), schema.spec()));
+}
+
+// Every broken episode is refused with INVALID_ARGUMENT naming the field.
+TEST(TransitionSchema, InvalidEpisodesAreRejectedNamingTheField) {
+  TransitionSchema schema = Schema(EpisodeSpec(2, 3, 4, 4, 6));
+  const int64_t l = 6, n = 2, k = 4;
+  // Item 3 (id 3): 4 steps, entries 0..4 filled, action 3 everywhere, not terminated.
+  auto expect = [&](const std::function<void(TransitionBatch&)>& corrupt, const std::string& what) {
+    TransitionBatch batch = MakeBatch(schema, 4, 0);
+    corrupt(batch);
+    absl::Status status = schema.Validate(batch).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << what;
+    EXPECT_THAT(status.message(), HasSubstr(what));
+    EXPECT_THAT(status.message(), HasSubstr("(episode 3)"));
+  };
+  auto bytes = [](TransitionBatch& batch, Field field) {
+    return MutableField(&batch, field)->mutable_data()->data();
+  };
+  // An action the mask marks unavailable.
+  expect(
+      [&](TransitionBatch& b) {
+        bytes(b, Field::kAvailActions)[((3 * l + 2) * n + 1) * k + 3] = 0;
+      },
+      "actions: agent 1 at entry 2 took action 3, which avail_actions marks unavailable");
+  // A hole in filled.
+  expect([&](TransitionBatch& b) { bytes(b, Field::kFilled)[3 * l + 2] = 0; },
+         "filled: entry 3 is 1 after entry 2 is 0");
+  // No step at all.
+  expect([&](TransitionBatch& b) { std::memset(bytes(b, Field::kFilled) + 3 * l + 1, 0, 5); },
+         "filled: 1 filled entries");
+  // Terminated before the last step.
+  expect([&](TransitionBatch& b) { bytes(b, Field::kTerminated)[3 * l + 1] = 1; },
+         "terminated: set at entry 1 but the episode's last step is entry 3");
+  // An agent without any available action at a filled entry.
+  expect(
+      [&](TransitionBatch& b) {
+        std::memset(bytes(b, Field::kAvailActions) + (3 * l + 4) * n * k, 0, k);
+      },
+      "avail_actions: agent 0 has no available action at entry 4");
+  // Data in the padding.
+  expect(
+      [&](TransitionBatch& b) {
+        const float one = 1;
+        std::memcpy(bytes(b, Field::kObs) + 4 * ((3 * l + 5) * n * 3), &one, 4);
+      },
+      "obs: padding after entry 4 must be zero");
+  // A reward after the last step.
+  expect(
+      [&](TransitionBatch& b) {
+        const float one = 1;
+        std::memcpy(bytes(b, Field::kReward) + 4 * (3 * l + 4), &one, 4);
+      },
+      "reward: entry 4 is past the episode's last step");
+  // Wrong item length.
+  TransitionBatch batch = MakeBatch(Schema(EpisodeSpec(2, 3, 4, 4, 7)), 2, 0);
+  EXPECT_THAT(schema.Validate(batch).status().message(),
+              HasSubstr("reward: expected shape [*, 6]"));
 }
 
 }  // namespace

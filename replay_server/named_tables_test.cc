@@ -1,5 +1,6 @@
 // Named replay tables: tables declared in config with their own selector and write-ahead log,
-// inserts and samples by table name, rho-mixing over any two tables, and priority updates.
+// inserts and samples by table name, rho-mixing over any two tables, priority updates, and tables
+// of whole episodes.
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -294,7 +295,7 @@ TEST(NamedTables, ConcurrentInsertsSamplesAndPriorityUpdatesStayConsistent) {
 TEST(NamedTables, ConfigRefusesBadTables) {
   for (const char* table :
        {"name: \"offline\"", "name: \"a b\"", "name: \"x\" capacity: 0",
-        "name: \"x\" item_kind: ITEM_KIND_EPISODE", "name: \"x\" priority_exponent: -1"}) {
+        "name: \"x\" item_kind: ITEM_KIND_UNSPECIFIED", "name: \"x\" priority_exponent: -1"}) {
     const std::string path = TestDir() + "/bad.textproto";
     std::ofstream(path) << "replay { offline_ratio: 0 tables { " << table << " } }\n";
     auto config = LoadExperimentConfig(path, {});
@@ -307,6 +308,91 @@ TEST(NamedTables, ConfigRefusesBadTables) {
       << "replay { offline_ratio: 0 tables { name: \"a\" } tables { name: \"a\" } }\n";
   auto config = LoadExperimentConfig(path, {});
   EXPECT_NE(config.status().message().find("declared twice"), std::string::npos);
+  // One server holds one kind of item.
+  std::ofstream(path) << "replay { offline_ratio: 0 tables { name: \"a\" } tables { name: \"b\" "
+                         "item_kind: ITEM_KIND_EPISODE } }\n";
+  config = LoadExperimentConfig(path, {});
+  EXPECT_NE(config.status().message().find("replay.tables[1].item_kind"), std::string::npos)
+      << config.status();
+}
+
+// Episode tables: whole padded episodes as items.
+ExperimentConfig EpisodeTables() {
+  ExperimentConfig config;
+  config.mutable_replay()->set_offline_ratio(0);
+  config.mutable_replay()->set_min_size_to_sample(1);
+  TableConfig* online = config.mutable_replay()->add_tables();
+  online->set_name("online");
+  online->set_capacity(40);
+  online->set_item_kind(TableConfig::ITEM_KIND_EPISODE);
+  return config;
+}
+
+TransitionSchema EpisodeSchema() { return *TransitionSchema::Create(testing::EpisodeSpec()); }
+
+// Episode items go in over the client stream, come back whole from the sampler with their keys,
+// survive a restart through the write-ahead log, and the rate limiter counts their env steps.
+TEST(NamedTables, EpisodeItemsRoundTripThroughGrpcAndTheLog) {
+  ExperimentConfig config = EpisodeTables();
+  config.mutable_replay()->set_wal_dir(TestDir() + "/wal");
+  const TransitionSchema schema = EpisodeSchema();
+  int64_t steps = 0;
+  for (int64_t id = 0; id < 30; ++id) steps += testing::EpisodeLength(schema.spec(), id);
+  {
+    Harness h = Start(config);
+    auto writer = h.client->NewWriter(4, "");
+    for (int64_t first = 0; first < 30; first += 6) {
+      ASSERT_TRUE(writer->Write(testing::MakeBatch(schema, 6, first)).ok());
+    }
+    ASSERT_TRUE(writer->Finish().ok());
+    EXPECT_EQ(h.server->service().online_size(), 30);
+    // Inserts count env steps (the limiter's unit), not items.
+    EXPECT_EQ(h.metrics
+                  ->GetCounter("tandem_replay_inserted_transitions_total",
+                               "Transitions stored in a table", {{"table", "online"}})
+                  .Value(),
+              steps);
+  }
+  Harness h = Start(config);
+  ASSERT_EQ(h.server->service().online_size(), 30);
+  SampleRequest request;
+  request.set_batch_size(16);
+  request.set_num_batches(1);
+  SampleResponse response;
+  ASSERT_TRUE(h.client->NewSampler(request)->Next(&response).ok());
+  const TransitionBatch& batch = response.batch().transitions();
+  ASSERT_TRUE(schema.Validate(batch).ok()) << schema.Validate(batch).status();
+  const std::vector<int64_t> keys = Keys(response);
+  for (int i = 0; i < 16; ++i) {
+    EXPECT_TRUE(testing::RowMatchesId(schema, batch, i, keys[i])) << "item " << i;
+  }
+  auto info = h.client->Info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->spec().episode_steps(), schema.spec().episode_steps());
+  ASSERT_EQ(info->tables_size(), 1);
+  EXPECT_EQ(info->tables(0).inserted_total(), 30);
+  EXPECT_EQ(info->tables(0).inserted_steps(), steps);
+}
+
+TEST(NamedTables, InvalidEpisodesAndTransitionsIntoEpisodeTablesAreRefused) {
+  Harness h = Start(EpisodeTables());
+  const TransitionSchema schema = EpisodeSchema();
+  TransitionBatch broken = testing::MakeBatch(schema, 2, 1);
+  // Episode 1 (id 2, 3 steps): a hole in `filled`.
+  (*broken.mutable_filled()->mutable_data())[6 + 1] = 0;
+  auto writer = h.client->NewWriter(1, "");
+  ASSERT_TRUE(writer->Write(testing::MakeBatch(schema, 2, 10)).ok());
+  absl::Status status = writer->Write(broken);
+  if (status.ok()) status = writer->Finish();
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_NE(status.message().find("filled"), std::string::npos) << status;
+  EXPECT_EQ(h.server->service().online_size(), 2);
+  // Transitions into a table of episodes: refused, naming the item kind.
+  auto transitions = h.client->NewWriter(1, "");
+  status = transitions->Write(
+      testing::MakeBatch(*TransitionSchema::Create(testing::DiscreteSpec()), 4, 0));
+  if (status.ok()) status = transitions->Finish();
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ class RawService final : public BenchService::Service {
     InsertResponse ack;
     while (stream->Read(&request)) {
       ack.set_acked_sequence(request.sequence());
-      ack.set_stored_transitions(NumTransitions(request.batch()));
+      ack.set_stored_transitions(NumSteps(request.batch()));
       if (!stream->Write(ack)) break;
     }
     return grpc::Status::OK;

@@ -32,6 +32,8 @@ absl::Status RunReplay(const cli::Args& args, std::ostream& out) {
                                                               config.env().options().end())),
         _.WithPrefix("replay.shape_from_env: "));
     spec = env->spec().ToTransitionSpec();
+    // Episode items are padded to the episode limit + 1 entries (the final observation).
+    if (EpisodeItems(config.replay())) spec->set_episode_steps(env->spec().episode_limit + 1);
   }
   ASSIGN_OR_RETURN(auto server, ReplayServer::Start(config, metrics.get(), spec));
   out << "replay server listening on " << server->address();

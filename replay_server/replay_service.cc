@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/config.h"
 #include "common/grpc_security.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
@@ -63,6 +64,7 @@ ReplayServiceImpl::ReplayServiceImpl(const ReplayServiceOptions& options)
   TableConfig online;
   online.set_name(kOnlineTable);
   online.set_capacity(options.config.online_capacity());
+  if (EpisodeItems(options.config)) online.set_item_kind(TableConfig::ITEM_KIND_EPISODE);
   configs.push_back(online);
   for (const TableConfig& table : options.config.tables()) {
     if (table.name() == kOnlineTable) {
@@ -94,12 +96,6 @@ absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(
     const ReplayServiceOptions& options, OfflineDataSource* offline) {
   if (options.metrics == nullptr) return absl::InvalidArgumentError("replay: metrics required");
   const ReplayConfig& config = options.config;
-  for (const TableConfig& table : config.tables()) {
-    if (table.item_kind() != TableConfig::ITEM_KIND_TRANSITION) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "replay.tables ", table.name(), ": only transition tables exist yet (item_kind)"));
-    }
-  }
   std::unique_ptr<ReplayServiceImpl> service(new ReplayServiceImpl(options));
   std::optional<TransitionSpec> spec = options.spec;
   if (offline != nullptr) {
@@ -168,7 +164,7 @@ absl::Status ReplayServiceImpl::OpenLogs(std::optional<TransitionSpec> spec) {
     Table* table = writable->table.load();
     if (table == nullptr) continue;
     if (!writable->wal->has_spec()) RETURN_IF_ERROR(writable->wal->SetSpec(table->schema().spec()));
-    writable->limiter->Restore(table->inserted_total());
+    writable->limiter->Restore(table->inserted_steps());
     writable->size->Set(static_cast<double>(table->size()));
   }
   return absl::OkStatus();
@@ -176,6 +172,14 @@ absl::Status ReplayServiceImpl::OpenLogs(std::optional<TransitionSpec> spec) {
 
 absl::Status ReplayServiceImpl::InitTables(const TransitionSpec& spec) {
   ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(spec));
+  const bool episodes = EpisodeItems(options_.config);
+  if (schema.episodic() != episodes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the replay tables hold ", episodes ? "whole episodes" : "transitions",
+                     " (replay.tables item_kind) but the data has ", DescribeSpec(spec),
+                     episodes ? "; actors stream episodes when the tables are ITEM_KIND_EPISODE"
+                              : "; declare ITEM_KIND_EPISODE tables for episode data"));
+  }
   for (std::unique_ptr<Writable>& writable : writable_) {
     if (writable->table.load() != nullptr) continue;
     const TableConfig& config = writable->config;
@@ -242,6 +246,8 @@ absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* cont
     table = writable->table.load();
   }
   ASSIGN_OR_RETURN(int64_t rows, table->schema().Validate(batch));
+  // The rate limiter counts env steps: one per transition, an episode's length per episode.
+  const int64_t steps = table->schema().CountSteps(batch, rows);
   if (request.priorities_size() > 0) {
     if (table->selector_name() != "prioritized") {
       return absl::InvalidArgumentError(absl::StrCat("priorities: table ", table->name(), " has ",
@@ -262,7 +268,7 @@ absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* cont
   }
   double waited = 0;
   RETURN_IF_ERROR(writable->limiter->AwaitCanInsert(
-      rows, absl::InfiniteDuration(),
+      steps, absl::InfiniteDuration(),
       [this, context] { return closed_.load() || context->IsCancelled(); }, &waited));
   insert_blocked_seconds_.Increment(waited);
   {
@@ -277,8 +283,8 @@ absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* cont
       if (!status.ok()) LOG(ERROR) << "replay: snapshot failed (log kept): " << status.message();
     }
   }
-  writable->limiter->CommitInsert(rows);
-  writable->inserted_transitions->Increment(static_cast<double>(rows));
+  writable->limiter->CommitInsert(steps);
+  writable->inserted_transitions->Increment(static_cast<double>(steps));
   writable->inserted_bytes->Increment(static_cast<double>(rows * table->schema().row_bytes()));
   writable->size->Set(static_cast<double>(table->size()));
   insert_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
@@ -453,6 +459,7 @@ grpc::Status ReplayServiceImpl::ServerInfo(grpc::ServerContext* context,
     info->set_size(table.size());
     info->set_capacity(table.capacity());
     info->set_inserted_total(table.inserted_total());
+    info->set_inserted_steps(table.inserted_steps());
     info->set_sampled_total(table.sampled_total());
     info->set_selector(table.selector_name());
     info->set_writable(writable);

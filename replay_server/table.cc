@@ -50,6 +50,15 @@ absl::StatusOr<std::unique_ptr<Table>> Table::CreateFromSource(std::string name,
     table->selector_->Insert(slot, 1.0);
   }
   table->inserted_ = rows;
+  table->inserted_steps_ = rows;
+  if (schema.episodic()) {
+    const Column* filled = schema.Find(Field::kFilled);
+    const int64_t filled_column = filled - schema.columns().data();
+    const char* data = table->columns_[filled_column].get();
+    int64_t entries = 0;
+    for (int64_t i = 0; i < rows * filled->row_bytes; ++i) entries += static_cast<uint8_t>(data[i]);
+    table->inserted_steps_ = entries - rows;
+  }
   return table;
 }
 
@@ -131,6 +140,7 @@ int64_t Table::Insert(const TransitionBatch& batch, int64_t rows,
     key += run;
   }
   inserted_ += rows;
+  inserted_steps_ += schema_.CountSteps(batch, rows);
   return first_key;
 }
 
@@ -185,6 +195,11 @@ absl::Status Table::ForEachChunk(int64_t chunk_rows,
 int64_t Table::size() const {
   absl::ReaderMutexLock lock(&mu_);
   return std::min(inserted_, capacity_);
+}
+
+int64_t Table::inserted_steps() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return inserted_steps_;
 }
 
 int64_t Table::inserted_total() const {

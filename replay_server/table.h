@@ -1,6 +1,6 @@
-// A replay table: transitions stored columnar and contiguous, one buffer per column, so a sampled
-// batch is assembled with one memcpy per column per item and never by building protos field by
-// field.
+// A replay table: items (transitions, or whole padded episodes) stored columnar and contiguous, one
+// buffer per column, so a sampled batch is assembled with one memcpy per column per item and never
+// by building protos field by field.
 //
 // The online table is a bounded FIFO ring: item k (the k-th ever inserted) lives in slot
 // k % capacity and is overwritten by item k + capacity. The offline table is loaded once and
@@ -85,6 +85,9 @@ class Table {
   int64_t size() const ABSL_LOCKS_EXCLUDED(mu_);
   // Items ever inserted (the next item's key).
   int64_t inserted_total() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Env steps ever inserted: equal to inserted_total() for transitions, the sum of the episodes'
+  // lengths for episode items (rate limiters count steps).
+  int64_t inserted_steps() const ABSL_LOCKS_EXCLUDED(mu_);
   // Items ever sampled.
   int64_t sampled_total() const { return sampled_.load(); }
   // Bytes held in the column buffers.
@@ -111,6 +114,7 @@ class Table {
   std::vector<int64_t> slot_keys_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Selector> selector_ ABSL_GUARDED_BY(mu_);
   int64_t inserted_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t inserted_steps_ ABSL_GUARDED_BY(mu_) = 0;
   // Highest priority inserted or set so far: the default priority of new items.
   double max_priority_ ABSL_GUARDED_BY(mu_) = 1.0;
   // Updated by concurrent samplers holding the lock shared.

@@ -86,7 +86,7 @@ absl::StatusOr<std::vector<TransitionBatch>> ReadSnapshot(
       if (!batch.ParseFromString(payload)) {
         return absl::DataLossError(absl::StrCat(path, ": unreadable batch record"));
       }
-      transitions += NumTransitions(batch);
+      transitions += NumSteps(batch);
     } else {
       int64_t count = -1;
       if (!absl::SimpleAtoi(payload, &count) || count != transitions) {
@@ -133,7 +133,7 @@ absl::StatusOr<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(
     }
     for (const TransitionBatch& batch : *batches) {
       RETURN_IF_ERROR(apply(batch));
-      recovery->transitions += NumTransitions(batch);
+      recovery->transitions += NumSteps(batch);
     }
     recovery->spec = spec;
     known = spec;
@@ -172,7 +172,7 @@ absl::StatusOr<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(
           return absl::DataLossError(absl::StrCat(path, ": checksummed batch does not parse"));
         }
         RETURN_IF_ERROR(apply(batch));
-        recovery->transitions += NumTransitions(batch);
+        recovery->transitions += NumSteps(batch);
       } else {
         return absl::DataLossError(absl::StrCat(path, ": unexpected record order"));
       }
@@ -270,7 +270,7 @@ absl::Status WriteAheadLog::Snapshot(Table& table) {
     RETURN_IF_ERROR(writer->Append(RecordType::kSpec, spec_->SerializeAsString()));
     int64_t transitions = 0;
     RETURN_IF_ERROR(table.ForEachChunk(4096, [&](const TransitionBatch& chunk) {
-      transitions += NumTransitions(chunk);
+      transitions += NumSteps(chunk);
       return writer->Append(RecordType::kBatch, chunk.SerializeAsString());
     }));
     RETURN_IF_ERROR(writer->Append(RecordType::kEnd, absl::StrCat(transitions)));

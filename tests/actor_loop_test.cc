@@ -12,6 +12,7 @@
 #include "actor/actor.h"
 #include "actor/evaluator_role.h"
 #include "actor/rollout.h"
+#include "actor/step_loop.h"
 #include "common/config.h"
 #include "common/networks/architectures.h"
 #include "common/networks/weights.h"
@@ -279,6 +280,154 @@ TEST(ActorLoop, DiscreteRecurrentAgentsActOnSmacAndStreamMaskedTransitions) {
                   .ok());
   EXPECT_NE(log.str().find("evaluation offline"), std::string::npos) << log.str();
   EXPECT_NE(log.str().find("over 3 episodes, win rate "), std::string::npos) << log.str();
+}
+
+// The recurrent agent's hidden state belongs to one env and restarts with that env's episode: a
+// pool of 3 envs is stepped with one batched GRU forward per step; then each env's recorded
+// observations are replayed, episode by episode, through a fresh policy for that env alone, and its
+// Q values must be the pool's, step for step, across several episode boundaries.
+TEST(ActorLoop, RecurrentHiddenStateIsPerEnvAndResetWithItsEpisode) {
+  const envs::EnvOptions options = {{"episode_limit", "12"}};
+  AlgorithmConfig algorithm;
+  FillDefaults(&algorithm);
+  algorithm.set_name("qmix");
+  auto probe = envs::CreateEnv("smac/3m", options);
+  ASSERT_TRUE(probe.ok());
+  const TransitionSpec spec = (*probe)->spec().ToTransitionSpec();
+  const int64_t n = spec.num_agents(), o = spec.obs_size(), k = spec.action_size();
+  const std::string checkpoint = ::testing::TempDir() + "/gru_reset_agent.pt";
+  {
+    torch::manual_seed(5);
+    networks::GruAgent agent(networks::GruAgentOptionsFor(spec, algorithm));
+    torch::serialize::OutputArchive archive;
+    networks::WriteModules({{"agent", agent.get()}}, archive);
+    archive.save_to(checkpoint);
+  }
+  auto make_policy = [&](int envs) {
+    auto policy = policies::CreateActingPolicy(policies::PolicyContext{spec, algorithm, ""});
+    EXPECT_TRUE(policy.ok()) << policy.status();
+    EXPECT_TRUE((*policy)->LoadOnlineCheckpoint(checkpoint).ok());
+    (*policy)->Begin(envs);
+    return std::move(*policy);
+  };
+  policies::ProposalRequest request;
+  request.online = policies::ProposalMode::kDeterministic;
+  request.agent_q = true;
+  at::Generator generator = at::detail::createCPUGenerator(1);
+
+  constexpr int kEnvs = 3, kSteps = 40;
+  auto pool = envs::EnvPool::Create("smac/3m", kEnvs, 7, 1, options);
+  ASSERT_TRUE(pool.ok());
+  ASSERT_TRUE((*pool)->ResetAll().ok());
+  auto pooled = make_policy(kEnvs);
+  // Per env and step: the inputs it acted on, its Q values, its action, whether it then restarted.
+  struct Step {
+    at::Tensor obs, avail, q, action;
+    uint8_t finished;
+  };
+  std::vector<std::vector<Step>> record(kEnvs);
+  int episodes = 0;
+  for (int t = 0; t < kSteps; ++t) {
+    policies::ActingInput input;
+    input.obs = at::from_blob(const_cast<float*>((*pool)->obs().data()), {kEnvs, n, o}).clone();
+    input.avail = at::from_blob(const_cast<uint8_t*>((*pool)->avail_actions().data()),
+                                {kEnvs, n, k}, at::kByte)
+                      .clone();
+    auto proposals = pooled->Propose(input, request, generator, nullptr);
+    ASSERT_TRUE(proposals.ok()) << proposals.status();
+    pooled->Executed(proposals->online);
+    const at::Tensor actions = proposals->online.to(at::kInt).contiguous();
+    ASSERT_TRUE(
+        (*pool)->Step({}, absl::MakeConstSpan(actions.data_ptr<int32_t>(), kEnvs * n)).ok());
+    std::vector<uint8_t> finished(kEnvs);
+    for (int e = 0; e < kEnvs; ++e) {
+      finished[e] = (*pool)->terminated()[e] || (*pool)->truncated()[e];
+      episodes += finished[e];
+      record[e].push_back(Step{input.obs[e], input.avail[e], proposals->agent_q[e],
+                               proposals->online[e], finished[e]});
+    }
+    ASSERT_TRUE((*pool)->ResetFinished().ok());
+    pooled->Reset(finished);
+  }
+  EXPECT_GE(episodes, 6) << "too few episode boundaries to test the reset";
+  for (int e = 0; e < kEnvs; ++e) {
+    // Every episode of env e is replayed through a policy that has seen nothing else.
+    std::unique_ptr<policies::ActingPolicy> alone;
+    for (int t = 0; t < kSteps; ++t) {
+      const Step& step = record[e][t];
+      if (alone == nullptr) alone = make_policy(1);
+      policies::ActingInput input;
+      input.obs = step.obs.unsqueeze(0);
+      input.avail = step.avail.unsqueeze(0);
+      auto proposals = alone->Propose(input, request, generator, nullptr);
+      ASSERT_TRUE(proposals.ok());
+      const at::Tensor finite = step.q.isfinite();
+      ASSERT_TRUE(at::equal(finite, proposals->agent_q[0].isfinite()));
+      ASSERT_TRUE(at::allclose(step.q.masked_select(finite),
+                               proposals->agent_q[0].masked_select(finite), 1e-5, 1e-6))
+          << "env " << e << " step " << t;
+      alone->Executed(step.action.unsqueeze(0));
+      if (step.finished) alone.reset();
+    }
+  }
+}
+
+// With episode tables the actor streams whole padded episodes: every sampled item is a valid
+// episode, and the env steps acknowledged are the steps taken (episodes still running when the
+// actor stops are sent cut, bootstrapping from their last observation).
+TEST(ActorLoop, RecurrentAgentsStreamWholeEpisodesToEpisodeTables) {
+  ExperimentConfig config;
+  config.mutable_env()->set_name("smac/3m");
+  config.mutable_algorithm()->set_name("qmix");
+  config.mutable_selector()->set_name("random");
+  config.mutable_actors()->set_envs_per_actor(4);
+  config.mutable_actors()->set_send_batch_transitions(100);
+  config.mutable_replay()->set_offline_ratio(0);
+  config.mutable_replay()->set_min_size_to_sample(1);
+  config.mutable_replay()->set_address("127.0.0.1:0");
+  config.mutable_replay()->set_shape_from_env(true);
+  TableConfig* online = config.mutable_replay()->add_tables();
+  online->set_name("online");
+  online->set_item_kind(TableConfig::ITEM_KIND_EPISODE);
+  online->set_capacity(1000);
+  FillDefaults(&config);
+  auto probe = envs::CreateEnv("smac/3m");
+  ASSERT_TRUE(probe.ok());
+  TransitionSpec spec = (*probe)->spec().ToTransitionSpec();
+  spec.set_episode_steps((*probe)->spec().episode_limit + 1);
+  const TransitionSchema schema = *TransitionSchema::Create(spec);
+
+  auto metrics = *MetricsRegistry::Create("");
+  auto replay = replay::ReplayServer::Start(config, metrics.get(), spec);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  auto client = replay::ReplayClient::Connect((*replay)->address(), SecurityConfig(), "");
+  ASSERT_TRUE(client.ok());
+  std::shared_ptr<replay::ReplayClient> shared_client = std::move(*client);
+  actor::ActorOptions options;
+  options.config = config;
+  options.replay = shared_client;
+  auto actor = actor::Actor::Create(options);
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  ASSERT_TRUE((*actor)->Run(nullptr, 400).ok());
+  (*actor)->sender().Close(absl::Seconds(30));
+  EXPECT_EQ((*actor)->sender().acknowledged_transitions(), 400);
+  const int64_t items = (*replay)->service().online_size();
+  EXPECT_GE(items, (*actor)->stats().episodes);
+  EXPECT_LE(items, (*actor)->stats().episodes + 4);
+
+  SampleRequest request;
+  request.set_batch_size(32);
+  request.set_num_batches(1);
+  auto sampler = shared_client->NewSampler(request);
+  SampleResponse response;
+  ASSERT_TRUE(sampler->Next(&response).ok());
+  const TransitionBatch& batch = response.batch().transitions();
+  auto validated = schema.Validate(batch);
+  ASSERT_TRUE(validated.ok()) << validated.status();
+  EXPECT_EQ(*validated, 32);
+  EXPECT_GT(schema.CountSteps(batch, 32), 32);
+  sampler->Cancel();
+  (*replay)->Shutdown();
 }
 
 }  // namespace
