@@ -101,6 +101,7 @@ absl::StatusOr<EvaluationResult> RunEpisodes(const std::string& env_name,
   }
   EvaluationResult result = SummarizeReturns(returns, total_length);
   if (episodes > 0) result.win_rate = static_cast<double>(wins) / episodes;
+  result.reports_wins = spec.action_type == ACTION_TYPE_DISCRETE;
   return result;
 }
 

@@ -25,6 +25,8 @@ struct EvaluationResult {
   double mean_length = 0;
   // Share of episodes the team won (combat envs; 0 elsewhere).
   double win_rate = 0;
+  // Whether the env reports wins (discrete-action combat maps), so win_rate means something.
+  bool reports_wins = false;
 };
 
 // Mean, spread and extremes of episode returns; mean length from their total.

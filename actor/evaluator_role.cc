@@ -22,7 +22,8 @@ class EvaluationLog {
       const bool fresh = !std::ifstream(options.csv_path).good();
       csv_.open(options.csv_path, std::ios::app);
       if (fresh)
-        csv_ << "version,learner_step,env_steps,policy,episodes,mean,std,min,max,normalized\n";
+        csv_ << "version,learner_step,env_steps,policy,episodes,mean,std,min,max,normalized,"
+                "win_rate\n";
     }
   }
 
@@ -43,9 +44,10 @@ class EvaluationLog {
          << (normalized ? absl::StrFormat(", normalized score %.1f", score) : "")
          << (won_flag ? absl::StrFormat(", win rate %.3f", r.win_rate) : "") << std::endl;
     if (csv_.is_open()) {
-      csv_ << absl::StrFormat("%d,%d,%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%.4f\n", version, step, env_steps,
-                              policy, r.episodes, r.mean_return, r.std_return, r.min_return,
-                              r.max_return, score)
+      csv_ << absl::StrFormat("%d,%d,%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%s\n", version, step,
+                              env_steps, policy, r.episodes, r.mean_return, r.std_return,
+                              r.min_return, r.max_return, score,
+                              won_flag ? absl::StrFormat("%.4f", r.win_rate) : "")
            << std::flush;
     }
     if (metrics_ != nullptr) {

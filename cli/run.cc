@@ -290,6 +290,14 @@ class Run {
       if (!std::isnan(p.eval_composed)) {
         absl::StrAppend(&line, absl::StrFormat(" composed %.1f", p.eval_composed));
       }
+      if (!std::isnan(p.eval_win_rate)) {
+        absl::StrAppend(&line, absl::StrFormat("  test win rate %.2f", p.eval_win_rate));
+      }
+      if (!std::isnan(p.train_win_rate)) {
+        absl::StrAppend(&line, absl::StrFormat("  train win rate %.2f", p.train_win_rate));
+      }
+      if (!std::isnan(p.td_loss))
+        absl::StrAppend(&line, absl::StrFormat("  td_loss %.3f", p.td_loss));
       return line;
     }));
     // The learner has written its final checkpoint; the replay server still counts env steps.

@@ -59,6 +59,7 @@ Progress RunReport::Sample(const std::string& phase, const Cluster& cluster) {
       values_["q_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"q\"", NAN);
       values_["v_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"v\"", NAN);
       values_["policy_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"policy\"", NAN);
+      values_["td_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"td\"", NAN);
       values_["weights_version"] = SumSamples(*samples, "tandem_learner_weights_version");
     } else if (role == "evaluator") {
       for (const char* policy : {"offline", "online", "composed"}) {
@@ -66,6 +67,11 @@ Progress RunReport::Sample(const std::string& phase, const Cluster& cluster) {
             SampleOr(*samples, "tandem_eval_return", absl::StrCat("policy=\"", policy, "\""), NAN);
         if (!std::isnan(value)) values_[absl::StrCat("eval_", policy)] = value;
       }
+      const double win_rate = SampleOr(*samples, "tandem_eval_win_rate", "policy=\"online\"", NAN);
+      if (!std::isnan(win_rate)) values_["eval_win_rate"] = win_rate;
+    } else if (role == "actor") {
+      const double win_rate = SampleOr(*samples, "tandem_actor_win_rate", "", NAN);
+      if (!std::isnan(win_rate)) values_["train_win_rate"] = win_rate;
     }
   }
   auto get = [&](const std::string& key, double fallback) {
@@ -86,6 +92,9 @@ Progress RunReport::Sample(const std::string& phase, const Cluster& cluster) {
   p.eval_offline = get("eval_offline", NAN);
   p.eval_online = get("eval_online", NAN);
   p.eval_composed = get("eval_composed", NAN);
+  p.eval_win_rate = get("eval_win_rate", NAN);
+  p.train_win_rate = get("train_win_rate", NAN);
+  p.td_loss = get("td_loss", NAN);
   // Rates over a trailing window of about 20 s: inserts and updates arrive in bursts (the rate
   // limiter releases actors in steps), so a rate over one short interval swings between 0 and 2x.
   window_.push_back({now, p.env_steps, p.updates});
@@ -112,13 +121,14 @@ void RunReport::AppendCsv(const Progress& p) {
   if (fresh) {
     csv << "seconds,phase,env_steps,env_steps_per_second,updates,updates_per_second,q_loss,v_loss,"
            "policy_loss,weights_version,replay_online_size,eval_offline,eval_online,"
-           "eval_composed\n";
+           "eval_composed,td_loss,eval_win_rate,train_win_rate\n";
   }
   csv << absl::StrFormat("%.1f,%s,%d,%.1f,%d,%.2f,", p.seconds, p.phase, p.env_steps,
                          p.env_steps_per_second, p.updates, p.updates_per_second)
       << Number(p.q_loss) << "," << Number(p.v_loss) << "," << Number(p.policy_loss) << ","
       << p.weights_version << "," << p.replay_online_size << "," << Number(p.eval_offline) << ","
-      << Number(p.eval_online) << "," << Number(p.eval_composed) << "\n";
+      << Number(p.eval_online) << "," << Number(p.eval_composed) << "," << Number(p.td_loss) << ","
+      << Number(p.eval_win_rate) << "," << Number(p.train_win_rate) << "\n";
 }
 
 void RunReport::RecordLearnerResult(int64_t updates, int64_t env_steps) {
@@ -154,11 +164,14 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
   text << "\n  online env steps " << total_env_steps_ << ", learner updates " << total_updates_
        << ", process restarts " << restarts_ << "\n";
   if (!evaluations_.empty()) {
-    text << absl::StrFormat("\n  %-30s %10s %8s %8s %8s %9s%s\n", "policy", "return", "std", "min",
-                            "max", "episodes", normalized ? "  normalized" : "");
+    const bool wins = evaluations_.front().second.reports_wins;
+    text << absl::StrFormat("\n  %-30s %10s %8s %8s %8s %9s%s%s\n", "policy", "return", "std",
+                            "min", "max", "episodes", wins ? "  win rate" : "",
+                            normalized ? "  normalized" : "");
     for (const auto& [policy, r] : evaluations_) {
       text << absl::StrFormat("  %-30s %10.1f %8.1f %8.1f %8.1f %9d", policy, r.mean_return,
                               r.std_return, r.min_return, r.max_return, r.episodes);
+      if (wins) text << absl::StrFormat("  %8.3f", r.win_rate);
       if (normalized) {
         text << absl::StrFormat(
             "  %10.1f",
@@ -181,7 +194,9 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
     const auto& [policy, r] = evaluations_[i];
     absl::StrAppend(&json, i ? "," : "", "\n    \"", policy.substr(0, policy.find(' ')),
                     "\": {\"mean\": ", JsonNumber(r.mean_return),
-                    ", \"std\": ", JsonNumber(r.std_return), ", \"episodes\": ", r.episodes, "}");
+                    ", \"std\": ", JsonNumber(r.std_return), ", \"episodes\": ", r.episodes,
+                    r.reports_wins ? absl::StrCat(", \"win_rate\": ", JsonNumber(r.win_rate)) : "",
+                    "}");
   }
   absl::StrAppend(&json, "\n  }\n}\n");
   if (absl::Status s = WriteFileAtomically(dir_ + "/result.json", json); !s.ok()) return s;
@@ -208,28 +223,34 @@ void RunReport::Plot(std::ostream& out) {
   std::ifstream eval(dir_ + "/eval.csv");
   std::map<int64_t, std::map<std::string, double>> rows;
   double offline = NAN;
+  bool wins = false;  // the env reports wins: the top panel shows the test win rate
   std::string line;
   std::getline(eval, line);  // header
   while (std::getline(eval, line)) {
     std::vector<std::string> f = absl::StrSplit(line, ',');
     int64_t steps = 0;
-    double mean = 0;
+    double mean = 0, win_rate = 0;
     if (f.size() < 6 || !absl::SimpleAtoi(f[2], &steps) || !absl::SimpleAtod(f[5], &mean)) continue;
     if (f[3] == "offline") {
       offline = mean;
     } else {
       rows[steps][f[3]] = mean;
     }
+    if (f.size() >= 11 && f[3] == "online" && absl::SimpleAtod(f[10], &win_rate)) {
+      rows[steps]["win_rate"] = win_rate;
+      wins = true;
+    }
   }
   std::ostringstream data;
-  data << "# env_steps online composed offline\n";
+  data << "# env_steps online composed offline online_win_rate\n";
   for (const auto& [steps, values] : rows) {
     auto get = [&](const char* key) {
       auto it = values.find(key);
       return it == values.end() ? std::string("NaN") : absl::StrFormat("%.3f", it->second);
     };
     data << steps << " " << get("online") << " " << get("composed") << " "
-         << (std::isnan(offline) ? "NaN" : absl::StrFormat("%.3f", offline)) << "\n";
+         << (std::isnan(offline) ? "NaN" : absl::StrFormat("%.3f", offline)) << " "
+         << get("win_rate") << "\n";
   }
   (void)WriteFileAtomically(dir_ + "/learning_curve.dat", data.str());
   if (rows.empty()) {
@@ -243,11 +264,14 @@ void RunReport::Plot(std::ostream& out) {
       "set terminal pngcairo size 1000,700\nset output 'learning_curve.png'\n",
       "set datafile separator whitespace\nset multiplot layout 2,1 title '", config_.name(), " (",
       config_.env().name(), ", ", config_.selector().name(), ")'\n",
-      "set xlabel 'online env steps'\nset ylabel 'evaluation return'\nset key bottom right\n",
-      "set grid\n",
-      "plot 'learning_curve.dat' using 1:2 with linespoints title 'online policy', \\\n",
-      "     '' using 1:3 with linespoints title 'CBS-composed', \\\n",
-      "     '' using 1:4 with lines dashtype 2 title 'offline policy (frozen)'\n",
+      "set xlabel 'online env steps'\nset key bottom right\nset grid\n",
+      wins ? "set ylabel 'test win rate'\nset yrange [0:1]\n"
+             "plot 'learning_curve.dat' using 1:5 with linespoints title 'online policy (greedy)'\n"
+             "set autoscale y\n"
+           : "set ylabel 'evaluation return'\n"
+             "plot 'learning_curve.dat' using 1:2 with linespoints title 'online policy', \\\n"
+             "     '' using 1:3 with linespoints title 'CBS-composed', \\\n"
+             "     '' using 1:4 with lines dashtype 2 title 'offline policy (frozen)'\n",
       "set datafile separator ','\nset xlabel 'seconds'\nset ylabel 'per second'\n",
       "set key top left\n",
       "plot 'metrics.csv' using 1:4 every ::1 with lines title 'env steps/s', \\\n",

@@ -31,6 +31,10 @@ struct Progress {
   int64_t weights_version = 0;
   int64_t replay_online_size = 0;
   double eval_offline = NAN, eval_online = NAN, eval_composed = NAN;
+  // Combat maps: the latest test win rate of the online policy, and the actors' training win rate.
+  double eval_win_rate = NAN, train_win_rate = NAN;
+  // QMIX-style learners: the TD loss.
+  double td_loss = NAN;
   double eta_seconds = NAN;
 };
 

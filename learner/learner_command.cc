@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iomanip>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -130,8 +131,8 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
       if (state.ok()) {
         for (const TableInfo& table : state->tables()) {
           if (table.name() != "online") continue;
-          learner->algorithm().set_env_steps(table.inserted_total());
-          done = table.inserted_total() >= config.learner().online_env_steps();
+          learner->algorithm().set_env_steps(table.inserted_steps());
+          done = table.inserted_steps() >= config.learner().online_env_steps();
         }
       }
     }
@@ -139,9 +140,13 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
   };
   RETURN_IF_ERROR(learner->Train(target, stop, [&](const LearnerProgress& p) {
     out << "  updates " << p.updates << "  " << std::fixed << std::setprecision(1)
-        << p.updates_per_second << " updates/s  q_loss " << std::setprecision(3)
-        << p.last.at("q_loss") << "  batch wait " << std::setprecision(0)
-        << 100 * p.batch_wait_fraction << "%" << std::endl;
+        << p.updates_per_second << " updates/s" << std::setprecision(3);
+    // Every loss term the algorithm reports (q/v/policy for OMIGA, td for QMIX, ...).
+    for (const auto& [name, value] : p.last) {
+      if (absl::EndsWith(name, "_loss")) out << "  " << name << " " << value;
+    }
+    out << "  batch wait " << std::setprecision(0) << 100 * p.batch_wait_fraction << "%"
+        << std::endl;
   }));
   if (rank == 0) {
     out << "learner finished at update " << learner->algorithm().updates() << "; checkpoint "

@@ -21,6 +21,14 @@ absl::StatusOr<TrainingBatch> ToTrainingBatch(const TransitionBatch& batch,
   ASSIGN_OR_RETURN(out.reward, convert(batch.reward(), "reward"));
   ASSIGN_OR_RETURN(at::Tensor terminated, convert(batch.terminated(), "terminated"));
   out.terminated = terminated.to(at::kFloat);
+  if (batch.filled().shape_size() > 0) {
+    // Episode layout: the next step is the next entry; no truncated or next_* tensors.
+    ASSIGN_OR_RETURN(at::Tensor filled, convert(batch.filled(), "filled"));
+    out.filled = filled.to(at::kFloat);
+    ASSIGN_OR_RETURN(at::Tensor avail, convert(batch.avail_actions(), "avail_actions"));
+    out.avail_actions = avail.to(at::kBool);
+    return out;
+  }
   ASSIGN_OR_RETURN(at::Tensor truncated, convert(batch.truncated(), "truncated"));
   out.truncated = truncated.to(at::kFloat);
   if (batch.avail_actions().shape_size() > 0) {

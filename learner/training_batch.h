@@ -30,7 +30,13 @@ struct TrainingBatch {
   // `Source`), its key inside that table (long) and the probability it was drawn with (double).
   at::Tensor source, keys, probabilities;
 
+  // Episode items (spec.episode_steps = L > 0) instead: obs [B, L, N, O], state [B, L, S],
+  // actions long [B, L, N], avail_actions bool [B, L, N, K], reward / terminated / filled float
+  // [B, L] (proto/transition.proto's episode layout); truncated and next_* are undefined.
+  at::Tensor filled;
+
   int64_t size() const { return reward.size(0); }
+  bool episodic() const { return filled.defined(); }
 };
 
 // Converts a validated batch (one copy per column) and moves it to `device`.

@@ -23,13 +23,21 @@ OmigaMixerOptions OmigaMixerOptionsFor(const TransitionSpec& spec,
   return OmigaMixerOptions{spec.state_size(), spec.num_agents(), algorithm.mixer_hidden_size()};
 }
 
-GruAgentOptions GruAgentOptionsFor(const TransitionSpec& spec, const AlgorithmConfig&) {
+GruAgentOptions GruAgentOptionsFor(const TransitionSpec& spec, const AlgorithmConfig& algorithm) {
   GruAgentOptions options;
   options.obs_size = spec.obs_size();
   options.num_agents = spec.num_agents();
   options.num_actions = spec.action_size();
-  // pymarl2's rnn_hidden_dim; the QMIX learner's own config message will expose it.
-  options.hidden_size = 64;
+  options.hidden_size = algorithm.qmix().rnn_hidden_size();
+  return options;
+}
+
+QmixMixerOptions QmixMixerOptionsFor(const TransitionSpec& spec, const AlgorithmConfig& algorithm) {
+  QmixMixerOptions options;
+  options.num_agents = spec.num_agents();
+  options.state_size = spec.state_size();
+  options.embed_size = algorithm.qmix().mixing_embed_size();
+  options.hypernet_hidden_size = algorithm.qmix().hypernet_hidden_size();
   return options;
 }
 

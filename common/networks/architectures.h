@@ -7,6 +7,7 @@
 #include "common/networks/gru_agent.h"
 #include "common/networks/mlp.h"
 #include "common/networks/omiga_mixer.h"
+#include "common/networks/qmix_mixer.h"
 #include "common/networks/tanh_gaussian_policy.h"
 #include "proto/config.pb.h"
 #include "proto/transition.pb.h"
@@ -26,6 +27,8 @@ OmigaMixerOptions OmigaMixerOptionsFor(const TransitionSpec& spec,
 
 // QMIX family: pymarl2's recurrent agent over (observation, last action one-hot, agent id one-hot).
 GruAgentOptions GruAgentOptionsFor(const TransitionSpec& spec, const AlgorithmConfig& algorithm);
+// QMIX's hypernetwork mixer over the global state.
+QmixMixerOptions QmixMixerOptionsFor(const TransitionSpec& spec, const AlgorithmConfig& algorithm);
 
 }  // namespace tandem::networks
 

@@ -23,4 +23,17 @@ std::pair<torch::Tensor, torch::Tensor> GruAgentImpl::forward(const torch::Tenso
   return {q.reshape(q_shape), next.reshape(hidden.sizes())};
 }
 
+torch::Tensor GruAgentImpl::Unroll(const torch::Tensor& inputs, const torch::Tensor& initial) {
+  const int64_t steps = inputs.size(0), rows = inputs.size(1);
+  const at::Tensor x = at::relu(fc1_->forward(inputs));  // [T, R, H]
+  std::vector<at::Tensor> hidden;
+  hidden.reserve(steps);
+  at::Tensor h = initial;
+  for (int64_t t = 0; t < steps; ++t) {
+    h = rnn_->forward(x[t], h);
+    hidden.push_back(h);
+  }
+  return fc2_->forward(at::stack(hidden)).reshape({steps, rows, options_.num_actions});
+}
+
 }  // namespace tandem::networks

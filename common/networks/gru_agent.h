@@ -35,6 +35,10 @@ class GruAgentImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& inputs,
                                                   const torch::Tensor& hidden);
 
+  // Whole sequences (the learner): `inputs` [T, R, input_size] from hidden `initial` [R, H] ->
+  // Q values [T, R, K]. The trunk and the head run once over all T steps; only the GRU steps.
+  torch::Tensor Unroll(const torch::Tensor& inputs, const torch::Tensor& initial);
+
   const GruAgentOptions& options() const { return options_; }
 
  private:

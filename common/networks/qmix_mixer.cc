@@ -1,0 +1,36 @@
+#include "common/networks/qmix_mixer.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/modules/activation.h>
+
+namespace tandem::networks {
+
+QmixMixerImpl::QmixMixerImpl(const QmixMixerOptions& options) : options_(options) {
+  const int64_t s = options.state_size, h = options.hypernet_hidden_size;
+  const int64_t e = options.embed_size, n = options.num_agents;
+  hyper_w1_ =
+      register_module("hyper_w1", torch::nn::Sequential(torch::nn::Linear(s, h), torch::nn::ReLU(),
+                                                        torch::nn::Linear(h, n * e)));
+  hyper_b1_ = register_module("hyper_b1", torch::nn::Linear(s, e));
+  hyper_w2_ = register_module(
+      "hyper_w2",
+      torch::nn::Sequential(torch::nn::Linear(s, h), torch::nn::ReLU(), torch::nn::Linear(h, e)));
+  hyper_b2_ = register_module(
+      "hyper_b2",
+      torch::nn::Sequential(torch::nn::Linear(s, e), torch::nn::ReLU(), torch::nn::Linear(e, 1)));
+}
+
+torch::Tensor QmixMixerImpl::forward(const torch::Tensor& q, const torch::Tensor& state) {
+  const int64_t n = options_.num_agents, e = options_.embed_size;
+  std::vector<int64_t> out_shape(q.sizes().begin(), q.sizes().end() - 1);
+  const at::Tensor s = state.reshape({-1, options_.state_size});
+  const at::Tensor agents = q.reshape({-1, 1, n});                     // [R, 1, N]
+  const at::Tensor w1 = hyper_w1_->forward(s).abs().view({-1, n, e});  // [R, N, E]
+  const at::Tensor b1 = hyper_b1_->forward(s).view({-1, 1, e});        // [R, 1, E]
+  const at::Tensor hidden = at::elu(at::baddbmm(b1, agents, w1));      // [R, 1, E]
+  const at::Tensor w2 = hyper_w2_->forward(s).abs().view({-1, e, 1});  // [R, E, 1]
+  const at::Tensor b2 = hyper_b2_->forward(s).view({-1, 1, 1});        // [R, 1, 1]
+  return at::baddbmm(b2, hidden, w2).reshape(out_shape);
+}
+
+}  // namespace tandem::networks

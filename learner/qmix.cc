@@ -1,0 +1,195 @@
+#include "learner/qmix.h"
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/networks/architectures.h"
+#include "common/status_macros.h"
+#include "learner/module_util.h"
+
+namespace tandem::learner {
+
+at::Tensor TdLambdaTargets(const at::Tensor& reward, const at::Tensor& terminated,
+                           const at::Tensor& step_mask, const at::Tensor& next_values, double gamma,
+                           double td_lambda) {
+  const int64_t steps = reward.size(1);
+  std::vector<at::Tensor> targets(steps);
+  // G after the last entry: the bootstrap value there (used only when that entry is no step).
+  at::Tensor following = next_values.select(1, steps);
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    const at::Tensor bootstrap = next_values.select(1, t + 1);
+    const at::Tensor step_return =
+        reward.select(1, t) + gamma * (1 - terminated.select(1, t)) *
+                                  ((1 - td_lambda) * bootstrap + td_lambda * following);
+    const at::Tensor mask = step_mask.select(1, t);
+    targets[t] = mask * step_return + (1 - mask) * next_values.select(1, t);
+    following = targets[t];
+  }
+  return at::stack(targets, 1);
+}
+
+absl::StatusOr<std::unique_ptr<Qmix>> Qmix::Create(const AlgorithmContext& context) {
+  const TransitionSpec& spec = context.spec;
+  if (spec.action_type() != ACTION_TYPE_DISCRETE || spec.episode_steps() <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "algorithm qmix trains recurrent agents on whole episodes of a discrete env; the replay "
+        "holds ",
+        DescribeSpec(spec),
+        ". Declare episode tables: replay { tables { name: \"online\" item_kind: "
+        "ITEM_KIND_EPISODE } }"));
+  }
+  const QmixConfig& qmix = context.config.qmix();
+  if (qmix.mixer() != "qmix" && qmix.mixer() != "vdn") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.qmix.mixer: must be qmix or vdn, got \"", qmix.mixer(), "\""));
+  }
+  if (qmix.td_lambda() < 0 || qmix.td_lambda() > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.qmix.td_lambda: must be in [0, 1], got ", qmix.td_lambda()));
+  }
+  if (qmix.target_update_every_updates() < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.qmix.target_update_every_updates: must be >= 1, got ",
+                     qmix.target_update_every_updates()));
+  }
+  std::unique_ptr<Qmix> q(new Qmix(context));
+  q->num_agents_ = spec.num_agents();
+  q->num_actions_ = spec.action_size();
+  q->vdn_ = qmix.mixer() == "vdn";
+  torch::manual_seed(context.seed);
+  const networks::GruAgentOptions agent = networks::GruAgentOptionsFor(spec, context.config);
+  q->agent_ = networks::GruAgent(agent);
+  q->agent_target_ = networks::GruAgent(agent);
+  std::vector<torch::nn::Module*> online = {q->agent_.get()};
+  std::vector<torch::nn::Module*> target = {q->agent_target_.get()};
+  if (!q->vdn_) {
+    const networks::QmixMixerOptions mixer = networks::QmixMixerOptionsFor(spec, context.config);
+    q->mixer_ = networks::QmixMixer(mixer);
+    q->mixer_target_ = networks::QmixMixer(mixer);
+    online.push_back(q->mixer_.get());
+    target.push_back(q->mixer_target_.get());
+  }
+  for (auto& [name, module] : q->Modules()) module->to(context.device);
+  for (size_t i = 0; i < online.size(); ++i) {
+    CopyParameters(*online[i], *target[i]);
+    Freeze(*target[i]);
+  }
+  for (torch::nn::Module* module : online) {
+    for (const at::Tensor& p : module->parameters()) q->online_parameters_.push_back(p);
+  }
+  for (torch::nn::Module* module : target) {
+    for (const at::Tensor& p : module->parameters()) q->target_parameters_.push_back(p);
+  }
+  FusedAdamOptions adam;
+  adam.learning_rate = context.config.learning_rate();
+  adam.max_grad_norm = context.config.max_grad_norm();
+  q->optimizer_ = std::make_unique<FusedAdam>(q->online_parameters_, adam);
+  return q;
+}
+
+std::vector<std::pair<std::string, torch::nn::Module*>> Qmix::Modules() {
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules = {
+      {"agent", agent_.get()}, {"agent_target", agent_target_.get()}};
+  if (!vdn_) {
+    modules.emplace_back("mixer", mixer_.get());
+    modules.emplace_back("mixer_target", mixer_target_.get());
+  }
+  return modules;
+}
+
+std::vector<std::pair<std::string, torch::nn::Module*>> Qmix::PublishedModules() {
+  return {{"agent", agent_.get()}};
+}
+
+at::Tensor Qmix::AgentInputs(const TrainingBatch& batch) {
+  const int64_t b = batch.obs.size(0), t = batch.obs.size(1);
+  const int64_t n = num_agents_, k = num_actions_;
+  // Last action: zeros at entry 0, the one-hot of the previous entry's action after.
+  const at::Tensor one_hot = at::one_hot(batch.actions, k).to(batch.obs.scalar_type());
+  const at::Tensor last =
+      at::cat({at::zeros({b, 1, n, k}, batch.obs.options()), one_hot.narrow(1, 0, t - 1)}, 1);
+  const at::Tensor ids = at::eye(n, batch.obs.options()).view({1, 1, n, n}).expand({b, t, n, n});
+  // [B, T, N, in] -> [T, B * N, in].
+  return at::cat({batch.obs, last, ids}, -1).transpose(0, 1).reshape({t, b * n, -1});
+}
+
+at::Tensor Qmix::AgentQ(const TrainingBatch& batch, bool target) {
+  const int64_t b = batch.obs.size(0), t = batch.obs.size(1), n = num_agents_;
+  networks::GruAgent& agent = target ? agent_target_ : agent_;
+  const at::Tensor inputs = AgentInputs(batch);
+  const at::Tensor initial = at::zeros({b * n, agent->options().hidden_size}, batch.obs.options());
+  return agent->Unroll(inputs, initial).view({t, b, n, num_actions_}).transpose(0, 1);
+}
+
+at::Tensor Qmix::Mix(const at::Tensor& q, const at::Tensor& state, bool target) {
+  if (vdn_) return q.sum(-1);
+  return (target ? mixer_target_ : mixer_)->forward(q, state);
+}
+
+absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
+  if (!batch.episodic()) {
+    return absl::InvalidArgumentError("qmix: the batch holds transitions, not episodes");
+  }
+  // Cut the padding every episode of the batch shares: T + 1 entries, T steps at most.
+  const int64_t entries = std::max<int64_t>(2, batch.filled.sum(1).max().item<int64_t>());
+  TrainingBatch cut;
+  cut.obs = batch.obs.narrow(1, 0, entries);
+  cut.state = batch.state.narrow(1, 0, entries);
+  cut.actions = batch.actions.narrow(1, 0, entries);
+  cut.avail_actions = batch.avail_actions.narrow(1, 0, entries);
+  const int64_t steps = entries - 1;
+  const at::Tensor reward = batch.reward.narrow(1, 0, steps);
+  const at::Tensor terminated = batch.terminated.narrow(1, 0, steps);
+  // Entry t is a step when entry t + 1 is filled.
+  const at::Tensor mask = batch.filled.narrow(1, 1, steps);
+
+  const at::Tensor q = AgentQ(cut, /*target=*/false);  // [B, T + 1, N, K]
+  const at::Tensor chosen =
+      q.narrow(1, 0, steps).gather(-1, cut.actions.narrow(1, 0, steps).unsqueeze(-1)).squeeze(-1);
+  const at::Tensor q_tot = Mix(chosen, cut.state.narrow(1, 0, steps), /*target=*/false);
+
+  at::Tensor targets;
+  {
+    at::NoGradGuard no_grad;
+    const at::Tensor target_q = AgentQ(cut, /*target=*/true);
+    const at::Tensor chooser = context_.config.qmix().double_q() ? q.detach() : target_q;
+    const at::Tensor greedy =
+        chooser.masked_fill(cut.avail_actions.logical_not(), -1e30).argmax(-1, true);
+    const at::Tensor next_values = Mix(target_q.gather(-1, greedy).squeeze(-1), cut.state, true);
+    targets = TdLambdaTargets(reward, terminated, mask, next_values, context_.config.discount(),
+                              context_.config.qmix().td_lambda());
+  }
+  const at::Tensor td_error = (q_tot - targets) * mask;
+  const at::Tensor valid = mask.sum().clamp_min(1);
+  const at::Tensor loss = 0.5 * td_error.pow(2).sum() / valid;
+
+  optimizer_->ZeroGrad();
+  loss.backward();
+  if (context_.reduce_gradients) {
+    std::vector<at::Tensor> gradients;
+    for (const at::Tensor& p : optimizer_->parameters()) gradients.push_back(p.grad());
+    RETURN_IF_ERROR(context_.reduce_gradients(gradients));
+  }
+  const double grad_norm = optimizer_->Step();
+  ++updates_;
+  if (updates_ % context_.config.qmix().target_update_every_updates() == 0) {
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < target_parameters_.size(); ++i) {
+      target_parameters_[i].copy_(online_parameters_[i]);
+    }
+  }
+  at::NoGradGuard no_grad;
+  const at::Tensor stats =
+      at::stack({loss.detach(), td_error.abs().sum() / valid, (q_tot.detach() * mask).sum() / valid,
+                 (targets * mask).sum() / valid, valid / mask.size(0)})
+          .to(at::kCPU);
+  const float* values = stats.data_ptr<float>();
+  return UpdateStats{{"td_loss", values[0]},        {"td_error_abs", values[1]},
+                     {"q_tot_mean", values[2]},     {"target_mean", values[3]},
+                     {"episode_length", values[4]}, {"grad_norm", grad_norm}};
+}
+
+TANDEM_REGISTER(AlgorithmRegistry, "qmix", FactoryOf<Qmix>());
+
+}  // namespace tandem::learner
