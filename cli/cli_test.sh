@@ -33,7 +33,7 @@ expect() {
 
 # Every verb and subverb answers --help with exit 0.
 for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
-  "bench" "bench replay" "bench learner" "bench cbs" "bench actor" "env" "env list" "env info" "env bench" "env play" "dataset" \
+  "bench" "bench replay" "bench learner" "bench cbs" "bench actor" "bench qmix" "env" "env list" "env info" "env bench" "env play" "dataset" \
   "dataset info" "dataset random" "dataset import-omiga" "pretrain" "learner" "actor" "run" "sweep" \
   "results"; do
   # shellcheck disable=SC2086

@@ -9,6 +9,7 @@
 #include "cli/dataset_command.h"
 #include "cli/doctor_command.h"
 #include "cli/pretrain_command.h"
+#include "cli/qmix_bench.h"
 #include "cli/run_command.h"
 #include "cli/sweep_command.h"
 #include "common/cli.h"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
       tandem::learner::LearnerBenchCommand(),
       tandem::CbsBenchCommand(),
       tandem::ActorBenchCommand(),
+      tandem::QmixBenchCommand(),
   };
   root.subcommands = {
       tandem::actor::ActorCommand(),

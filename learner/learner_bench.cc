@@ -103,20 +103,6 @@ absl::StatusOr<double> Measure(const Task& task, const c10::Device& device, int 
   return updates / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
-// The machine's matrix-multiply rate right now, for the shape that dominates the HalfCheetah-6x1
-// update (768 agent-rows through a 256x256 layer), in GFLOP/s. The CPU updates are bound by it, so
-// printing it beside them tells a slow machine from a slow learner (shared VMs vary by a third).
-double MatmulGflops(absl::Duration duration) {
-  const at::Tensor a = at::randn({768, 256}), b = at::randn({256, 256});
-  at::Tensor c = at::mm(a, b);
-  int64_t products = 0;
-  const absl::Time start = absl::Now();
-  while (absl::Now() - start < duration) {
-    for (int i = 0; i < 50; ++i, ++products) at::mm_out(c, a, b);
-  }
-  return products * 2.0 * 768 * 256 * 256 / absl::ToDoubleSeconds(absl::Now() - start) / 1e9;
-}
-
 absl::Status RunBench(const cli::Args& args, std::ostream& out) {
   const int threads = static_cast<int>(args.GetInt("threads"));
   const int batch = static_cast<int>(args.GetInt("batch"));
@@ -173,6 +159,20 @@ absl::Status RunBench(const cli::Args& args, std::ostream& out) {
 }
 
 }  // namespace
+
+// The shape that dominates the HalfCheetah-6x1 update (768 agent-rows through a 256x256 layer). The
+// CPU updates are bound by it, so printing it beside them tells a slow machine from a slow learner
+// (shared VMs vary by a third).
+double MatmulGflops(absl::Duration duration) {
+  const at::Tensor a = at::randn({768, 256}), b = at::randn({256, 256});
+  at::Tensor c = at::mm(a, b);
+  int64_t products = 0;
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < duration) {
+    for (int i = 0; i < 50; ++i, ++products) at::mm_out(c, a, b);
+  }
+  return products * 2.0 * 768 * 256 * 256 / absl::ToDoubleSeconds(absl::Now() - start) / 1e9;
+}
 
 cli::Command LearnerBenchCommand() {
   cli::Command command("learner",

@@ -5,11 +5,16 @@
 #ifndef TANDEM_LEARNER_LEARNER_BENCH_H_
 #define TANDEM_LEARNER_LEARNER_BENCH_H_
 
+#include "absl/time/time.h"
 #include "common/cli.h"
 
 namespace tandem::learner {
 
 cli::Command LearnerBenchCommand();
+
+// The machine's matrix-multiply rate right now (768x256 @ 256x256 products on the current intra-op
+// threads), in GFLOP/s: the reference printed beside learner figures.
+double MatmulGflops(absl::Duration duration);
 
 }  // namespace tandem::learner
 

@@ -102,24 +102,14 @@ std::vector<std::pair<std::string, torch::nn::Module*>> Qmix::PublishedModules()
   return {{"agent", agent_.get()}};
 }
 
-at::Tensor Qmix::AgentInputs(const TrainingBatch& batch) {
-  const int64_t b = batch.obs.size(0), t = batch.obs.size(1);
-  const int64_t n = num_agents_, k = num_actions_;
-  // Last action: zeros at entry 0, the one-hot of the previous entry's action after.
-  const at::Tensor one_hot = at::one_hot(batch.actions, k).to(batch.obs.scalar_type());
-  const at::Tensor last =
-      at::cat({at::zeros({b, 1, n, k}, batch.obs.options()), one_hot.narrow(1, 0, t - 1)}, 1);
-  const at::Tensor ids = at::eye(n, batch.obs.options()).view({1, 1, n, n}).expand({b, t, n, n});
-  // [B, T, N, in] -> [T, B * N, in].
-  return at::cat({batch.obs, last, ids}, -1).transpose(0, 1).reshape({t, b * n, -1});
+at::Tensor Qmix::AgentQ(const TrainingBatch& batch, bool target) {
+  return AgentQTimeMajor(batch.obs.transpose(0, 1).contiguous(),
+                         batch.actions.transpose(0, 1).contiguous(), target)
+      .transpose(0, 1);
 }
 
-at::Tensor Qmix::AgentQ(const TrainingBatch& batch, bool target) {
-  const int64_t b = batch.obs.size(0), t = batch.obs.size(1), n = num_agents_;
-  networks::GruAgent& agent = target ? agent_target_ : agent_;
-  const at::Tensor inputs = AgentInputs(batch);
-  const at::Tensor initial = at::zeros({b * n, agent->options().hidden_size}, batch.obs.options());
-  return agent->Unroll(inputs, initial).view({t, b, n, num_actions_}).transpose(0, 1);
+at::Tensor Qmix::AgentQTimeMajor(const at::Tensor& obs, const at::Tensor& actions, bool target) {
+  return (target ? agent_target_ : agent_)->UnrollEpisodes(obs, actions);
 }
 
 at::Tensor Qmix::Mix(const at::Tensor& q, const at::Tensor& state, bool target) {
@@ -144,7 +134,10 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
   // Entry t is a step when entry t + 1 is filled.
   const at::Tensor mask = batch.filled.narrow(1, 1, steps);
 
-  const at::Tensor q = AgentQ(cut, /*target=*/false);  // [B, T + 1, N, K]
+  // The agents read the episodes time-major: one copy shared by the online and target agents.
+  const at::Tensor obs = cut.obs.transpose(0, 1).contiguous();
+  const at::Tensor actions = cut.actions.transpose(0, 1).contiguous();
+  const at::Tensor q = AgentQTimeMajor(obs, actions, false).transpose(0, 1);  // [B, T + 1, N, K]
   const at::Tensor chosen =
       q.narrow(1, 0, steps).gather(-1, cut.actions.narrow(1, 0, steps).unsqueeze(-1)).squeeze(-1);
   const at::Tensor q_tot = Mix(chosen, cut.state.narrow(1, 0, steps), /*target=*/false);
@@ -152,7 +145,7 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
   at::Tensor targets;
   {
     at::NoGradGuard no_grad;
-    const at::Tensor target_q = AgentQ(cut, /*target=*/true);
+    const at::Tensor target_q = AgentQTimeMajor(obs, actions, true).transpose(0, 1);
     const at::Tensor chooser = context_.config.qmix().double_q() ? q.detach() : target_q;
     const at::Tensor greedy =
         chooser.masked_fill(cut.avail_actions.logical_not(), -1e30).argmax(-1, true);

@@ -53,6 +53,8 @@ class Qmix : public Algorithm {
   // Per-agent Q values of the online (or target) agent for every entry of the episodes:
   // [B, T, N, K]. Exposed for tests.
   at::Tensor AgentQ(const TrainingBatch& batch, bool target);
+  // The same from time-major observations [T, B, N, O] and actions [T, B, N] -> [T, B, N, K].
+  at::Tensor AgentQTimeMajor(const at::Tensor& obs, const at::Tensor& actions, bool target);
   // Q_tot from chosen per-agent values [..., N] and states [..., S] (VDN: their sum).
   at::Tensor Mix(const at::Tensor& q, const at::Tensor& state, bool target);
 
@@ -61,8 +63,6 @@ class Qmix : public Algorithm {
 
  private:
   explicit Qmix(const AlgorithmContext& context) : context_(context) {}
-  // The agents' inputs [T, B * N, O + K + N]: observation, last action one-hot, agent id.
-  at::Tensor AgentInputs(const TrainingBatch& batch);
 
   AlgorithmContext context_;
   int64_t num_agents_ = 0, num_actions_ = 0;

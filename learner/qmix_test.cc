@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/networks/gru_agent.h"
 #include "common/networks/qmix_mixer.h"
 #include "gtest/gtest.h"
 
@@ -81,6 +82,46 @@ TEST(Qmix, TdLambdaTargetsEqualTheHandWrittenRecursionOnAPaddedBatch) {
   const at::Tensor one_step =
       TdLambdaTargets(tensor(rewards), tensor(terms), tensor(masks), tensor(values), gamma, 0);
   EXPECT_NEAR(one_step[1][2].item<double>(), 0.25 + gamma * 4, 1e-5);
+}
+
+// The learner's unroll over whole episodes computes what the actors compute one step at a time:
+// the agent fed [obs, last action one-hot (zeros at t = 0), agent id one-hot] with its hidden
+// state carried along. Values and the gradients of every weight agree.
+TEST(Qmix, EpisodeUnrollEqualsTheActorsStepByStepAgent) {
+  const int64_t b = 3, t = 6, n = 4, o = 5, k = 7;
+  torch::manual_seed(2);
+  networks::GruAgent agent(networks::GruAgentOptions{o, n, k, 16});
+  const at::Tensor obs = at::randn({b, t, n, o});
+  const at::Tensor actions = at::randint(k, {b, t, n}, at::kLong);
+  const at::Tensor unrolled =
+      agent->UnrollEpisodes(obs.transpose(0, 1).contiguous(), actions.transpose(0, 1).contiguous())
+          .transpose(0, 1);
+  ASSERT_EQ(unrolled.sizes(), (std::vector<int64_t>{b, t, n, k}));
+  std::vector<at::Tensor> stepped;
+  at::Tensor hidden = at::zeros({b, n, 16});
+  const at::Tensor ids = at::eye(n).expand({b, n, n});
+  for (int64_t s = 0; s < t; ++s) {
+    const at::Tensor last =
+        s == 0 ? at::zeros({b, n, k}) : at::one_hot(actions.select(1, s - 1), k).to(at::kFloat);
+    auto [q, next] = agent->forward(at::cat({obs.select(1, s), last, ids}, -1), hidden);
+    stepped.push_back(q);
+    hidden = next;
+  }
+  const at::Tensor reference = at::stack(stepped, 1);
+  EXPECT_TRUE(at::allclose(unrolled, reference, 1e-5, 1e-6));
+  const at::Tensor upstream = at::randn(reference.sizes());
+  auto gradients = [&](const at::Tensor& out) {
+    for (auto& p : agent->parameters()) p.mutable_grad() = at::Tensor();
+    (out * upstream).sum().backward();
+    std::vector<at::Tensor> grads;
+    for (auto& p : agent->parameters()) grads.push_back(p.grad().clone());
+    return grads;
+  };
+  const auto fused = gradients(unrolled);
+  const auto expected = gradients(reference);
+  for (size_t i = 0; i < fused.size(); ++i) {
+    EXPECT_TRUE(at::allclose(fused[i], expected[i], 1e-4, 1e-5)) << "parameter " << i;
+  }
 }
 
 TEST(Qmix, MixerIsMonotonicInEveryAgentsValue) {

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include "common/networks/gru_sequence.h"
+
 namespace tandem::networks {
 
 GruAgentImpl::GruAgentImpl(const GruAgentOptions& options) : options_(options) {
@@ -23,17 +25,38 @@ std::pair<torch::Tensor, torch::Tensor> GruAgentImpl::forward(const torch::Tenso
   return {q.reshape(q_shape), next.reshape(hidden.sizes())};
 }
 
-torch::Tensor GruAgentImpl::Unroll(const torch::Tensor& inputs, const torch::Tensor& initial) {
-  const int64_t steps = inputs.size(0), rows = inputs.size(1);
-  const at::Tensor x = at::relu(fc1_->forward(inputs));  // [T, R, H]
-  std::vector<at::Tensor> hidden;
-  hidden.reserve(steps);
-  at::Tensor h = initial;
-  for (int64_t t = 0; t < steps; ++t) {
-    h = rnn_->forward(x[t], h);
-    hidden.push_back(h);
+torch::Tensor GruAgentImpl::UnrollEpisodes(const torch::Tensor& obs, const torch::Tensor& actions) {
+  const int64_t steps = obs.size(0), b = obs.size(1), n = obs.size(2);
+  const int64_t o = options_.obs_size, k = options_.num_actions, h = options_.hidden_size;
+  // fc1(x) = W_o obs + W_a[:, last action] + W_id[:, agent] + bias, computed time-major so the
+  // recurrence reads it without another copy.
+  const at::Tensor& weight = fc1_->weight;  // [H, O + K + N]
+  // Rows for the last action, plus a zero row (index K) for "no action yet".
+  const at::Tensor w_action =
+      at::cat({weight.narrow(1, o, k).t(), at::zeros({1, h}, weight.options())}, 0);  // [K+1, H]
+  const at::Tensor w_id = weight.narrow(1, o + k, n).t();                             // [N, H]
+  const at::Tensor last =
+      at::cat({at::full({1, b, n}, k, actions.options()), actions.narrow(0, 0, steps - 1)}, 0);
+  at::Tensor x = at::mm(obs.reshape({-1, o}), weight.narrow(1, 0, o).t()).view({steps, b, n, h});
+  x = at::relu(x + w_action.index_select(0, last.reshape({-1})).view({steps, b, n, h}) +
+               (w_id + fc1_->bias));
+  x = x.view({steps, b * n, h});
+  const at::Tensor initial = at::zeros({b * n, h}, x.options());
+  at::Tensor hidden;
+  if (x.is_cpu() && x.scalar_type() == at::kFloat) {
+    hidden =
+        GruSequence(x, initial, rnn_->weight_ih, rnn_->weight_hh, rnn_->bias_ih, rnn_->bias_hh);
+  } else {
+    std::vector<at::Tensor> states;
+    states.reserve(steps);
+    at::Tensor state = initial;
+    for (int64_t t = 0; t < steps; ++t) {
+      state = rnn_->forward(x[t], state);
+      states.push_back(state);
+    }
+    hidden = at::stack(states);
   }
-  return fc2_->forward(at::stack(hidden)).reshape({steps, rows, options_.num_actions});
+  return fc2_->forward(hidden).view({steps, b, n, k});
 }
 
 }  // namespace tandem::networks

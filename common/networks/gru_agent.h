@@ -35,9 +35,13 @@ class GruAgentImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& inputs,
                                                   const torch::Tensor& hidden);
 
-  // Whole sequences (the learner): `inputs` [T, R, input_size] from hidden `initial` [R, H] ->
-  // Q values [T, R, K]. The trunk and the head run once over all T steps; only the GRU steps.
-  torch::Tensor Unroll(const torch::Tensor& inputs, const torch::Tensor& initial);
+  // Whole padded episodes (the learner), time-major: observations [T, B, N, O] and the actions
+  // taken, long [T, B, N] (the input's last action at t is the action at t - 1, none at t = 0),
+  // from a zero hidden state -> Q values [T, B, N, K]. The first layer is applied as a product over
+  // the observations plus looked-up rows for the last action and the agent id, so the
+  // [.., O + K + N] input is never built; on the CPU the GRU runs as one fused sequence
+  // (gru_sequence.h).
+  torch::Tensor UnrollEpisodes(const torch::Tensor& obs, const torch::Tensor& actions);
 
   const GruAgentOptions& options() const { return options_; }
 

@@ -1,0 +1,217 @@
+#include "cli/qmix_bench.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <iomanip>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "actor/actor.h"
+#include "common/config.h"
+#include "common/status_macros.h"
+#include "envs/registry.h"
+#include "learner/learner_bench.h"
+#include "learner/qmix.h"
+
+namespace tandem {
+namespace {
+
+// pymarl2's nq_learner with its QMIX config (Debian's python3-torch, 2 threads) on synthetic
+// batches, measured on a machine whose 768x256 @ 256x256 matmul ran at 78 GFLOP/s (the issue's
+// reference figures; see docs/benchmarks.md).
+constexpr double kReferenceGflops = 78;
+struct Reference {
+  const char* map;
+  int min_length, max_length;  // synthetic episode lengths, uniform
+  double updates_32_low, updates_32_high, updates_128;
+};
+constexpr Reference kReferences[] = {
+    {"3s5z", 55, 85, 3.0, 4.6, 1.1},
+    {"3m", 20, 40, 14.0, 15.0, 6.1},
+};
+
+// A synthetic batch of `batch` episodes of `spec` (episode layout), lengths uniform in
+// [min_length, max_length], every action available, terminated at the end.
+learner::TrainingBatch SyntheticEpisodes(const TransitionSpec& spec, int batch, int min_length,
+                                         int max_length, at::Generator& generator) {
+  const int64_t l = spec.episode_steps(), n = spec.num_agents();
+  learner::TrainingBatch b;
+  b.obs = at::randn({batch, l, n, spec.obs_size()}, generator);
+  b.state = at::randn({batch, l, spec.state_size()}, generator);
+  b.actions = at::randint(spec.action_size(), {batch, l, n}, generator, at::kLong);
+  b.avail_actions = at::ones({batch, l, n, spec.action_size()}, at::kBool);
+  b.reward = at::randn({batch, l}, generator);
+  b.terminated = at::zeros({batch, l});
+  b.filled = at::zeros({batch, l});
+  const at::Tensor lengths = at::randint(min_length, max_length + 1, {batch}, generator, at::kLong);
+  for (int e = 0; e < batch; ++e) {
+    const int64_t len = std::min<int64_t>(lengths[e].item<int64_t>(), l - 1);
+    b.filled[e].narrow(0, 0, len + 1).fill_(1);
+    b.terminated[e][len - 1] = 1;
+  }
+  return b;
+}
+
+absl::StatusOr<TransitionSpec> EpisodeSpecOf(const std::string& env) {
+  ASSIGN_OR_RETURN(auto probe, envs::CreateEnv(env));
+  TransitionSpec spec = probe->spec().ToTransitionSpec();
+  spec.set_episode_steps(probe->spec().episode_limit + 1);
+  return spec;
+}
+
+absl::StatusOr<double> MeasureLearner(const TransitionSpec& spec, const Reference& reference,
+                                      int batch, absl::Duration duration) {
+  learner::AlgorithmContext context;
+  context.spec = spec;
+  FillDefaults(&context.config);
+  context.config.set_name("qmix");
+  context.config.set_learning_rate(1e-3);
+  context.config.set_max_grad_norm(10);
+  ASSIGN_OR_RETURN(auto qmix, learner::Qmix::Create(context));
+  at::Generator generator = at::detail::createCPUGenerator(1);
+  // A pool of batches drawn up front: the benchmark times updates, not data generation.
+  std::vector<learner::TrainingBatch> batches;
+  for (int i = 0; i < 8; ++i) {
+    batches.push_back(
+        SyntheticEpisodes(spec, batch, reference.min_length, reference.max_length, generator));
+  }
+  for (int i = 0; i < 3; ++i) RETURN_IF_ERROR(qmix->Update(batches[i]).status());
+  int64_t updates = 0;
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < duration || updates < 3) {
+    RETURN_IF_ERROR(qmix->Update(batches[updates % batches.size()]).status());
+    ++updates;
+  }
+  return updates / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+// The raw env: `envs` envs of a pool stepped on one thread with uniformly random available actions
+// (the cheapest policy there is), env steps/s.
+absl::StatusOr<double> RawEnvStepsPerSecond(const std::string& env, int envs,
+                                            absl::Duration duration) {
+  ASSIGN_OR_RETURN(auto pool, envs::EnvPool::Create(env, envs, 1, 1));
+  RETURN_IF_ERROR(pool->ResetAll());
+  const envs::EnvSpec& spec = pool->spec();
+  const int64_t n = spec.num_agents, k = spec.action_size;
+  std::vector<int32_t> actions(envs * n);
+  std::mt19937 rng(1);
+  std::vector<int32_t> available;
+  int64_t steps = 0;
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < duration) {
+    for (int64_t row = 0; row < envs * n; ++row) {
+      available.clear();
+      for (int64_t a = 0; a < k; ++a) {
+        if (pool->avail_actions()[row * k + a]) available.push_back(static_cast<int32_t>(a));
+      }
+      actions[row] = available[rng() % available.size()];
+    }
+    RETURN_IF_ERROR(pool->Step({}, actions));
+    RETURN_IF_ERROR(pool->ResetFinished());
+    steps += envs;
+  }
+  return steps / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+// One actor (QMIX's GRU agent, epsilon-greedy at epsilon 0.05 after annealing, one thread),
+// acting and stepping `envs` envs and assembling episodes, env steps/s. Nothing is sent: the
+// replay address is never contacted while episodes stay below the send threshold.
+absl::StatusOr<double> ActorStepsPerSecond(const std::string& env, int envs,
+                                           absl::Duration duration, double* select_ms) {
+  ExperimentConfig config;
+  config.mutable_env()->set_name(env);
+  config.mutable_algorithm()->set_name("qmix");
+  config.mutable_selector()->set_name("epsilon");
+  config.mutable_selector()->set_epsilon_anneal_env_steps(1);
+  config.mutable_actors()->set_envs_per_actor(envs);
+  config.mutable_actors()->set_threads(1);
+  config.mutable_actors()->set_send_batch_transitions(std::numeric_limits<int32_t>::max());
+  TableConfig* table = config.mutable_replay()->add_tables();
+  table->set_name("online");
+  table->set_item_kind(TableConfig::ITEM_KIND_EPISODE);
+  FillDefaults(&config);
+  actor::ActorOptions options;
+  options.config = config;
+  ASSIGN_OR_RETURN(auto client, replay::ReplayClient::Connect("127.0.0.1:1", SecurityConfig(), ""));
+  options.replay = std::move(client);
+  ASSIGN_OR_RETURN(auto actor, actor::Actor::Create(options));
+  ASSIGN_OR_RETURN(const double seconds, actor->TimeSelection(200));
+  *select_ms = seconds * 1e3;
+  const absl::Time warm = absl::Now();
+  RETURN_IF_ERROR(actor->Run([&] { return absl::Now() - warm >= absl::Seconds(1); },
+                             std::numeric_limits<int64_t>::max()));
+  const int64_t before = actor->stats().env_steps;
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(actor->Run([&] { return absl::Now() - start >= duration; },
+                             std::numeric_limits<int64_t>::max()));
+  return (actor->stats().env_steps - before) / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
+  const absl::Duration duration = absl::Seconds(args.GetDouble("seconds"));
+  const int threads = static_cast<int>(args.GetInt("threads"));
+  out << "tandem bench qmix: " << absl::FormatDuration(duration) << " per measurement\n";
+  at::set_num_threads(threads);
+  const double gflops = learner::MatmulGflops(absl::Seconds(1));
+  const double scale = gflops / kReferenceGflops;
+  out << "  machine: " << std::fixed << std::setprecision(0) << gflops
+      << " GFLOP/s in 768x256 @ 256x256 products on " << threads
+      << " threads (the pymarl2 reference machine: " << kReferenceGflops << ")\n";
+  out << "  learner, " << threads << " threads, synthetic episodes (uniform lengths, padded to the "
+      << "episode limit + 1):\n";
+  for (const Reference& reference : kReferences) {
+    ASSIGN_OR_RETURN(const TransitionSpec spec,
+                     EpisodeSpecOf(absl::StrCat("smac/", reference.map)));
+    for (int batch : {32, 128}) {
+      ASSIGN_OR_RETURN(const double rate, MeasureLearner(spec, reference, batch, duration));
+      const double low = batch == 32 ? reference.updates_32_low : reference.updates_128;
+      const double high = batch == 32 ? reference.updates_32_high : reference.updates_128;
+      const double expected = 0.5 * (low + high) * scale;
+      out << "    " << std::left << std::setw(5) << reference.map << std::right << " lengths "
+          << reference.min_length << "-" << reference.max_length << ", batch " << std::setw(3)
+          << batch << ": " << std::setprecision(2) << std::setw(6) << rate << " updates/s; pymarl2 "
+          << std::setprecision(1) << low << (low != high ? "-" : "")
+          << (low != high ? absl::StrCat(high) : "") << " at 78 GFLOP/s = " << std::setprecision(2)
+          << expected << " here; ratio " << rate / expected << "\n";
+    }
+  }
+  at::set_num_threads(1);
+  const std::string env = "smac/3s5z";
+  ASSIGN_OR_RETURN(const double raw, RawEnvStepsPerSecond(env, 16, duration));
+  double select_ms = 0;
+  ASSIGN_OR_RETURN(const double acting, ActorStepsPerSecond(env, 16, duration, &select_ms));
+  double select_8_ms = 0;
+  ASSIGN_OR_RETURN(const double acting_8, ActorStepsPerSecond(env, 8, duration, &select_8_ms));
+  (void)acting_8;
+  out << "  actor on " << env << ", 1 thread:\n"
+      << "    raw env, 16 envs, random available actions: " << std::setprecision(0) << raw
+      << " env steps/s\n"
+      << "    actor, 16 envs, GRU agent + epsilon-greedy + episode assembly: " << acting
+      << " env steps/s; ratio to the raw env " << std::setprecision(2) << acting / raw << "\n"
+      << "    action selection per decision step: " << std::setprecision(3) << select_ms
+      << " ms for 16 envs, " << select_8_ms
+      << " ms for 8 envs (pymarl2's select_actions, 8 envs: 0.87-0.95 ms at 78 GFLOP/s)\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+cli::Command QmixBenchCommand() {
+  cli::Command command("qmix",
+                       "QMIX learner updates/s on 3s5z- and 3m-shaped episode batches (32 and 128 "
+                       "episodes) against pymarl2's reference, and actor env steps/s with GRU "
+                       "inference on 3s5z against the raw env.");
+  command.flags = {
+      {"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "5", "S"},
+      {"threads", cli::FlagKind::kInt,
+       "LibTorch intra-op threads of the learner (as the reference).", "2", "N"},
+  };
+  command.run = cli::StatusHandler("tandem bench qmix", RunQmixBench);
+  return command;
+}
+
+}  // namespace tandem
