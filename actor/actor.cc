@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <cmath>
 #include <cstring>
 #include <tuple>
 
@@ -117,6 +118,11 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
         &m->GetGauge("tandem_actor_win_rate",
                      "Share of the actor's last 100 training episodes won (combat envs)");
   }
+  if (MetricsRegistry* m = options.metrics;
+      m != nullptr && !std::isnan(actor->loop_->selector().Exploration(0))) {
+    actor->epsilon_metric_ = &m->GetGauge(
+        "tandem_actor_epsilon", "Exploration probability of the actor's epsilon-greedy selector");
+  }
   if (MetricsRegistry* m = options.metrics) {
     actor->episode_length_metric_ =
         &m->GetGauge("tandem_actor_episode_length", "Env steps of the last finished episode");
@@ -225,6 +231,9 @@ absl::Status Actor::RecordStep() {
   }
   if (episodes_.has_value() && episodes_->finished_steps() >= capacity) SendEpisodes();
   stats_.env_steps += b;
+  if (epsilon_metric_ != nullptr) {
+    epsilon_metric_->Set(loop_->selector().Exploration(stats_.env_steps));
+  }
   if (env_steps_metric_ != nullptr) env_steps_metric_->Increment(static_cast<double>(b));
   if (!offline_share_.empty() && decisions_ >= 100) {
     for (int64_t i = 0; i < n; ++i) {

@@ -84,6 +84,7 @@ class Actor {
   // Episode tables (replay.tables item_kind): whole episodes instead of transitions.
   std::optional<EpisodeAssembler> episodes_;
   Gauge* win_rate_metric_ = nullptr;
+  Gauge* epsilon_metric_ = nullptr;
   Gauge* episode_length_metric_ = nullptr;
   std::vector<int64_t> lengths_;
   // Train win rate over the last episodes (a window of 100).

@@ -30,6 +30,12 @@ class EpsilonSelector : public ActionSelector {
 
   const SelectorNeeds& needs() const override { return needs_; }
 
+  double Exploration(int64_t env_steps) const override {
+    if (always_random_) return 1.0;
+    return EpsilonAt(config_.epsilon_start(), config_.epsilon_end(),
+                     config_.epsilon_anneal_env_steps(), env_steps);
+  }
+
   absl::Status Select(const policies::Proposals& proposals, const SelectionInput& input, Rng& rng,
                       SelectionOutput out) override {
     if (!always_random_) CopyProposal(proposals.online, out);

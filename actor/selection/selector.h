@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -64,6 +65,12 @@ class ActionSelector {
   // Chooses the joint actions of every env from `proposals` (what needs().request asked for).
   virtual absl::Status Select(const policies::Proposals& proposals, const SelectionInput& input,
                               Rng& rng, SelectionOutput out) = 0;
+  // The exploration probability epsilon after `env_steps` env steps, for selectors that have one
+  // (exported as tandem_actor_epsilon); NaN for the others.
+  virtual double Exploration(int64_t env_steps) const {
+    (void)env_steps;
+    return std::numeric_limits<double>::quiet_NaN();
+  }
 };
 
 struct SelectorEntry {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# `tandem run` with QMIX on the SMAC-like smac/3m map, end to end with a tiny budget: recurrent
+# agents stream whole episodes to episode tables, the QMIX learner trains and publishes, the
+# evaluator reports the test win rate. Checks the run directory (eval.csv with win rates,
+# metrics.csv with the TD loss, summary and result.json with the win rate, learning curve data,
+# checkpoint) and that the processes export the combat-map metrics the Grafana dashboard shows
+# (cluster_test.sh checks the rest of the dashboard on MA-MuJoCo).
+# Env: TANDEM (binary), TANDEM_SOURCE_DIR.
+set -uo pipefail
+tmp=$(mktemp -d)
+run_pid=""
+cleanup() {
+  [[ -n "$run_pid" ]] && kill -TERM "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+failed=0
+fail() {
+  echo "FAIL $*"
+  failed=$((failed + 1))
+}
+http_get() {
+  python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
+}
+
+"$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/smac_3m_qmix.textproto" --run_dir "$tmp/run" \
+  --set learner.online_env_steps=20000 --set learner.batch_size=16 --set replay.error_buffer=100 \
+  --set replay.min_size_to_sample=600 --set replay.samples_per_insert=0.16 \
+  --set learner.publish_every_updates=2 --set evaluation.episodes=4 \
+  --set evaluation.every_versions=2 --set run.progress_interval_seconds=1 >"$tmp/run.out" 2>&1 &
+run_pid=$!
+
+# While the online phase runs: every combat-map metric is exported by some process.
+want="tandem_actor_win_rate tandem_actor_epsilon tandem_actor_episode_length tandem_eval_win_rate"
+missing=$want
+for _ in $(seq 1 300); do
+  kill -0 "$run_pid" 2>/dev/null || break
+  : >"$tmp/exported"
+  if [[ -f "$tmp/run/processes.txt" ]]; then
+    while read -r name role pid ports; do
+      http_get "http://127.0.0.1:${ports##* }/metrics" 2>/dev/null |
+        grep -o '^tandem_[a-z_]*' >>"$tmp/exported"
+    done <"$tmp/run/processes.txt"
+  fi
+  missing=""
+  for name in $want; do grep -qx "$name" "$tmp/exported" || missing="$missing $name"; done
+  [[ -z "$missing" ]] && break
+  sleep 0.2
+done
+[[ -z "$missing" ]] || fail "metrics never exported during the run:$missing"
+
+wait "$run_pid"
+status=$?
+run_pid=""
+[[ $status -eq 0 ]] || fail "tandem run exited $status: $(tail -20 "$tmp/run.out")"
+run="$tmp/run"
+grep -q "train win rate" "$tmp/run.out" || fail "the progress line shows no train win rate"
+grep -q "td_loss" "$tmp/run.out" || fail "the progress line shows no td_loss"
+head -1 "$run/eval.csv" | grep -q ",win_rate$" || fail "eval.csv has no win_rate column"
+awk -F, 'NR > 1 && $4 == "online" && $11 != "" { found = 1 } END { exit !found }' "$run/eval.csv" ||
+  fail "eval.csv has no online evaluation with a win rate: $(cat "$run/eval.csv")"
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "td_loss") c = i }
+         NR > 1 && c && $c != "" { found = 1 } END { exit !found }' "$run/metrics.csv" ||
+  fail "metrics.csv never recorded the TD loss"
+grep -q "win rate" "$run/summary.txt" || fail "summary.txt has no win rate column"
+grep -q '"win_rate"' "$run/result.json" || fail "result.json has no win rate"
+[[ -s "$run/learning_curve.dat" ]] || fail "no learning_curve.dat"
+[[ -f "$run/checkpoints/online.pt" ]] || fail "no online checkpoint: $(ls "$run/checkpoints")"
+
+if [[ $failed -gt 0 ]]; then
+  echo "smac_run_test: $failed failure(s); run output:"
+  tail -30 "$tmp/run.out"
+  exit 1
+fi
+echo "smac_run_test: ok"
