@@ -150,6 +150,12 @@ class AttrReader {
     return value;
   }
 
+  // An integer attribute that older files may lack: `fallback` when absent.
+  absl::StatusOr<int64_t> IntOr(const char* name, int64_t fallback) const {
+    if (H5Aexists(file_, name) <= 0) return fallback;
+    return Int(name);
+  }
+
   absl::StatusOr<double> Double(const char* name) const {
     ASSIGN_OR_RETURN(H5Id attr, Open(name));
     double value = 0;
@@ -244,6 +250,9 @@ class Hdf5DataSource : public OfflineDataSource {
     ASSIGN_OR_RETURN(int64_t has_avail, attrs.Int("has_avail_actions"));
     ASSIGN_OR_RETURN(std::vector<int32_t> agent_obs, attrs.IntArray("agent_obs_sizes"));
     ASSIGN_OR_RETURN(std::string env_name, attrs.String("env_name"));
+    // Episode datasets (each row one padded episode); absent in transition datasets.
+    ASSIGN_OR_RETURN(int64_t episode_steps, attrs.IntOr("episode_steps", 0));
+    spec.set_episode_steps(static_cast<int32_t>(episode_steps));
     spec.set_num_agents(static_cast<int32_t>(agents));
     spec.set_obs_size(static_cast<int32_t>(obs));
     spec.set_state_size(static_cast<int32_t>(state));
@@ -398,6 +407,8 @@ struct DatasetWriter::Impl {
   std::vector<int64_t> episode_ends;
   std::vector<double> episode_returns;
   double current_return = 0;
+  // Env steps appended: rows for transitions, the episodes' lengths for episode rows.
+  int64_t steps = 0;
   bool finished = false;
 };
 
@@ -477,6 +488,26 @@ absl::Status DatasetWriter::Append(const TransitionBatch& batch) {
     }
   }
   const char* reward = batch.reward().data().data();
+  if (impl_->schema.episodic()) {
+    // Every row is one whole episode: its return over the steps, its length from `filled`.
+    const int64_t l = impl_->schema.spec().episode_steps();
+    const std::string& filled = batch.filled().data();
+    for (int64_t i = 0; i < t; ++i) {
+      double episode_return = 0;
+      int64_t entries = 0;
+      for (int64_t j = 0; j < l; ++j) {
+        float r;
+        std::memcpy(&r, reward + 4 * (i * l + j), 4);
+        episode_return += r;
+        entries += static_cast<uint8_t>(filled[i * l + j]);
+      }
+      impl_->steps += entries - 1;
+      impl_->episode_ends.push_back(impl_->rows + i + 1);
+      impl_->episode_returns.push_back(episode_return);
+    }
+    impl_->rows += t;
+    return absl::OkStatus();
+  }
   const std::string& terminated = batch.terminated().data();
   const std::string& truncated = batch.truncated().data();
   for (int64_t i = 0; i < t; ++i) {
@@ -490,12 +521,13 @@ absl::Status DatasetWriter::Append(const TransitionBatch& batch) {
     }
   }
   impl_->rows += t;
+  impl_->steps += t;
   return absl::OkStatus();
 }
 
 DatasetStats DatasetWriter::stats() const {
   DatasetStats stats;
-  stats.num_transitions = impl_->rows;
+  stats.num_transitions = impl_->steps;
   stats.num_episodes = static_cast<int64_t>(impl_->episode_returns.size());
   if (stats.num_episodes == 0) return stats;
   double sum = 0, sum_sq = 0;
@@ -544,6 +576,7 @@ absl::Status DatasetWriter::Finish() {
                            spec.action_type() == ACTION_TYPE_DISCRETE ? "discrete" : "continuous"),
            WriteNumberAttr(root, "action_size", spec.action_size()),
            WriteNumberAttr(root, "has_avail_actions", spec.has_avail_actions() ? 1 : 0),
+           WriteNumberAttr(root, "episode_steps", spec.episode_steps()),
            WriteStringAttr(root, "env_name", m.env_name.empty() ? spec.env_name() : m.env_name),
            WriteStringAttr(root, "env_options", m.env_options),
            WriteStringAttr(root, "obs_mode", m.obs_mode),

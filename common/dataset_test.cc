@@ -70,6 +70,34 @@ TEST(Dataset, WriteThenReadRoundTripsEveryColumn) {
   }
 }
 
+// Episode datasets: each row one padded episode; the file records episode_steps and counts env
+// steps and episodes from `filled`.
+TEST(Dataset, EpisodeDatasetsRoundTripWithTheirLengthsAndReturns) {
+  const TransitionSpec spec = testing::EpisodeSpec(3, 5, 7, 4, 6);
+  const std::string path = WriteDataset(spec, 2, 5);
+  auto source = OpenTandemDataset(path);
+  ASSERT_TRUE(source.ok()) << source.status();
+  EXPECT_EQ((*source)->size(), 10);
+  EXPECT_EQ((*source)->spec().episode_steps(), 6);
+  EXPECT_TRUE(TransitionSchema::Compatible((*source)->spec(), spec));
+  TransitionSchema schema = *TransitionSchema::Create(spec);
+  TransitionBatch all = ReadAll(**source);
+  ASSERT_TRUE(schema.Validate(all).ok()) << schema.Validate(all).status();
+  int64_t steps = 0;
+  double returns = 0;
+  for (int64_t row = 0; row < 10; ++row) {
+    ASSERT_TRUE(testing::RowMatchesId(schema, all, row, row)) << "row " << row;
+    const int64_t length = testing::EpisodeLength(spec, row);
+    steps += length;
+    returns += static_cast<double>(row) * length;  // every step of episode `row` pays `row`
+  }
+  auto stats = ReadDatasetStats(path);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->num_transitions, steps);
+  EXPECT_EQ(stats->num_episodes, 10);
+  EXPECT_NEAR(stats->return_mean, returns / 10, 1e-6);
+}
+
 TEST(Dataset, MergeAppendsEveryRowOfEachInputInOrderInSmallChunks) {
   const TransitionSpec spec = ContinuousSpec(3, 5, 7, 2);
   const std::string first = WriteDataset(spec, 2, 30);  // ids 0..59

@@ -1,6 +1,7 @@
 // Named replay tables: tables declared in config with their own selector and write-ahead log,
 // inserts and samples by table name, rho-mixing over any two tables, priority updates, and tables
 // of whole episodes.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/dataset.h"
 #include "common/replay_client.h"
 #include "common/tensor_proto.h"
 #include "gtest/gtest.h"
@@ -372,6 +374,42 @@ TEST(NamedTables, EpisodeItemsRoundTripThroughGrpcAndTheLog) {
   ASSERT_EQ(info->tables_size(), 1);
   EXPECT_EQ(info->tables(0).inserted_total(), 30);
   EXPECT_EQ(info->tables(0).inserted_steps(), steps);
+}
+
+// The offline table loads an episode dataset; batches mix its episodes with the online ones at rho
+// and tag each item with its source.
+TEST(NamedTables, AnEpisodeDatasetFillsTheOfflineTableAndMixesAtRho) {
+  const std::string dir = TestDir();
+  const TransitionSchema schema = EpisodeSchema();
+  {
+    auto writer = DatasetWriter::Create(dir + "/episodes.h5", schema.spec(), DatasetMetadata{});
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    ASSERT_TRUE((*writer)->Append(testing::MakeBatch(schema, 12, 0)).ok());
+    ASSERT_TRUE((*writer)->Finish().ok());
+  }
+  ExperimentConfig config = EpisodeTables();
+  config.mutable_replay()->set_offline_ratio(0.5);
+  config.mutable_dataset()->set_path(dir + "/episodes.h5");
+  Harness h = Start(config);
+  ASSERT_NE(h.server, nullptr);
+  EXPECT_EQ(h.server->service().offline_size(), 12);
+  auto writer = h.client->NewWriter(2, "");
+  ASSERT_TRUE(writer->Write(testing::MakeBatch(schema, 8, 1000)).ok());
+  ASSERT_TRUE(writer->Finish().ok());
+  SampleRequest request;
+  request.set_batch_size(20);
+  request.set_num_batches(1);
+  SampleResponse response;
+  ASSERT_TRUE(h.client->NewSampler(request)->Next(&response).ok());
+  const TransitionBatch& batch = response.batch().transitions();
+  ASSERT_TRUE(schema.Validate(batch).ok()) << schema.Validate(batch).status();
+  const std::string& source = response.batch().source().data();
+  for (int i = 0; i < 20; ++i) {
+    const int64_t id = testing::RowId(batch, i);
+    EXPECT_EQ(source[i] == SOURCE_OFFLINE, id < 12) << "item " << i << " id " << id;
+    EXPECT_TRUE(testing::RowMatchesId(schema, batch, i, id)) << "item " << i;
+  }
+  EXPECT_EQ(std::count(source.begin(), source.end(), static_cast<char>(SOURCE_OFFLINE)), 10);
 }
 
 TEST(NamedTables, InvalidEpisodesAndTransitionsIntoEpisodeTablesAreRefused) {

@@ -108,7 +108,7 @@ absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(
     spec = offline->spec();
     service->offline_size_.Set(static_cast<double>(service->offline_->size()));
     LOG(INFO) << "replay: offline table loaded from " << offline->description() << ": "
-              << service->offline_->size() << " transitions (" << DescribeSpec(*spec) << ")";
+              << service->offline_->size() << " items (" << DescribeSpec(*spec) << ")";
   } else if (config.offline_ratio() > 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("replay.offline_ratio is ", config.offline_ratio(),
