@@ -16,6 +16,7 @@
 #include "common/networks/architectures.h"
 #include "common/networks/weights.h"
 #include "envs/env_pool.h"
+#include "envs/registry.h"
 #include "gtest/gtest.h"
 
 namespace tandem::actor {
@@ -120,6 +121,56 @@ TEST(SelectorConformance, EverySelectorActsValidlyOnEveryFamilyItHandles) {
     }
   }
   EXPECT_TRUE(never_ran.empty()) << never_ran.front();
+}
+
+// Property: on every SMAC-like map, the recurrent Q agent's greedy choice, epsilon-greedy (with
+// epsilon 1: uniform random) and both sequential-epsilon rules never pick an action the mask marks
+// unavailable, over hundreds of steps through deaths and episode restarts.
+TEST(SelectorConformance, MaskedActionsAreNeverChosenOnAnySmacMap) {
+  const AlgorithmConfig algorithm = Algorithm("qmix");
+  int maps = 0;
+  for (const std::string& env : envs::RegisteredEnvs()) {
+    if (env.rfind("smac/", 0) != 0) continue;
+    ++maps;
+    auto probe = envs::EnvPool::Create(env, 1, 1);
+    ASSERT_TRUE(probe.ok()) << probe.status();
+    const envs::EnvSpec spec = (*probe)->spec();
+    const std::string checkpoint = WriteOfflineCheckpoint(spec.ToTransitionSpec(), algorithm);
+    for (const char* name : {"greedy", "epsilon", "sequential-epsilon", "sequential-epsilon-d"}) {
+      SCOPED_TRACE(std::string(name) + " on " + env);
+      auto policy = policies::CreateActingPolicy(
+          policies::PolicyContext{spec.ToTransitionSpec(), algorithm, checkpoint});
+      ASSERT_TRUE(policy.ok()) << policy.status();
+      SelectorConfig config;
+      const bool decentralized = std::string(name) == "sequential-epsilon-d";
+      config.set_name(decentralized ? "sequential-epsilon" : name);
+      config.set_decentralized(decentralized);
+      config.set_epsilon_start(1.0);
+      config.set_epsilon_end(0.0);
+      config.set_epsilon_anneal_env_steps(600);
+      auto selector =
+          CreateSelector(config, spec.action_type, spec.name, (*policy)->capabilities());
+      ASSERT_TRUE(selector.ok()) << selector.status();
+      auto pool = envs::EnvPool::Create(env, 4, 3, 1, {{"episode_limit", "40"}});
+      ASSERT_TRUE(pool.ok());
+      auto loop = StepLoop::Create(std::move(*pool), policy->get(), std::move(*selector), {});
+      ASSERT_TRUE(loop.ok()) << loop.status();
+      ASSERT_TRUE((*loop)->Begin().ok());
+      const int64_t n = spec.num_agents, a = spec.action_size;
+      for (int step = 0; step < 150; ++step) {
+        ASSERT_TRUE((*loop)->Act(step * 4).ok());
+        const auto avail = (*loop)->pool().avail_actions();
+        const auto actions = (*loop)->discrete_actions();
+        for (int64_t j = 0; j < 4 * n; ++j) {
+          ASSERT_EQ(avail[j * a + actions[j]], 1) << "step " << step << " env " << j / n
+                                                  << " agent " << j % n << " action " << actions[j];
+        }
+        ASSERT_TRUE((*loop)->Step().ok());
+        ASSERT_TRUE((*loop)->ResetFinished().ok());
+      }
+    }
+  }
+  EXPECT_GE(maps, 10);
 }
 
 TEST(SelectorConformance, MismatchesAreConfigErrorsNamingBothSides) {
