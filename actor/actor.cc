@@ -79,10 +79,10 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     }
   }
   if (!config.actors().record_dir().empty()) {
-    if (spec.action_type != ACTION_TYPE_CONTINUOUS) {
-      return absl::UnimplementedError(
-          "actors.record_dir: recording episodes of discrete-action envs comes with the QMIX "
-          "dataset collection; leave it empty");
+    if (spec.action_type != ACTION_TYPE_CONTINUOUS && !EpisodeItems(config.replay())) {
+      return absl::InvalidArgumentError(
+          "actors.record_dir: discrete-action envs are recorded as whole episodes; declare "
+          "episode tables (replay.tables item_kind: ITEM_KIND_EPISODE)");
     }
     DatasetMetadata metadata;
     metadata.env_name = config.env().name();
@@ -91,10 +91,20 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
         absl::StrCat("actor ", options.actor_id, ", selector ", config.selector().name(), ", ",
                      config.algorithm().name(), " weights as they were published");
     metadata.source = "tandem actor (actors.record_dir)";
-    ASSIGN_OR_RETURN(actor->recorder_,
-                     EpisodeRecorder::Create(
-                         config.actors().record_dir(), absl::StrCat("actor-", options.actor_id),
-                         spec, b, config.actors().record_segment_transitions(), metadata));
+    const std::string prefix = absl::StrCat("actor-", options.actor_id);
+    if (spec.action_type == ACTION_TYPE_CONTINUOUS) {
+      ASSIGN_OR_RETURN(
+          actor->recorder_,
+          EpisodeRecorder::Create(config.actors().record_dir(), prefix, spec, b,
+                                  config.actors().record_segment_transitions(), metadata));
+    } else {
+      TransitionSpec episode_spec = spec.ToTransitionSpec();
+      episode_spec.set_episode_steps(spec.episode_limit + 1);
+      ASSIGN_OR_RETURN(actor->recorder_,
+                       EpisodeRecorder::CreateForEpisodes(
+                           config.actors().record_dir(), prefix, spec, episode_spec,
+                           config.actors().record_segment_transitions(), metadata));
+    }
   }
   if (EpisodeItems(config.replay())) {
     if (spec.action_type != ACTION_TYPE_DISCRETE || !spec.has_avail_actions ||
@@ -192,7 +202,7 @@ absl::Status Actor::RecordStep() {
         outgoing_rows_ = 0;
       }
     }
-    if (recorder_ != nullptr) {
+    if (recorder_ != nullptr && !episodes_.has_value()) {
       RETURN_IF_ERROR(recorder_->Add(
           static_cast<int>(e), loop_->prev_obs().data() + e * n * o,
           loop_->prev_state().data() + e * s, loop_->continuous_actions().data() + e * n * a,
@@ -229,7 +239,9 @@ absl::Status Actor::RecordStep() {
       ++decisions_;
     }
   }
-  if (episodes_.has_value() && episodes_->finished_steps() >= capacity) SendEpisodes();
+  if (episodes_.has_value() && episodes_->finished_steps() >= capacity) {
+    RETURN_IF_ERROR(SendEpisodes());
+  }
   stats_.env_steps += b;
   if (epsilon_metric_ != nullptr) {
     epsilon_metric_->Set(loop_->selector().Exploration(stats_.env_steps));
@@ -245,11 +257,17 @@ absl::Status Actor::RecordStep() {
   return absl::OkStatus();
 }
 
-void Actor::SendEpisodes() {
+absl::Status Actor::SendEpisodes(bool record) {
   TransitionBatch batch = episodes_->TakeFinished();
+  if (recorder_ != nullptr && record) {
+    // The episodes acted with weights published since the previous send (or before).
+    RETURN_IF_ERROR(recorder_->AddEpisodes(batch, episodes_sent_step_, learner_step_));
+    episodes_sent_step_ = learner_step_;
+  }
   batch.set_actor_id(options_.actor_id);
   batch.set_weights_version(stats_.weights_version);
   sender_->Enqueue(std::move(batch), stop_);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<double> Actor::TimeSelection(int iterations) {
@@ -277,7 +295,9 @@ absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps
     }
   }
   if (episodes_.has_value()) {
-    // Episodes still running end here, cut by the stop (their last observation bootstraps).
+    // Finished episodes go out (and to the recorder); those still running end here, cut by the
+    // stop, and are sent (their last observation bootstraps) but not recorded: they are not whole.
+    if (episodes_->finished_episodes() > 0) RETURN_IF_ERROR(SendEpisodes());
     const envs::EnvPool& pool = loop_->pool();
     const envs::EnvSpec& spec = pool.spec();
     const int64_t n = spec.num_agents, o = spec.obs_size, s = spec.state_size;
@@ -286,7 +306,7 @@ absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps
       episodes_->Cut(static_cast<int>(e), pool.obs().data() + e * n * o,
                      pool.state().data() + e * s, pool.avail_actions().data() + e * n * a);
     }
-    if (episodes_->finished_episodes() > 0) SendEpisodes();
+    if (episodes_->finished_episodes() > 0) RETURN_IF_ERROR(SendEpisodes(/*record=*/false));
   }
   if (outgoing_rows_ > 0) {
     // Send the partial batch: trim every column to the rows written.

@@ -68,8 +68,8 @@ class Actor {
   absl::Status RecordStep();
   // Copies env e's transition of the last step into row `outgoing_rows_` of outgoing_.
   void PutTransition(int64_t e);
-  // Sends the finished episodes (episode tables).
-  void SendEpisodes();
+  // Sends (and records, with actors.record_dir) the finished episodes (episode tables).
+  absl::Status SendEpisodes(bool record = true);
 
   ActorOptions options_;
   std::unique_ptr<policies::ActingPolicy> policy_;
@@ -83,6 +83,8 @@ class Actor {
   int64_t outgoing_rows_ = 0;
   // Episode tables (replay.tables item_kind): whole episodes instead of transitions.
   std::optional<EpisodeAssembler> episodes_;
+  // Learner step of the weights at the previous SendEpisodes (the oldest that acted since).
+  int64_t episodes_sent_step_ = 0;
   Gauge* win_rate_metric_ = nullptr;
   Gauge* epsilon_metric_ = nullptr;
   Gauge* episode_length_metric_ = nullptr;

@@ -27,7 +27,9 @@ absl::StatusOr<std::unique_ptr<EpisodeRecorder>> EpisodeRecorder::Create(
     const std::string& dir, const std::string& prefix, const envs::EnvSpec& spec, int num_envs,
     int64_t segment_transitions, const DatasetMetadata& metadata) {
   if (spec.action_type != ACTION_TYPE_CONTINUOUS) {
-    return absl::UnimplementedError("actors.record_dir: recording supports continuous actions");
+    return absl::InvalidArgumentError(
+        "actors.record_dir: discrete-action envs are recorded as whole episodes; use "
+        "CreateForEpisodes (actors with episode tables do)");
   }
   std::error_code error;
   std::filesystem::create_directories(dir, error);
@@ -39,6 +41,49 @@ absl::StatusOr<std::unique_ptr<EpisodeRecorder>> EpisodeRecorder::Create(
   RETURN_IF_ERROR(WriteFileAtomically(IndexPath(dir, prefix), absl::StrCat(kIndexHeader, "\n")));
   return std::unique_ptr<EpisodeRecorder>(
       new EpisodeRecorder(dir, prefix, spec, num_envs, segment_transitions, metadata));
+}
+
+absl::StatusOr<std::unique_ptr<EpisodeRecorder>> EpisodeRecorder::CreateForEpisodes(
+    const std::string& dir, const std::string& prefix, const envs::EnvSpec& spec,
+    const TransitionSpec& episode_spec, int64_t segment_transitions,
+    const DatasetMetadata& metadata) {
+  if (episode_spec.episode_steps() <= 0) {
+    return absl::InvalidArgumentError("actors.record_dir: the episode spec has no episode layout");
+  }
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("actors.record_dir: cannot create ", dir, ": ", error.message()));
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(IndexPath(dir, prefix), absl::StrCat(kIndexHeader, "\n")));
+  std::unique_ptr<EpisodeRecorder> recorder(
+      new EpisodeRecorder(dir, prefix, spec, 0, segment_transitions, metadata));
+  recorder->episode_spec_ = episode_spec;
+  return recorder;
+}
+
+absl::Status EpisodeRecorder::AddEpisodes(const TransitionBatch& episodes, int64_t min_learner_step,
+                                          int64_t max_learner_step) {
+  if (episode_spec_.episode_steps() <= 0) {
+    return absl::FailedPreconditionError("EpisodeRecorder::AddEpisodes needs CreateForEpisodes");
+  }
+  const int64_t items = NumTransitions(episodes);
+  if (items == 0) return absl::OkStatus();
+  if (writer_ == nullptr) {
+    segment_ = RecordedSegment();
+    segment_.file = absl::StrFormat("%s-%05d.h5", prefix_, next_segment_++);
+    segment_.min_learner_step = std::numeric_limits<int64_t>::max();
+    ASSIGN_OR_RETURN(writer_, DatasetWriter::Create(absl::StrCat(dir_, "/", segment_.file),
+                                                    episode_spec_, metadata_));
+  }
+  RETURN_IF_ERROR(writer_->Append(episodes));
+  segment_.transitions += NumSteps(episodes);
+  segment_.episodes += items;
+  segment_.min_learner_step = std::min(segment_.min_learner_step, min_learner_step);
+  segment_.max_learner_step = std::max(segment_.max_learner_step, max_learner_step);
+  if (segment_.transitions >= segment_transitions_) return FinishSegment();
+  return absl::OkStatus();
 }
 
 EpisodeRecorder::EpisodeRecorder(std::string dir, std::string prefix, const envs::EnvSpec& spec,

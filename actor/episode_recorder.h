@@ -1,8 +1,9 @@
 // Records everything an actor generates as datasets on disk (actors.record_dir): whole per-env
 // episodes in Tandem-format segment files <prefix>-<n>.h5 of about `segment_transitions` rows,
 // each listed when complete in <prefix>-segments.csv with the learner steps of the weights that
-// acted in it. Dataset collection builds its medium-replay tier from the segments recorded before
-// the medium checkpoint. Episodes unfinished at Close are dropped (they are not whole).
+// acted in it (discrete envs: one padded episode per row, as their actors send them). Dataset
+// collection builds its medium-replay tier from the segments recorded before the medium
+// checkpoint. Episodes unfinished at Close are dropped (they are not whole).
 //
 // Thread-safety: used by the actor's thread only.
 #ifndef TANDEM_ACTOR_EPISODE_RECORDER_H_
@@ -36,6 +37,16 @@ class EpisodeRecorder {
       int64_t segment_transitions, const DatasetMetadata& metadata);
   ~EpisodeRecorder();
 
+  // A recorder of whole padded episodes (discrete envs with episode tables): `episode_spec` has
+  // the episode layout, and AddEpisodes is used instead of Add.
+  static absl::StatusOr<std::unique_ptr<EpisodeRecorder>> CreateForEpisodes(
+      const std::string& dir, const std::string& prefix, const envs::EnvSpec& spec,
+      const TransitionSpec& episode_spec, int64_t segment_transitions,
+      const DatasetMetadata& metadata);
+  // Finished episodes (episode layout), acted with weights of learner steps in [min, max].
+  absl::Status AddEpisodes(const TransitionBatch& episodes, int64_t min_learner_step,
+                           int64_t max_learner_step);
+
   // Env `env`'s transition, acted with weights of `learner_step`.
   absl::Status Add(int env, const float* obs, const float* state, const float* actions,
                    float reward, bool terminated, bool truncated, const float* next_obs,
@@ -56,6 +67,8 @@ class EpisodeRecorder {
   std::vector<int64_t> episode_min_step_, episode_max_step_;
   std::unique_ptr<DatasetWriter> writer_;
   RecordedSegment segment_;
+  // Episode recorders only: the shapes of their rows.
+  TransitionSpec episode_spec_;
   int next_segment_ = 0;
 };
 

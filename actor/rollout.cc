@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "actor/episode_assembler.h"
 #include "actor/episode_buffer.h"
 #include "common/status_macros.h"
 
@@ -60,6 +61,10 @@ absl::StatusOr<EvaluationResult> RecordEpisodes(const std::string& env_name,
                                                 uint64_t seed, double action_noise,
                                                 DatasetWriter& writer,
                                                 const std::function<void(int, double)>& progress) {
+  if (writer.spec().episode_steps() > 0) {
+    return RecordDiscreteEpisodes(env_name, options, policy, episodes, seed, action_noise, writer,
+                                  progress);
+  }
   SelectorConfig selector;
   selector.set_name(action_noise > 0 ? "gaussian" : "greedy");
   selector.set_noise_std(action_noise);
@@ -76,6 +81,45 @@ absl::StatusOr<EvaluationResult> RecordEpisodes(const std::string& env_name,
       },
       [&](int done, double episode_return) -> absl::Status {
         RETURN_IF_ERROR(episode->FlushTo(writer));
+        if (progress) progress(done, episode_return);
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<EvaluationResult> RecordDiscreteEpisodes(
+    const std::string& env_name, const envs::EnvOptions& options, policies::ActingPolicy& policy,
+    int episodes, uint64_t seed, double epsilon, DatasetWriter& writer,
+    const std::function<void(int, double)>& progress) {
+  if (epsilon < 0 || epsilon > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("recording ", env_name, ": epsilon must be in [0, 1], got ", epsilon));
+  }
+  SelectorConfig selector;
+  selector.set_name(epsilon > 0 ? "epsilon" : "greedy");
+  selector.set_epsilon_start(epsilon);
+  selector.set_epsilon_end(epsilon);
+  selector.set_epsilon_anneal_env_steps(1);
+  ASSIGN_OR_RETURN(EpisodeAssembler assembler, EpisodeAssembler::Create(writer.spec(), 1));
+  return RunEpisodes(
+      env_name, options, &policy, selector, episodes, seed,
+      [&](StepLoop& loop) -> absl::Status {
+        const envs::EnvPool& pool = loop.pool();
+        const envs::EnvSpec& spec = pool.spec();
+        if (spec.episode_limit + 1 != writer.spec().episode_steps()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("recording ", env_name, ": the dataset holds episodes of ",
+                           writer.spec().episode_steps(),
+                           " entries but the env's episode limit is ", spec.episode_limit));
+        }
+        assembler.Add(
+            0, EpisodeStep{loop.prev_obs().data(), loop.prev_state().data(),
+                           loop.prev_avail().data(), loop.discrete_actions().data(),
+                           pool.reward()[0], pool.terminated()[0] != 0, pool.truncated()[0] != 0,
+                           pool.obs().data(), pool.state().data(), pool.avail_actions().data()});
+        return absl::OkStatus();
+      },
+      [&](int done, double episode_return) -> absl::Status {
+        RETURN_IF_ERROR(writer.Append(assembler.TakeFinished()));
         if (progress) progress(done, episode_return);
         return absl::OkStatus();
       });

@@ -29,6 +29,15 @@ absl::StatusOr<EvaluationResult> RecordEpisodes(const std::string& env_name,
                                                 DatasetWriter& writer,
                                                 const std::function<void(int, double)>& progress);
 
+// Discrete-action envs (what RecordEpisodes does when `writer` holds episodes): whole episodes of
+// `policy`'s greedy action with probability 1 - `epsilon`, a uniformly random available action
+// otherwise (the `epsilon` selector at a fixed epsilon), one episode-layout row each; the writer's
+// episode_steps must be the env's episode limit + 1.
+absl::StatusOr<EvaluationResult> RecordDiscreteEpisodes(
+    const std::string& env_name, const envs::EnvOptions& options, policies::ActingPolicy& policy,
+    int episodes, uint64_t seed, double epsilon, DatasetWriter& writer,
+    const std::function<void(int, double)>& progress = nullptr);
+
 }  // namespace tandem::actor
 
 #endif  // TANDEM_ACTOR_ROLLOUT_H_

@@ -38,6 +38,7 @@ struct Candidate {
   std::string path;
   int64_t updates = 0;
   double mean_return = 0;
+  double win_rate = 0;  // combat maps
 };
 
 // The task part of the env name ("mamujoco/HalfCheetah-6x1" -> "HalfCheetah-6x1").
@@ -87,6 +88,16 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
     }
   }
 
+  // Combat maps train recurrent agents on episode tables; their actors record whole episodes.
+  ASSIGN_OR_RETURN(auto probe, envs::CreateEnv(config.env().name(),
+                                               envs::EnvOptions(config.env().options().begin(),
+                                                                config.env().options().end())));
+  if (probe->spec().action_type == ACTION_TYPE_DISCRETE && !EpisodeItems(config.replay())) {
+    return absl::InvalidArgumentError(
+        "dataset collect on a combat map trains on whole episodes: declare replay.tables { name: "
+        "\"online\" item_kind: ITEM_KIND_EPISODE } (as configs/collect_smac_3m.textproto does)");
+  }
+
   // 1. Train from scratch, keeping every checkpoint and recording every actor transition.
   const std::string train_dir = dir + "/train";
   const std::string record_dir = fs::absolute(dir + "/recorded").string();
@@ -125,6 +136,8 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
   const envs::EnvOptions options(config.env().options().begin(), config.env().options().end());
   ASSIGN_OR_RETURN(auto env, envs::CreateEnv(config.env().name(), options));
   const envs::EnvSpec spec = env->spec();
+  // Combat maps: episodes are recorded whole (the episode layout) and policies ranked by win rate.
+  const bool discrete = spec.action_type == ACTION_TYPE_DISCRETE;
   const int eval_episodes = collection.evaluation_episodes();
   const uint64_t seed = config.seed();
   std::vector<Candidate> candidates;
@@ -169,17 +182,22 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
                      actor::EvaluateNamedPolicy(config.env().name(), options, *policy, "online",
                                                 beam_width, eval_episodes, seed));
     c.mean_return = result.mean_return;
+    c.win_rate = result.win_rate;
     const double elapsed = absl::ToDoubleSeconds(absl::Now() - eval_start);
     out << "[collect] checkpoint " << fs::path(c.path).filename().string() << " (updates "
-        << c.updates << "): return " << result.mean_return << " +- " << result.std_return << "  ["
-        << i + 1 << "/" << candidates.size() << ", ETA "
-        << elapsed / (i + 1) * (candidates.size() - i - 1) << " s]" << std::endl;
+        << c.updates << "): return " << result.mean_return << " +- " << result.std_return
+        << (discrete ? absl::StrFormat(", win rate %.2f", result.win_rate) : "") << "  [" << i + 1
+        << "/" << candidates.size() << ", ETA " << elapsed / (i + 1) * (candidates.size() - i - 1)
+        << " s]" << std::endl;
   }
 
   // 3. Choose the expert and the medium policy.
-  const Candidate expert = *std::max_element(
-      candidates.begin(), candidates.end(),
-      [](const Candidate& a, const Candidate& b) { return a.mean_return < b.mean_return; });
+  const Candidate expert = *std::max_element(candidates.begin(), candidates.end(),
+                                             [discrete](const Candidate& a, const Candidate& b) {
+                                               if (discrete && a.win_rate != b.win_rate)
+                                                 return a.win_rate < b.win_rate;
+                                               return a.mean_return < b.mean_return;
+                                             });
   const double span = expert.mean_return - random.mean_return;
   auto normalized = [&](const Candidate& c) {
     return span > 0 ? (c.mean_return - random.mean_return) / span : 0.0;
@@ -188,6 +206,15 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
   bool in_band = false;
   for (const Candidate& c : candidates) {
     if (c.updates >= expert.updates) continue;  // medium comes from earlier in training
+    if (discrete) {
+      // Nearest win rate to the target; the later checkpoint on ties.
+      if (medium == nullptr || std::fabs(c.win_rate - collection.medium_win_rate()) <=
+                                   std::fabs(medium->win_rate - collection.medium_win_rate())) {
+        medium = &c;
+        in_band = true;
+      }
+      continue;
+    }
     const double score = normalized(c);
     const bool band = score >= collection.medium_min() && score <= collection.medium_max();
     const double distance = std::fabs(score - collection.medium_target());
@@ -205,7 +232,13 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
   out << "[collect] expert: " << fs::path(expert.path).filename().string() << " (return "
       << expert.mean_return << "); medium: " << fs::path(medium->path).filename().string()
       << " (return " << medium->mean_return << ", normalized " << std::setprecision(3)
-      << normalized(*medium) << std::setprecision(1) << ")" << std::endl;
+      << normalized(*medium) << std::setprecision(1) << ")";
+  if (discrete) {
+    out << std::setprecision(2) << "; win rates: expert " << expert.win_rate << ", medium "
+        << medium->win_rate << " (target " << collection.medium_win_rate() << ")"
+        << std::setprecision(1);
+  }
+  out << std::endl;
   if (!in_band) {
     out << "[collect] warning: no checkpoint's normalized return lies in ["
         << collection.medium_min() << ", " << collection.medium_max()
@@ -220,16 +253,24 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
     metadata.obs_mode = it->second;
   }
   metadata.source = "tandem dataset collect";
-  const TransitionSpec transition_spec = spec.ToTransitionSpec();
+  TransitionSpec transition_spec = spec.ToTransitionSpec();
+  if (discrete) transition_spec.set_episode_steps(spec.episode_limit + 1);
   auto record = [&](const Candidate& c, const std::string& tier,
                     const std::string& path) -> absl::Status {
     RETURN_IF_ERROR(policy->LoadOnlineCheckpoint(c.path));
     DatasetMetadata m = metadata;
     m.quality = tier;
-    m.behaviour_policy = absl::StrFormat(
-        "%s trained from scratch, checkpoint at %d updates (evaluation return %.1f), "
-        "deterministic action + N(0, %.3f) noise",
-        config.algorithm().name(), c.updates, c.mean_return, collection.action_noise());
+    m.behaviour_policy =
+        discrete
+            ? absl::StrFormat(
+                  "%s trained from scratch, checkpoint at %d updates (evaluation return %.1f, "
+                  "win rate %.2f), greedy with epsilon %.3f",
+                  config.algorithm().name(), c.updates, c.mean_return, c.win_rate,
+                  collection.action_noise())
+            : absl::StrFormat(
+                  "%s trained from scratch, checkpoint at %d updates (evaluation return "
+                  "%.1f), deterministic action + N(0, %.3f) noise",
+                  config.algorithm().name(), c.updates, c.mean_return, collection.action_noise());
     ASSIGN_OR_RETURN(auto writer, DatasetWriter::Create(path, transition_spec, m));
     const absl::Time start = absl::Now();
     const int episodes = collection.episodes();

@@ -525,6 +525,8 @@ absl::Status DatasetWriter::Append(const TransitionBatch& batch) {
   return absl::OkStatus();
 }
 
+const TransitionSpec& DatasetWriter::spec() const { return impl_->schema.spec(); }
+
 DatasetStats DatasetWriter::stats() const {
   DatasetStats stats;
   stats.num_transitions = impl_->steps;

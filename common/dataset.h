@@ -92,6 +92,8 @@ class DatasetWriter {
   absl::Status Finish();
   // Statistics of what was appended so far (a trailing unfinished episode is not counted).
   DatasetStats stats() const;
+  // The shapes rows must have (the episode layout for episode datasets).
+  const TransitionSpec& spec() const;
 
  private:
   struct Impl;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `tandem dataset collect` on a tiny budget: trains MASAC from scratch through real processes,
-# keeps checkpoints, and writes four valid tier files whose returns order expert >= medium.
+# keeps checkpoints, and writes four valid tier files whose returns order expert >= medium; then
+# the same for QMIX on smac/3m, whose tiers hold whole padded episodes ranked by win rate.
 set -euo pipefail
-: "${TANDEM:?}"
+: "${TANDEM:?}" "${TANDEM_SOURCE_DIR:?repo root}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -54,5 +55,32 @@ if "$TANDEM" dataset collect --config "$tmp/tiny.textproto" --run_dir "$tmp/run"
   ! grep -q "exists; choose another collection.out_dir" "$tmp/again.txt"; then
   echo "FAIL: collecting over existing tiers was not refused"; failed=1
 fi
-[[ $failed -eq 0 ]] && echo "dataset collect: four tiers, expert $expert >= medium $medium"
+
+# A combat map: QMIX on episode tables, tiers of whole padded episodes, policies ranked by win rate.
+"$TANDEM" dataset collect --config "$TANDEM_SOURCE_DIR/configs/collect_smac_3m.textproto" \
+  --run_dir "$tmp/smac" --set learner.online_env_steps=20000 \
+  --set learner.checkpoint_every_updates=20 --set learner.batch_size=32 \
+  --set replay.samples_per_insert=0.16 --set replay.min_size_to_sample=1000 \
+  --set replay.error_buffer=100 --set collection.episodes=10 \
+  --set collection.evaluation_episodes=8 --set evaluation.every_versions=5 \
+  --set evaluation.episodes=4 --set actors.record_segment_transitions=2000 \
+  >"$tmp/smac.txt" 2>&1 || { cat "$tmp/smac.txt"; echo "FAIL: smac collect exited non-zero"; failed=1; }
+win_rate_of() {  # the win rate of the policy that recorded a tier, from its behaviour line
+  "$TANDEM" dataset info "$tmp/smac/datasets/3m-$1.h5" | sed -n 's/.*win rate \([0-9.]*\)).*/\1/p'
+}
+for tier in expert medium medium-replay medium-expert; do
+  file="$tmp/smac/datasets/3m-$tier.h5"
+  if ! "$TANDEM" dataset info "$file" >"$tmp/info.txt"; then
+    echo "FAIL: smac $tier tier is not a valid dataset"; failed=1; continue
+  fi
+  grep -q "episodes of 61 entries" "$tmp/info.txt" ||
+    { echo "FAIL: smac $tier does not hold padded episodes: $(cat "$tmp/info.txt")"; failed=1; }
+done
+expert_wins=$(win_rate_of expert)
+medium_wins=$(win_rate_of medium)
+awk -v e="$expert_wins" -v m="$medium_wins" 'BEGIN { exit !(e != "" && m != "" && e >= m) }' ||
+  { echo "FAIL: smac expert win rate '$expert_wins' < medium '$medium_wins'"; failed=1; }
+
+[[ $failed -eq 0 ]] && echo "dataset collect: four tiers, expert $expert >= medium $medium;" \
+  "smac/3m: four episode tiers, expert win rate $expert_wins >= medium $medium_wins"
 exit $failed
