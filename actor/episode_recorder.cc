@@ -21,6 +21,18 @@ std::string IndexPath(const std::string& dir, const std::string& prefix) {
   return absl::StrCat(dir, "/", prefix, "-segments.csv");
 }
 
+// Creates `dir` and a fresh, empty segments index for `prefix` (a restarted actor starts over
+// under the same prefix).
+absl::Status StartIndex(const std::string& dir, const std::string& prefix) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("actors.record_dir: cannot create ", dir, ": ", error.message()));
+  }
+  return WriteFileAtomically(IndexPath(dir, prefix), absl::StrCat(kIndexHeader, "\n"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<EpisodeRecorder>> EpisodeRecorder::Create(
@@ -31,14 +43,7 @@ absl::StatusOr<std::unique_ptr<EpisodeRecorder>> EpisodeRecorder::Create(
         "actors.record_dir: discrete-action envs are recorded as whole episodes; use "
         "CreateForEpisodes (actors with episode tables do)");
   }
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("actors.record_dir: cannot create ", dir, ": ", error.message()));
-  }
-  // A fresh index per recorder (a restarted actor starts over under the same prefix).
-  RETURN_IF_ERROR(WriteFileAtomically(IndexPath(dir, prefix), absl::StrCat(kIndexHeader, "\n")));
+  RETURN_IF_ERROR(StartIndex(dir, prefix));
   return std::unique_ptr<EpisodeRecorder>(
       new EpisodeRecorder(dir, prefix, spec, num_envs, segment_transitions, metadata));
 }
@@ -50,13 +55,7 @@ absl::StatusOr<std::unique_ptr<EpisodeRecorder>> EpisodeRecorder::CreateForEpiso
   if (episode_spec.episode_steps() <= 0) {
     return absl::InvalidArgumentError("actors.record_dir: the episode spec has no episode layout");
   }
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("actors.record_dir: cannot create ", dir, ": ", error.message()));
-  }
-  RETURN_IF_ERROR(WriteFileAtomically(IndexPath(dir, prefix), absl::StrCat(kIndexHeader, "\n")));
+  RETURN_IF_ERROR(StartIndex(dir, prefix));
   std::unique_ptr<EpisodeRecorder> recorder(
       new EpisodeRecorder(dir, prefix, spec, 0, segment_transitions, metadata));
   recorder->episode_spec_ = episode_spec;
@@ -70,13 +69,7 @@ absl::Status EpisodeRecorder::AddEpisodes(const TransitionBatch& episodes, int64
   }
   const int64_t items = NumTransitions(episodes);
   if (items == 0) return absl::OkStatus();
-  if (writer_ == nullptr) {
-    segment_ = RecordedSegment();
-    segment_.file = absl::StrFormat("%s-%05d.h5", prefix_, next_segment_++);
-    segment_.min_learner_step = std::numeric_limits<int64_t>::max();
-    ASSIGN_OR_RETURN(writer_, DatasetWriter::Create(absl::StrCat(dir_, "/", segment_.file),
-                                                    episode_spec_, metadata_));
-  }
+  RETURN_IF_ERROR(OpenSegment(episode_spec_));
   RETURN_IF_ERROR(writer_->Append(episodes));
   segment_.transitions += NumSteps(episodes);
   segment_.episodes += items;
@@ -109,13 +102,7 @@ absl::Status EpisodeRecorder::Add(int env, const float* obs, const float* state,
   episode_min_step_[env] = std::min(episode_min_step_[env], learner_step);
   episode_max_step_[env] = std::max(episode_max_step_[env], learner_step);
   if (!terminated && !truncated) return absl::OkStatus();
-  if (writer_ == nullptr) {
-    segment_ = RecordedSegment();
-    segment_.file = absl::StrFormat("%s-%05d.h5", prefix_, next_segment_++);
-    segment_.min_learner_step = std::numeric_limits<int64_t>::max();
-    ASSIGN_OR_RETURN(writer_, DatasetWriter::Create(absl::StrCat(dir_, "/", segment_.file),
-                                                    spec_.ToTransitionSpec(), metadata_));
-  }
+  RETURN_IF_ERROR(OpenSegment(spec_.ToTransitionSpec()));
   segment_.transitions += episode.rows();
   segment_.episodes += 1;
   segment_.min_learner_step = std::min(segment_.min_learner_step, episode_min_step_[env]);
@@ -124,6 +111,16 @@ absl::Status EpisodeRecorder::Add(int env, const float* obs, const float* state,
   episode_max_step_[env] = 0;
   RETURN_IF_ERROR(episode.FlushTo(*writer_));
   if (segment_.transitions >= segment_transitions_) return FinishSegment();
+  return absl::OkStatus();
+}
+
+absl::Status EpisodeRecorder::OpenSegment(const TransitionSpec& spec) {
+  if (writer_ != nullptr) return absl::OkStatus();
+  segment_ = RecordedSegment();
+  segment_.file = absl::StrFormat("%s-%05d.h5", prefix_, next_segment_++);
+  segment_.min_learner_step = std::numeric_limits<int64_t>::max();
+  ASSIGN_OR_RETURN(writer_,
+                   DatasetWriter::Create(absl::StrCat(dir_, "/", segment_.file), spec, metadata_));
   return absl::OkStatus();
 }
 

@@ -57,6 +57,8 @@ class EpisodeRecorder {
  private:
   EpisodeRecorder(std::string dir, std::string prefix, const envs::EnvSpec& spec, int num_envs,
                   int64_t segment_transitions, DatasetMetadata metadata);
+  // Starts a new segment file of rows of `spec` unless one is open.
+  absl::Status OpenSegment(const TransitionSpec& spec);
   absl::Status FinishSegment();
 
   std::string dir_, prefix_;
