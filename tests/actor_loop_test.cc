@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -195,6 +196,36 @@ TEST(ActorLoop, TwoActorThreadsActExactlyAsOne) {
   EXPECT_EQ(one, two);
 }
 
+// A replay server in this process (shaped by `spec` when given) and one actor streaming to it,
+// after `steps` env steps with the sender closed, so everything it sent is acknowledged.
+struct StreamedRun {
+  std::unique_ptr<MetricsRegistry> metrics;
+  std::unique_ptr<replay::ReplayServer> replay;
+  std::shared_ptr<replay::ReplayClient> client;
+  std::unique_ptr<actor::Actor> actor;
+};
+
+void StreamSteps(const ExperimentConfig& config, const std::string& offline_checkpoint,
+                 std::optional<TransitionSpec> spec, int64_t steps, StreamedRun* run) {
+  run->metrics = *MetricsRegistry::Create("");
+  auto replay = replay::ReplayServer::Start(config, run->metrics.get(), spec);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  run->replay = std::move(*replay);
+  auto client = replay::ReplayClient::Connect(run->replay->address(), SecurityConfig(), "");
+  ASSERT_TRUE(client.ok());
+  run->client = std::move(*client);
+  actor::ActorOptions options;
+  options.config = config;
+  options.replay = run->client;
+  options.offline_checkpoint = offline_checkpoint;
+  auto actor = actor::Actor::Create(options);
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  run->actor = std::move(*actor);
+  ASSERT_TRUE(run->actor->Run(nullptr, steps).ok());
+  run->actor->sender().Close(absl::Seconds(30));
+  EXPECT_EQ(run->actor->sender().acknowledged_transitions(), steps);
+}
+
 // Discrete, recurrent agents through the same machinery: the actor acts on smac/3m with the
 // recurrent Q agent (qmix's acting policy) and sequential epsilon-greedy, streams transitions with
 // availability masks over gRPC; they are sampled back with keys and every recorded action was
@@ -228,23 +259,11 @@ TEST(ActorLoop, DiscreteRecurrentAgentsActOnSmacAndStreamMaskedTransitions) {
     archive.save_to(checkpoint);
   }
 
-  auto metrics = *MetricsRegistry::Create("");
-  auto replay = replay::ReplayServer::Start(config, metrics.get());
-  ASSERT_TRUE(replay.ok()) << replay.status();
-  auto client = replay::ReplayClient::Connect((*replay)->address(), SecurityConfig(), "");
-  ASSERT_TRUE(client.ok());
-  std::shared_ptr<replay::ReplayClient> shared_client = std::move(*client);
-  actor::ActorOptions options;
-  options.config = config;
-  options.replay = shared_client;
-  options.offline_checkpoint = checkpoint;
-  auto actor = actor::Actor::Create(options);
-  ASSERT_TRUE(actor.ok()) << actor.status();
-  ASSERT_TRUE((*actor)->Run(nullptr, 400).ok());
-  (*actor)->sender().Close(absl::Seconds(30));
-  EXPECT_EQ((*actor)->sender().acknowledged_transitions(), 400);
-  EXPECT_EQ((*replay)->service().online_size(), 400);
-  EXPECT_GT((*actor)->stats().episodes, 0);
+  StreamedRun run;
+  ASSERT_NO_FATAL_FAILURE(StreamSteps(config, checkpoint, std::nullopt, 400, &run));
+  EXPECT_EQ(run.replay->service().online_size(), 400);
+  EXPECT_GT(run.actor->stats().episodes, 0);
+  std::shared_ptr<replay::ReplayClient> shared_client = run.client;
 
   SampleRequest request;
   request.set_batch_size(64);
@@ -269,7 +288,7 @@ TEST(ActorLoop, DiscreteRecurrentAgentsActOnSmacAndStreamMaskedTransitions) {
     EXPECT_LT(keys[j], 400);
   }
   sampler->Cancel();
-  (*replay)->Shutdown();
+  run.replay->Shutdown();
 
   std::ostringstream log;
   actor::EvaluatorOptions evaluator;
@@ -397,23 +416,12 @@ TEST(ActorLoop, RecurrentAgentsStreamWholeEpisodesToEpisodeTables) {
   spec.set_episode_steps((*probe)->spec().episode_limit + 1);
   const TransitionSchema schema = *TransitionSchema::Create(spec);
 
-  auto metrics = *MetricsRegistry::Create("");
-  auto replay = replay::ReplayServer::Start(config, metrics.get(), spec);
-  ASSERT_TRUE(replay.ok()) << replay.status();
-  auto client = replay::ReplayClient::Connect((*replay)->address(), SecurityConfig(), "");
-  ASSERT_TRUE(client.ok());
-  std::shared_ptr<replay::ReplayClient> shared_client = std::move(*client);
-  actor::ActorOptions options;
-  options.config = config;
-  options.replay = shared_client;
-  auto actor = actor::Actor::Create(options);
-  ASSERT_TRUE(actor.ok()) << actor.status();
-  ASSERT_TRUE((*actor)->Run(nullptr, 400).ok());
-  (*actor)->sender().Close(absl::Seconds(30));
-  EXPECT_EQ((*actor)->sender().acknowledged_transitions(), 400);
-  const int64_t items = (*replay)->service().online_size();
-  EXPECT_GE(items, (*actor)->stats().episodes);
-  EXPECT_LE(items, (*actor)->stats().episodes + 4);
+  StreamedRun run;
+  ASSERT_NO_FATAL_FAILURE(StreamSteps(config, "", spec, 400, &run));
+  const int64_t items = run.replay->service().online_size();
+  EXPECT_GE(items, run.actor->stats().episodes);
+  EXPECT_LE(items, run.actor->stats().episodes + 4);
+  std::shared_ptr<replay::ReplayClient> shared_client = run.client;
 
   SampleRequest request;
   request.set_batch_size(32);
@@ -427,7 +435,7 @@ TEST(ActorLoop, RecurrentAgentsStreamWholeEpisodesToEpisodeTables) {
   EXPECT_EQ(*validated, 32);
   EXPECT_GT(schema.CountSteps(batch, 32), 32);
   sampler->Cancel();
-  (*replay)->Shutdown();
+  run.replay->Shutdown();
 }
 
 }  // namespace
