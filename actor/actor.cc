@@ -192,7 +192,7 @@ absl::Status Actor::RecordStep() {
                       loop_->discrete_actions().data() + e * n, pool.reward()[e],
                       pool.terminated()[e] != 0, pool.truncated()[e] != 0,
                       pool.obs().data() + e * n * o, pool.state().data() + e * s,
-                      pool.avail_actions().data() + e * n * a});
+                      pool.avail_actions().data() + e * n * a, pool.won()[e] != 0});
     } else {
       PutTransition(e);
       if (++outgoing_rows_ == capacity) {
@@ -258,10 +258,11 @@ absl::Status Actor::RecordStep() {
 }
 
 absl::Status Actor::SendEpisodes(bool record) {
-  TransitionBatch batch = episodes_->TakeFinished();
+  std::vector<uint8_t> won;
+  TransitionBatch batch = episodes_->TakeFinished(&won);
   if (recorder_ != nullptr && record) {
     // The episodes acted with weights published since the previous send (or before).
-    RETURN_IF_ERROR(recorder_->AddEpisodes(batch, episodes_sent_step_, learner_step_));
+    RETURN_IF_ERROR(recorder_->AddEpisodes(batch, won, episodes_sent_step_, learner_step_));
     episodes_sent_step_ = learner_step_;
   }
   batch.set_actor_id(options_.actor_id);

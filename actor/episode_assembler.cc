@@ -68,17 +68,17 @@ void EpisodeAssembler::Add(int e, const EpisodeStep& step) {
   if (ended || steps_[e] == l_ - 1) {
     if (!ended) ++cut_;
     PutObservation(e, t + 1, step.next_obs, step.next_state, step.next_avail);
-    Finish(e);
+    Finish(e, step.terminated && step.won);
   }
 }
 
 void EpisodeAssembler::Cut(int e, const float* obs, const float* state, const uint8_t* avail) {
   if (steps_[e] == 0) return;
   PutObservation(e, steps_[e], obs, state, avail);
-  Finish(e);
+  Finish(e, false);
 }
 
-void EpisodeAssembler::Finish(int e) {
+void EpisodeAssembler::Finish(int e, bool won) {
   TransitionBatch& item = growing_[e];
   for (const Column& column : schema_.columns()) {
     Tensor* out = MutableField(&finished_, column.field);
@@ -87,12 +87,15 @@ void EpisodeAssembler::Finish(int e) {
     out->set_shape(0, out->shape(0) + 1);
     std::memset(data->data(), 0, data->size());
   }
+  finished_won_.push_back(won ? 1 : 0);
   ++finished_items_;
   finished_steps_ += steps_[e];
   steps_[e] = 0;
 }
 
-TransitionBatch EpisodeAssembler::TakeFinished() {
+TransitionBatch EpisodeAssembler::TakeFinished(std::vector<uint8_t>* won) {
+  if (won != nullptr) *won = finished_won_;
+  finished_won_.clear();
   TransitionBatch out = std::move(finished_);
   finished_ = TransitionBatch();
   schema_.Allocate(0, &finished_);

@@ -29,6 +29,7 @@ struct EpisodeStep {
   const float* next_obs;      // [N, O] s', the final observation when the episode ended
   const float* next_state;    // [S]
   const uint8_t* next_avail;  // [N, K]
+  bool won = false;           // the episode ended with the team's win (combat envs)
 };
 
 class EpisodeAssembler {
@@ -49,15 +50,15 @@ class EpisodeAssembler {
   int64_t finished_steps() const { return finished_steps_; }
   int64_t cut_episodes() const { return cut_; }
   // The finished episodes as one batch (actor id and weights version left for the caller), and a
-  // fresh empty batch behind them.
-  TransitionBatch TakeFinished();
+  // fresh empty batch behind them. `won`, when given, receives each episode's outcome.
+  TransitionBatch TakeFinished(std::vector<uint8_t>* won = nullptr);
 
  private:
   EpisodeAssembler(TransitionSchema schema, int num_envs);
   // Writes the entry `t` observation, state and mask of env `e`.
   void PutObservation(int e, int64_t t, const float* obs, const float* state, const uint8_t* avail);
   // Moves env `e`'s episode (its steps so far) to the finished batch and clears the env's item.
-  void Finish(int e);
+  void Finish(int e, bool won);
 
   TransitionSchema schema_;
   int64_t l_, n_, o_, s_, k_;
@@ -65,6 +66,7 @@ class EpisodeAssembler {
   std::vector<TransitionBatch> growing_;
   std::vector<int64_t> steps_;
   TransitionBatch finished_;
+  std::vector<uint8_t> finished_won_;
   int64_t finished_items_ = 0;
   int64_t finished_steps_ = 0;
   int64_t cut_ = 0;

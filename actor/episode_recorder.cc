@@ -62,7 +62,8 @@ absl::StatusOr<std::unique_ptr<EpisodeRecorder>> EpisodeRecorder::CreateForEpiso
   return recorder;
 }
 
-absl::Status EpisodeRecorder::AddEpisodes(const TransitionBatch& episodes, int64_t min_learner_step,
+absl::Status EpisodeRecorder::AddEpisodes(const TransitionBatch& episodes,
+                                          const std::vector<uint8_t>& won, int64_t min_learner_step,
                                           int64_t max_learner_step) {
   if (episode_spec_.episode_steps() <= 0) {
     return absl::FailedPreconditionError("EpisodeRecorder::AddEpisodes needs CreateForEpisodes");
@@ -70,7 +71,7 @@ absl::Status EpisodeRecorder::AddEpisodes(const TransitionBatch& episodes, int64
   const int64_t items = NumTransitions(episodes);
   if (items == 0) return absl::OkStatus();
   RETURN_IF_ERROR(OpenSegment(episode_spec_));
-  RETURN_IF_ERROR(writer_->Append(episodes));
+  RETURN_IF_ERROR(writer_->Append(episodes, &won));
   segment_.transitions += NumSteps(episodes);
   segment_.episodes += items;
   segment_.min_learner_step = std::min(segment_.min_learner_step, min_learner_step);

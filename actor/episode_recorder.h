@@ -43,9 +43,10 @@ class EpisodeRecorder {
       const std::string& dir, const std::string& prefix, const envs::EnvSpec& spec,
       const TransitionSpec& episode_spec, int64_t segment_transitions,
       const DatasetMetadata& metadata);
-  // Finished episodes (episode layout), acted with weights of learner steps in [min, max].
-  absl::Status AddEpisodes(const TransitionBatch& episodes, int64_t min_learner_step,
-                           int64_t max_learner_step);
+  // Finished episodes (episode layout) and their outcomes (`won`, one per episode), acted with
+  // weights of learner steps in [min, max].
+  absl::Status AddEpisodes(const TransitionBatch& episodes, const std::vector<uint8_t>& won,
+                           int64_t min_learner_step, int64_t max_learner_step);
 
   // Env `env`'s transition, acted with weights of `learner_step`.
   absl::Status Add(int env, const float* obs, const float* state, const float* actions,

@@ -112,14 +112,17 @@ absl::StatusOr<EvaluationResult> RecordDiscreteEpisodes(
                            " entries but the env's episode limit is ", spec.episode_limit));
         }
         assembler.Add(
-            0, EpisodeStep{loop.prev_obs().data(), loop.prev_state().data(),
-                           loop.prev_avail().data(), loop.discrete_actions().data(),
-                           pool.reward()[0], pool.terminated()[0] != 0, pool.truncated()[0] != 0,
-                           pool.obs().data(), pool.state().data(), pool.avail_actions().data()});
+            0,
+            EpisodeStep{loop.prev_obs().data(), loop.prev_state().data(), loop.prev_avail().data(),
+                        loop.discrete_actions().data(), pool.reward()[0], pool.terminated()[0] != 0,
+                        pool.truncated()[0] != 0, pool.obs().data(), pool.state().data(),
+                        pool.avail_actions().data(), pool.won()[0] != 0});
         return absl::OkStatus();
       },
       [&](int done, double episode_return) -> absl::Status {
-        RETURN_IF_ERROR(writer.Append(assembler.TakeFinished()));
+        std::vector<uint8_t> won;
+        TransitionBatch episode = assembler.TakeFinished(&won);
+        RETURN_IF_ERROR(writer.Append(episode, &won));
         if (progress) progress(done, episode_return);
         return absl::OkStatus();
       });

@@ -32,6 +32,11 @@ absl::Status PrintDatasetInfo(const std::string& path, std::ostream& out) {
       << std::fixed << std::setprecision(1) << "  return         mean " << stats.return_mean
       << " +- " << stats.return_std << ", min " << stats.return_min << ", max " << stats.return_max
       << "\n";
+  if (stats.win_rate.has_value()) {
+    out << std::setprecision(3) << "  win rate       " << *stats.win_rate << "\n";
+  } else if (source->spec().episode_steps() > 0) {
+    out << "  win rate       not recorded\n";
+  }
   return absl::OkStatus();
 }
 

@@ -156,6 +156,8 @@ class AttrReader {
     return Int(name);
   }
 
+  bool Has(const char* name) const { return H5Aexists(file_, name) > 0; }
+
   absl::StatusOr<double> Double(const char* name) const {
     ASSIGN_OR_RETURN(H5Id attr, Open(name));
     double value = 0;
@@ -316,6 +318,20 @@ class Hdf5DataSource : public OfflineDataSource {
     }
     if (rows < 1) return absl::InvalidArgumentError(absl::StrCat(path, ": holds no transitions"));
     source->size_ = rows;
+    if (spec.episode_steps() > 0 && H5Lexists(source->file_.get(), "won", H5P_DEFAULT) > 0) {
+      H5Id won(H5Dopen2(source->file_.get(), "won", H5P_DEFAULT), H5Dclose);
+      H5Id type(won.ok() ? H5Dget_type(won.get()) : H5I_INVALID_HID, H5Tclose);
+      H5Id space(won.ok() ? H5Dget_space(won.get()) : H5I_INVALID_HID, H5Sclose);
+      hsize_t dims[1] = {0};
+      const bool one_dim = space.ok() && H5Sget_simple_extent_ndims(space.get()) == 1 &&
+                           H5Sget_simple_extent_dims(space.get(), dims, nullptr) == 1;
+      if (!type.ok() || !TypeMatches(type.get(), DTYPE_UINT8) || !one_dim ||
+          dims[0] != static_cast<hsize_t>(rows)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": key 'won' must be uint8 [", rows, "] (one flag per episode)"));
+      }
+      source->won_ = std::move(won);
+    }
     return std::unique_ptr<OfflineDataSource>(std::move(source));
   }
 
@@ -352,6 +368,32 @@ class Hdf5DataSource : public OfflineDataSource {
     return CheckValues(path_, *column, schema_.spec(), begin, count, out);
   }
 
+  absl::StatusOr<bool> ReadWon(int64_t begin, int64_t count, uint8_t* won) override {
+    if (!won_.ok()) return false;
+    if (begin < 0 || count < 0 || begin + count > size_) {
+      return absl::OutOfRangeError(absl::StrCat(path_, ": rows [", begin, ", ", begin + count,
+                                                ") outside [0, ", size_, ")"));
+    }
+    if (count == 0) return true;
+    hsize_t start[1] = {static_cast<hsize_t>(begin)}, extent[1] = {static_cast<hsize_t>(count)};
+    H5Id file_space(H5Dget_space(won_.get()), H5Sclose);
+    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr);
+    H5Id mem_space(H5Screate_simple(1, extent, nullptr), H5Sclose);
+    if (H5Dread(won_.get(), H5T_NATIVE_UINT8, mem_space.get(), file_space.get(), H5P_DEFAULT, won) <
+        0) {
+      return absl::DataLossError(
+          absl::StrCat(path_, ": key 'won': read failed (truncated or corrupt file)"));
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      if (won[i] > 1) {
+        return absl::InvalidArgumentError(absl::StrCat(path_, ": key 'won' row ", begin + i,
+                                                       ": value ", static_cast<int>(won[i]),
+                                                       " is not 0 or 1"));
+      }
+    }
+    return true;
+  }
+
  private:
   Hdf5DataSource(std::string path, H5Id file, TransitionSchema schema)
       : path_(std::move(path)), file_(std::move(file)), schema_(std::move(schema)) {}
@@ -361,6 +403,7 @@ class Hdf5DataSource : public OfflineDataSource {
   TransitionSchema schema_;
   int64_t size_ = 0;
   H5Id datasets_[kNumFields];
+  H5Id won_;  // /won, when the file records outcomes
 };
 
 }  // namespace
@@ -392,6 +435,10 @@ absl::StatusOr<DatasetStats> ReadDatasetStats(const std::string& path) {
   ASSIGN_OR_RETURN(stats.return_std, attrs.Double("return_std"));
   ASSIGN_OR_RETURN(stats.return_min, attrs.Double("return_min"));
   ASSIGN_OR_RETURN(stats.return_max, attrs.Double("return_max"));
+  if (attrs.Has("win_rate")) {
+    ASSIGN_OR_RETURN(double win_rate, attrs.Double("win_rate"));
+    stats.win_rate = win_rate;
+  }
   return stats;
 }
 
@@ -406,6 +453,9 @@ struct DatasetWriter::Impl {
   int64_t rows = 0;
   std::vector<int64_t> episode_ends;
   std::vector<double> episode_returns;
+  // Episode datasets: each row's outcome, while every Append gave them.
+  std::vector<uint8_t> won;
+  bool outcomes = true;
   double current_return = 0;
   // Env steps appended: rows for transitions, the episodes' lengths for episode rows.
   int64_t steps = 0;
@@ -460,9 +510,25 @@ absl::StatusOr<std::unique_ptr<DatasetWriter>> DatasetWriter::Create(
   return std::unique_ptr<DatasetWriter>(new DatasetWriter(std::move(impl)));
 }
 
-absl::Status DatasetWriter::Append(const TransitionBatch& batch) {
+absl::Status DatasetWriter::Append(const TransitionBatch& batch, const std::vector<uint8_t>* won) {
   if (impl_->finished) return absl::FailedPreconditionError("dataset writer already finished");
   ASSIGN_OR_RETURN(int64_t t, impl_->schema.Validate(batch));
+  if (won != nullptr) {
+    if (!impl_->schema.episodic()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          impl_->path, ": episode outcomes given for a transition dataset (only episode rows)"));
+    }
+    if (static_cast<int64_t>(won->size()) != t) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(impl_->path, ": ", won->size(), " episode outcomes for ", t, " episodes"));
+    }
+    for (uint8_t w : *won) {
+      if (w > 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(impl_->path, ": episode outcome ", static_cast<int>(w), " is not 0 or 1"));
+      }
+    }
+  }
   for (const Column& column : impl_->schema.columns()) {
     const H5Id& dataset = impl_->datasets[static_cast<int>(column.field)];
     const int rank = 1 + static_cast<int>(column.row_shape.size());
@@ -505,6 +571,12 @@ absl::Status DatasetWriter::Append(const TransitionBatch& batch) {
       impl_->episode_ends.push_back(impl_->rows + i + 1);
       impl_->episode_returns.push_back(episode_return);
     }
+    if (won == nullptr) {
+      impl_->outcomes = false;
+      impl_->won.clear();
+    } else if (impl_->outcomes) {
+      impl_->won.insert(impl_->won.end(), won->begin(), won->end());
+    }
     impl_->rows += t;
     return absl::OkStatus();
   }
@@ -542,6 +614,11 @@ DatasetStats DatasetWriter::stats() const {
     stats.return_max = std::max(stats.return_max, r);
   }
   stats.return_mean = sum / stats.num_episodes;
+  if (impl_->schema.episodic() && impl_->outcomes) {
+    int64_t wins = 0;
+    for (uint8_t w : impl_->won) wins += w;
+    stats.win_rate = static_cast<double>(wins) / stats.num_episodes;
+  }
   stats.return_std =
       std::sqrt(std::max(0.0, sum_sq / stats.num_episodes - stats.return_mean * stats.return_mean));
   return stats;
@@ -563,8 +640,22 @@ absl::Status DatasetWriter::Finish() {
                                                  H5P_DEFAULT, impl_->episode_ends.data()) < 0)) {
     return absl::InternalError(absl::StrCat(impl_->tmp_path, ": cannot write episode_ends"));
   }
-  const TransitionSpec& spec = impl_->schema.spec();
   const DatasetStats s = stats();
+  H5Id won;
+  if (s.win_rate.has_value()) {
+    hsize_t rows[1] = {impl_->won.size()};
+    H5Id won_space(H5Screate_simple(1, rows, nullptr), H5Sclose);
+    won = H5Id(H5Dcreate2(root, "won", H5T_STD_U8LE, won_space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT),
+               H5Dclose);
+    if (!won.ok() ||
+        H5Dwrite(won.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, impl_->won.data()) <
+            0 ||
+        !WriteNumberAttr(root, "win_rate", *s.win_rate).ok()) {
+      return absl::InternalError(absl::StrCat(impl_->tmp_path, ": cannot write won"));
+    }
+  }
+  const TransitionSpec& spec = impl_->schema.spec();
   const DatasetMetadata& m = impl_->metadata;
   std::vector<int32_t> agent_obs(spec.agent_obs_sizes().begin(), spec.agent_obs_sizes().end());
   for (absl::Status status : {
@@ -596,6 +687,7 @@ absl::Status DatasetWriter::Finish() {
       return absl::InternalError(absl::StrCat(impl_->tmp_path, ": ", status.message()));
   }
   ends.Reset();
+  won.Reset();
   for (H5Id& dataset : impl_->datasets) dataset.Reset();
   if (H5Fclose(impl_->file.Release()) < 0) {
     return absl::InternalError(absl::StrCat(impl_->tmp_path, ": close failed (disk full?)"));
@@ -623,6 +715,7 @@ absl::Status AppendAll(OfflineDataSource& source, const TransitionSpec& spec, Da
   }
   ASSIGN_OR_RETURN(TransitionSchema schema, TransitionSchema::Create(spec));
   TransitionBatch batch;
+  std::vector<uint8_t> won;
   for (int64_t begin = 0; begin < source.size(); begin += chunk_rows) {
     const int64_t count = std::min(chunk_rows, source.size() - begin);
     batch.Clear();
@@ -631,7 +724,9 @@ absl::Status AppendAll(OfflineDataSource& source, const TransitionSpec& spec, Da
       RETURN_IF_ERROR(source.ReadColumn(
           column.field, begin, count, MutableField(&batch, column.field)->mutable_data()->data()));
     }
-    RETURN_IF_ERROR(writer.Append(batch));
+    won.assign(count, 0);
+    ASSIGN_OR_RETURN(bool has_outcomes, source.ReadWon(begin, count, won.data()));
+    RETURN_IF_ERROR(writer.Append(batch, has_outcomes ? &won : nullptr));
   }
   return absl::OkStatus();
 }

@@ -5,16 +5,18 @@
 //   [/avail_actions, /next_avail_actions]   one HDF5 dataset per TransitionBatch column, with the
 //                                           same dtypes and shapes, leading dimension T
 //   /episode_ends   int64 [E]   exclusive end row of each episode
+//   [/won           uint8 [E]]  episode datasets of combat envs: 1 for each episode the team won
 //   attributes on /: format, format_version, num_agents, obs_size, agent_obs_sizes, state_size,
 //                    action_type, action_size, has_avail_actions, env_name, env_options, obs_mode,
 //                    quality, behaviour_policy, source, num_transitions, num_episodes,
-//                    return_mean, return_std, return_min, return_max
+//                    return_mean, return_std, return_min, return_max [, win_rate]
 // Files are written to "<path>.tmp" and renamed when complete, so a reader never sees half a file.
 #ifndef TANDEM_COMMON_DATASET_H_
 #define TANDEM_COMMON_DATASET_H_
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,9 @@ struct DatasetStats {
   int64_t num_transitions = 0;
   int64_t num_episodes = 0;
   double return_mean = 0, return_std = 0, return_min = 0, return_max = 0;
+  // Share of episodes won, when every episode's outcome was recorded (episode datasets of combat
+  // envs); absent otherwise.
+  std::optional<double> win_rate;
 };
 
 // Where the replay server's offline table gets its transitions. Implementations validate what they
@@ -61,6 +66,12 @@ class OfflineDataSource {
   virtual absl::Status ReadColumn(Field field, int64_t begin, int64_t count, void* out) = 0;
   // Where the data comes from (the file path), for messages.
   virtual std::string description() const = 0;
+  // Episode datasets that record outcomes: 1 for each of rows [begin, begin + count) whose episode
+  // was won. Sources without outcomes return false and leave `won` alone.
+  virtual absl::StatusOr<bool> ReadWon(int64_t begin, int64_t count, uint8_t* won) {
+    (void)begin, (void)count, (void)won;
+    return false;
+  }
 };
 
 // Opens a Tandem-format HDF5 dataset for reading, checking its structure (keys, dtypes, shapes,
@@ -86,8 +97,9 @@ class DatasetWriter {
   DatasetWriter& operator=(const DatasetWriter&) = delete;
 
   // Validates `batch` against the spec and appends it. Episodes end at rows whose terminated or
-  // truncated flag is set.
-  absl::Status Append(const TransitionBatch& batch);
+  // truncated flag is set. Episode datasets may pass `won`, one flag per row (episode): the file
+  // records outcomes (/won, the win_rate attribute) when every Append gave them.
+  absl::Status Append(const TransitionBatch& batch, const std::vector<uint8_t>* won = nullptr);
   // Writes episode boundaries and statistics, closes and renames the file into place.
   absl::Status Finish();
   // Statistics of what was appended so far (a trailing unfinished episode is not counted).
@@ -102,7 +114,8 @@ class DatasetWriter {
 };
 
 // Appends every row of `source` to `writer` in chunks of `chunk_rows` (a file need not fit in
-// memory twice). Refuses a source whose shapes differ from `spec` (the writer's), naming it.
+// memory twice), with the episodes' outcomes when the source has them. Refuses a source whose
+// shapes differ from `spec` (the writer's), naming it.
 absl::Status AppendAll(OfflineDataSource& source, const TransitionSpec& spec, DatasetWriter& writer,
                        int64_t chunk_rows = 8192);
 

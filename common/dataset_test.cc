@@ -98,6 +98,54 @@ TEST(Dataset, EpisodeDatasetsRoundTripWithTheirLengthsAndReturns) {
   EXPECT_NEAR(stats->return_mean, returns / 10, 1e-6);
 }
 
+// Combat-env episode datasets record each episode's outcome (/won) and their win rate; merging
+// carries the outcomes over; a file where any episode's outcome is unknown records none.
+TEST(Dataset, EpisodeOutcomesGiveTheWinRateAndSurviveMerging) {
+  const TransitionSpec spec = testing::EpisodeSpec(3, 5, 7, 4, 6);
+  TransitionSchema schema = *TransitionSchema::Create(spec);
+  const std::string path = TempPath("won.h5");
+  auto writer = DatasetWriter::Create(path, spec, {});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  const std::vector<uint8_t> first = {1, 0, 1, 1}, second = {0, 1, 0, 0};
+  ASSERT_TRUE((*writer)->Append(MakeBatch(schema, 4, 0), &first).ok());
+  ASSERT_TRUE((*writer)->Append(MakeBatch(schema, 4, 4), &second).ok());
+  const std::vector<uint8_t> too_few = {1};
+  EXPECT_THAT((*writer)->Append(MakeBatch(schema, 4, 8), &too_few).message(),
+              HasSubstr("1 episode outcomes for 4 episodes"));
+  ASSERT_TRUE((*writer)->Finish().ok());
+  auto stats = ReadDatasetStats(path);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  ASSERT_TRUE(stats->win_rate.has_value());
+  EXPECT_DOUBLE_EQ(*stats->win_rate, 4.0 / 8.0);
+
+  const std::string merged = TempPath("merged.h5");
+  ASSERT_TRUE(MergeDatasets({path, path}, merged, spec, {}).ok());
+  auto source = OpenTandemDataset(merged);
+  ASSERT_TRUE(source.ok()) << source.status();
+  std::vector<uint8_t> won(16, 9);
+  auto has = (*source)->ReadWon(0, 16, won.data());
+  ASSERT_TRUE(has.ok()) << has.status();
+  EXPECT_TRUE(*has);
+  EXPECT_EQ(won, (std::vector<uint8_t>{1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 0, 0}));
+  EXPECT_DOUBLE_EQ(*ReadDatasetStats(merged)->win_rate, 0.5);
+
+  const std::string partial = TempPath("partial.h5");
+  auto unknown = DatasetWriter::Create(partial, spec, {});
+  ASSERT_TRUE((*unknown)->Append(MakeBatch(schema, 4, 0), &first).ok());
+  ASSERT_TRUE((*unknown)->Append(MakeBatch(schema, 4, 4)).ok());
+  ASSERT_TRUE((*unknown)->Finish().ok());
+  EXPECT_FALSE(ReadDatasetStats(partial)->win_rate.has_value());
+  auto without = OpenTandemDataset(partial);
+  EXPECT_FALSE(*(*without)->ReadWon(0, 8, won.data()));
+
+  // Transition datasets hold no outcomes.
+  const TransitionSpec transitions = DiscreteSpec(2, 4, 6, 5);
+  auto flat = DatasetWriter::Create(TempPath("flat.h5"), transitions, {});
+  EXPECT_THAT(
+      (*flat)->Append(MakeBatch(*TransitionSchema::Create(transitions), 4, 0), &first).message(),
+      HasSubstr("transition dataset"));
+}
+
 TEST(Dataset, MergeAppendsEveryRowOfEachInputInOrderInSmallChunks) {
   const TransitionSpec spec = ContinuousSpec(3, 5, 7, 2);
   const std::string first = WriteDataset(spec, 2, 30);  // ids 0..59
