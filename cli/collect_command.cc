@@ -72,11 +72,12 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
   const CollectionConfig& collection = config.collection();
   const std::string out_dir =
       collection.out_dir().empty() ? dir + "/datasets" : collection.out_dir();
-  std::error_code error;
-  fs::create_directories(out_dir, error);
-  if (error) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot create ", out_dir, ": ", error.message()));
+  for (const std::string& d : {dir, out_dir}) {
+    std::error_code error;
+    fs::create_directories(d, error);
+    if (error) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot create ", d, ": ", error.message()));
+    }
   }
   const std::string task = TaskName(config.env().name());
   std::vector<std::string> outputs;

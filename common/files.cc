@@ -14,9 +14,16 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
   const std::string tmp = path + ".tmp";
   {
     std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
+    }
     file << contents;
     file.flush();
-    if (!file) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+    if (!file) {
+      const std::string error = std::strerror(errno);
+      std::remove(tmp.c_str());
+      return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", error));
+    }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string error = std::strerror(errno);
