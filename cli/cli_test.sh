@@ -34,7 +34,7 @@ expect() {
 # Every verb and subverb answers --help with exit 0.
 for verb in "" "config" "config check" "config print" "config defaults" "doctor" "replay" \
   "bench" "bench replay" "bench learner" "bench cbs" "bench actor" "bench qmix" "env" "env list" "env info" "env bench" "env play" "dataset" \
-  "dataset info" "dataset random" "dataset import-omiga" "pretrain" "learner" "actor" "run" "sweep" \
+  "dataset info" "dataset random" "dataset import-omiga" "dataset import-cfcql" "pretrain" "learner" "actor" "run" "sweep" \
   "results"; do
   # shellcheck disable=SC2086
   expect "help:$verb" 0 "" -- $verb --help

@@ -193,7 +193,9 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
   }
 
   // 3. Choose the expert and the medium policy.
-  const Candidate expert = *std::max_element(candidates.begin(), candidates.end(),
+  // The best evaluation; on ties (a short evaluation often scores several checkpoints at a win
+  // rate of 1), the latest, most trained one. `candidates` is sorted by updates.
+  const Candidate expert = *std::max_element(candidates.rbegin(), candidates.rend(),
                                              [discrete](const Candidate& a, const Candidate& b) {
                                                if (discrete && a.win_rate != b.win_rate)
                                                  return a.win_rate < b.win_rate;

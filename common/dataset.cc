@@ -12,7 +12,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/cfcql_dataset.h"
 #include "common/hdf5_util.h"
+#include "common/omiga_dataset.h"
 #include "common/status_macros.h"
 #include "common/tensor_proto.h"
 
@@ -231,6 +233,25 @@ class Hdf5DataSource : public OfflineDataSource {
   static absl::StatusOr<std::unique_ptr<OfflineDataSource>> Open(const std::string& path) {
     ASSIGN_OR_RETURN(H5Id file, OpenHdf5ForReading(path));
     AttrReader attrs(file.get(), path);
+    if (!attrs.Has("format")) {
+      // Foreign layouts Tandem knows: say how to bring them in.
+      if (LooksLikeOmigaDataset(path)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path,
+            ": this is OMIGA's MA-MuJoCo layout (keys s, o, a, r, d), not Tandem's format: "
+            "convert it with 'tandem dataset import-omiga ",
+            path,
+            " --out FILE.h5' (the replay server also reads it as dataset.format: "
+            "FORMAT_OMIGA)"));
+      }
+      if (LooksLikeCfcqlDataset(path)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path,
+            ": this is CFCQL's SMAC episode layout, not Tandem's format: convert it with "
+            "'tandem dataset import-cfcql ",
+            path, " --out FILE.h5'"));
+      }
+    }
     ASSIGN_OR_RETURN(std::string format, attrs.String("format"));
     if (format != kFormat) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": attribute 'format' is '", format,

@@ -1,13 +1,15 @@
-// HDF5 helpers shared by the dataset readers and writers (Tandem's format, OMIGA import). Internal
-// to tandem_dataset.
+// HDF5 helpers shared by the dataset readers and writers (Tandem's format, OMIGA and CFCQL
+// imports). Internal to tandem_dataset.
 #ifndef TANDEM_COMMON_HDF5_UTIL_H_
 #define TANDEM_COMMON_HDF5_UTIL_H_
 
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -77,6 +79,64 @@ inline absl::StatusOr<H5Id> OpenHdf5ForReading(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open (truncated or corrupt)"));
   }
   return file;
+}
+
+// One dataset (key) of a foreign file, opened with its shape.
+struct H5Key {
+  H5Id dataset;
+  std::vector<hsize_t> dims;
+  H5T_class_t type_class = H5T_NO_CLASS;
+  std::string type_name;  // DescribeH5Type
+};
+
+// Opens key `name` of `file` (read from `path`). A missing key's error adds `layout`, the keys the
+// format holds, e.g. "OMIGA files hold s, o, a, r, d".
+inline absl::StatusOr<H5Key> OpenH5Key(hid_t file, const std::string& path, const char* name,
+                                       const char* layout) {
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": key '", name, "' is missing (", layout, ")"));
+  }
+  H5Key key;
+  key.dataset = H5Id(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
+  if (!key.dataset.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": key '", name, "' is not a dataset"));
+  }
+  H5Id type(H5Dget_type(key.dataset.get()), H5Tclose);
+  key.type_class = H5Tget_class(type.get());
+  key.type_name = DescribeH5Type(type.get());
+  H5Id space(H5Dget_space(key.dataset.get()), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  key.dims.resize(std::max(rank, 0));
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), key.dims.data(), nullptr);
+  return key;
+}
+
+// "[2, 3, 4]".
+inline std::string ShapeText(const std::vector<hsize_t>& dims) {
+  std::string text = "[";
+  for (size_t i = 0; i < dims.size(); ++i) absl::StrAppend(&text, i ? ", " : "", dims[i]);
+  return text + "]";
+}
+
+// Reads rows [begin, begin + count) of `key` (every other dimension whole) into `out` as
+// `mem_type`, which HDF5 converts to (float64 -> float, int64 -> int32, ...).
+inline absl::Status ReadH5Rows(const H5Key& key, const std::string& path, const char* name,
+                               int64_t begin, int64_t count, hid_t mem_type, void* out) {
+  const int rank = static_cast<int>(key.dims.size());
+  std::vector<hsize_t> start(rank, 0), extent(key.dims);
+  start[0] = static_cast<hsize_t>(begin);
+  extent[0] = static_cast<hsize_t>(count);
+  H5Id file_space(H5Dget_space(key.dataset.get()), H5Sclose);
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(),
+                      nullptr);
+  H5Id mem_space(H5Screate_simple(rank, extent.data(), nullptr), H5Sclose);
+  if (H5Dread(key.dataset.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out) <
+      0) {
+    return absl::DataLossError(
+        absl::StrCat(path, ": key '", name, "': read failed (truncated or corrupt file)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace tandem

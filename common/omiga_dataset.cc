@@ -18,57 +18,24 @@
 namespace tandem {
 namespace {
 
-struct Key {
-  H5Id dataset;
-  std::vector<hsize_t> dims;
-};
+using Key = H5Key;
 
+// Opens an OMIGA key, which holds floats.
 absl::StatusOr<Key> OpenKey(hid_t file, const std::string& path, const char* name) {
-  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": key '", name, "' is missing (OMIGA files hold s, o, a, r, d)"));
-  }
-  Key key;
-  key.dataset = H5Id(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
-  if (!key.dataset.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": key '", name, "' is not a dataset"));
-  }
-  H5Id type(H5Dget_type(key.dataset.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_FLOAT) {
+  ASSIGN_OR_RETURN(Key key, OpenH5Key(file, path, name, "OMIGA files hold s, o, a, r, d"));
+  if (key.type_class != H5T_FLOAT) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": key '", name, "' has dtype ",
-                                                   DescribeH5Type(type.get()),
-                                                   ", expected float32 or float64"));
+                                                   key.type_name, ", expected float32 or float64"));
   }
-  H5Id space(H5Dget_space(key.dataset.get()), H5Sclose);
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  key.dims.resize(std::max(rank, 0));
-  if (rank > 0) H5Sget_simple_extent_dims(space.get(), key.dims.data(), nullptr);
   return key;
 }
 
-std::string Shape(const std::vector<hsize_t>& dims) {
-  std::string text = "[";
-  for (size_t i = 0; i < dims.size(); ++i) absl::StrAppend(&text, i ? ", " : "", dims[i]);
-  return text + "]";
-}
+std::string Shape(const std::vector<hsize_t>& dims) { return ShapeText(dims); }
 
 // Reads rows [begin, begin + count) of `key` as float (HDF5 converts float64).
 absl::Status ReadRows(const Key& key, const std::string& path, const char* name, int64_t begin,
                       int64_t count, float* out) {
-  const int rank = static_cast<int>(key.dims.size());
-  std::vector<hsize_t> start(rank, 0), extent(key.dims);
-  start[0] = static_cast<hsize_t>(begin);
-  extent[0] = static_cast<hsize_t>(count);
-  H5Id file_space(H5Dget_space(key.dataset.get()), H5Sclose);
-  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(),
-                      nullptr);
-  H5Id mem_space(H5Screate_simple(rank, extent.data(), nullptr), H5Sclose);
-  if (H5Dread(key.dataset.get(), H5T_NATIVE_FLOAT, mem_space.get(), file_space.get(), H5P_DEFAULT,
-              out) < 0) {
-    return absl::DataLossError(
-        absl::StrCat(path, ": key '", name, "': read failed (truncated or corrupt file)"));
-  }
-  return absl::OkStatus();
+  return ReadH5Rows(key, path, name, begin, count, H5T_NATIVE_FLOAT, out);
 }
 
 class OmigaDataSource : public OfflineDataSource {

@@ -60,4 +60,48 @@ if "$TANDEM" dataset import-omiga "$tmp/omiga/HalfCheetah-v2-6x1-medium.hdf5" --
 fi
 grep -q "holds 6 agents" "$tmp/wrong.out" || { echo "FAIL wrong-env message: $(cat "$tmp/wrong.out")"; exit 1; }
 [[ ! -e "$tmp/wrong.h5" ]] || { echo "FAIL a refused import left a file behind"; exit 1; }
+
+# A CFCQL-layout SMAC file written with h5py as its collector writes pymarl's episode batch (3m: 3
+# agents, obs 30, state 48, 9 actions, 60-step limit: 61 entries; int64 actions with a trailing 1
+# and a dummy action after the last step, int32 masks, int64 filled) imports into Tandem's episode
+# format, with the episodes' steps counted from `filled`.
+"$python" - "$tmp/cfcql/3m_medium_replay.h5" <<'PY'
+import os, sys, h5py, numpy as np
+os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
+rng = np.random.default_rng(0)
+E, L, n = 4, 61, 3
+lengths = [60, 12, 25, 7]
+filled = np.zeros((E, L, 1), np.int64); terminated = np.zeros((E, L, 1), np.uint8)
+actions = rng.integers(0, 9, (E, L, n, 1)).astype(np.int64)
+avail = np.ones((E, L, n, 9), np.int32); reward = np.zeros((E, L, 1), np.float32)
+obs = np.zeros((E, L, n, 30), np.float32); state = np.zeros((E, L, 48), np.float32)
+for e, T in enumerate(lengths):
+    filled[e, :T + 1] = 1
+    obs[e, :T + 1] = rng.standard_normal((T + 1, n, 30)); state[e, :T + 1] = rng.standard_normal((T + 1, 48))
+    reward[e, :T] = 0.25
+    if T < 60: terminated[e, T - 1] = 1
+actions[filled[:, :, 0] == 0] = 0
+with h5py.File(sys.argv[1], "w") as f:
+    for key, value in dict(state=state, obs=obs, actions=actions, avail_actions=avail, reward=reward,
+                           terminated=terminated, filled=filled,
+                           probs=np.zeros((E, L, n, 9), np.float32)).items():
+        f[key] = value
+PY
+if "$TANDEM" dataset info "$tmp/cfcql/3m_medium_replay.h5" >"$tmp/cfcql.out" 2>&1; then
+  echo "FAIL dataset info read a CFCQL file as Tandem's"; exit 1
+fi
+grep -q "tandem dataset import-cfcql" "$tmp/cfcql.out" || { echo "FAIL no import hint: $(cat "$tmp/cfcql.out")"; exit 1; }
+out=$("$TANDEM" dataset import-cfcql "$tmp/cfcql/3m_medium_replay.h5" --out "$tmp/cfcql.h5")
+echo "$out"
+grep -q "imported 4 episodes" <<<"$out" || { echo "FAIL cfcql import count"; exit 1; }
+grep -q "transitions    104" <<<"$out" || { echo "FAIL cfcql steps (60 + 12 + 25 + 7)"; exit 1; }
+grep -q "quality        medium-replay" <<<"$out" || { echo "FAIL cfcql quality"; exit 1; }
+grep -q "win rate       not recorded" <<<"$out" || { echo "FAIL cfcql win rate line"; exit 1; }
+# The wrong map is refused, naming both shapes, and leaves nothing behind.
+if "$TANDEM" dataset import-cfcql "$tmp/cfcql/3m_medium_replay.h5" --env smac/2s3z \
+  --out "$tmp/wrong-cfcql.h5" >"$tmp/wrong-cfcql.out" 2>&1; then
+  echo "FAIL importing 3m episodes as 2s3z succeeded"; exit 1
+fi
+grep -q "holds 3 agents" "$tmp/wrong-cfcql.out" || { echo "FAIL wrong-map message: $(cat "$tmp/wrong-cfcql.out")"; exit 1; }
+[[ ! -e "$tmp/wrong-cfcql.h5" ]] || { echo "FAIL a refused import left a file behind"; exit 1; }
 echo "dataset_h5py_test: passed"
