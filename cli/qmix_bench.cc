@@ -63,14 +63,18 @@ absl::StatusOr<TransitionSpec> EpisodeSpecOf(const std::string& env) {
   return spec;
 }
 
+// Updates/s of the QMIX learner on synthetic batches; `cql` names the conservative term ("none",
+// "macql", "cfcql": the offline phase of OVMSE and its baselines, CFCQL at temperature 0).
 absl::StatusOr<double> MeasureLearner(const TransitionSpec& spec, const Reference& reference,
-                                      int batch, absl::Duration duration) {
+                                      int batch, absl::Duration duration,
+                                      const std::string& cql = "none") {
   learner::AlgorithmContext context;
   context.spec = spec;
   FillDefaults(&context.config);
   context.config.set_name("qmix");
   context.config.set_learning_rate(1e-3);
   context.config.set_max_grad_norm(10);
+  context.config.mutable_qmix()->mutable_cql()->set_variant(cql);
   ASSIGN_OR_RETURN(auto qmix, learner::Qmix::Create(context));
   at::Generator generator = at::detail::createCPUGenerator(1);
   // A pool of batches drawn up front: the benchmark times updates, not data generation.
@@ -179,6 +183,23 @@ absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
           << expected << " here; ratio " << rate / expected << "\n";
     }
   }
+  // The conservative terms of the offline phase, next to plain QMIX on the same shapes.
+  {
+    const Reference& reference = kReferences[0];
+    ASSIGN_OR_RETURN(const TransitionSpec spec,
+                     EpisodeSpecOf(absl::StrCat("smac/", reference.map)));
+    for (int batch : {32, 128}) {
+      ASSIGN_OR_RETURN(const double plain, MeasureLearner(spec, reference, batch, duration));
+      out << "    " << reference.map << " batch " << std::setw(3) << batch << " with CQL: plain "
+          << std::setprecision(2) << plain << " updates/s";
+      for (const char* variant : {"macql", "cfcql"}) {
+        ASSIGN_OR_RETURN(const double rate,
+                         MeasureLearner(spec, reference, batch, duration, variant));
+        out << ", " << variant << " " << rate << " (" << rate / plain << "x)";
+      }
+      out << "\n";
+    }
+  }
   at::set_num_threads(1);
   const std::string env = "smac/3s5z";
   ASSIGN_OR_RETURN(const double raw, RawEnvStepsPerSecond(env, 16, duration));
@@ -201,10 +222,12 @@ absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
 }  // namespace
 
 cli::Command QmixBenchCommand() {
-  cli::Command command("qmix",
-                       "QMIX learner updates/s on 3s5z- and 3m-shaped episode batches (32 and 128 "
-                       "episodes) against pymarl2's reference, and actor env steps/s with GRU "
-                       "inference on 3s5z against the raw env.");
+  cli::Command command(
+      "qmix",
+      "QMIX learner updates/s on 3s5z- and 3m-shaped episode batches (32 and 128 "
+      "episodes) against pymarl2's reference, with MACQL's and CFCQL's conservative "
+      "terms next to plain QMIX on 3s5z, and actor env steps/s with GRU inference "
+      "on 3s5z against the raw env.");
   command.flags = {
       {"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "5", "S"},
       {"threads", cli::FlagKind::kInt,

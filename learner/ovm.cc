@@ -13,10 +13,12 @@ double MemoryCoefficient(double lambda_end, int64_t anneal_env_steps, int64_t en
 }
 
 at::Tensor OvmLoss(const at::Tensor& q_tot, const at::Tensor& td_target,
-                   const at::Tensor& offline_target, double lambda) {
+                   const at::Tensor& offline_target, double lambda, const at::Tensor& mask) {
   const at::Tensor memory_target = at::maximum(offline_target, td_target);
-  return ((1 - lambda) * (q_tot - td_target).pow(2) + lambda * (q_tot - memory_target).pow(2))
-      .mean();
+  const at::Tensor per_entry =
+      (1 - lambda) * (q_tot - td_target).pow(2) + lambda * (q_tot - memory_target).pow(2);
+  if (!mask.defined()) return per_entry.mean();
+  return (per_entry * mask).sum() / mask.sum().clamp_min(1);
 }
 
 }  // namespace tandem::learner

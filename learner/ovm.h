@@ -17,9 +17,11 @@ namespace tandem::learner {
 // lambda_memory after `env_steps` online env steps.
 double MemoryCoefficient(double lambda_end, int64_t anneal_env_steps, int64_t env_steps);
 
-// Mean OVM loss over the batch; `td_target` and `offline_target` must be detached.
+// Mean OVM loss over the batch; `td_target` and `offline_target` must be detached. With `mask`
+// (same shape, 1 for the entries that count; padded episodes), the mean over those entries.
 at::Tensor OvmLoss(const at::Tensor& q_tot, const at::Tensor& td_target,
-                   const at::Tensor& offline_target, double lambda);
+                   const at::Tensor& offline_target, double lambda,
+                   const at::Tensor& mask = at::Tensor());
 
 }  // namespace tandem::learner
 

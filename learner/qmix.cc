@@ -6,7 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/networks/architectures.h"
 #include "common/status_macros.h"
+#include "learner/cql.h"
 #include "learner/module_util.h"
+#include "learner/ovm.h"
 
 namespace tandem::learner {
 
@@ -53,6 +55,17 @@ absl::StatusOr<std::unique_ptr<Qmix>> Qmix::Create(const AlgorithmContext& conte
         absl::StrCat("algorithm.qmix.target_update_every_updates: must be >= 1, got ",
                      qmix.target_update_every_updates()));
   }
+  const CqlConfig& cql = qmix.cql();
+  if (cql.variant() != "none" && cql.variant() != "macql" && cql.variant() != "cfcql") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "algorithm.qmix.cql.variant: must be none, macql or cfcql, got \"", cql.variant(), "\""));
+  }
+  if (cql.alpha() < 0 || cql.softmax_temperature() < 0 || cql.sampled_joint_actions() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "algorithm.qmix.cql: alpha and softmax_temperature must be >= 0 and "
+        "sampled_joint_actions >= 1, got ",
+        cql.alpha(), ", ", cql.softmax_temperature(), ", ", cql.sampled_joint_actions()));
+  }
   std::unique_ptr<Qmix> q(new Qmix(context));
   q->num_agents_ = spec.num_agents();
   q->num_actions_ = spec.action_size();
@@ -85,7 +98,62 @@ absl::StatusOr<std::unique_ptr<Qmix>> Qmix::Create(const AlgorithmContext& conte
   adam.learning_rate = context.config.learning_rate();
   adam.max_grad_norm = context.config.max_grad_norm();
   q->optimizer_ = std::make_unique<FusedAdam>(q->online_parameters_, adam);
+  if (cql.variant() == "cfcql" && cql.softmax_temperature() > 0) {
+    q->behaviour_ = networks::GruAgent(agent);
+    q->behaviour_->to(context.device);
+    q->behaviour_optimizer_ = std::make_unique<FusedAdam>(q->behaviour_->parameters(), adam);
+  }
   return q;
+}
+
+void Qmix::BeginOnlinePhase() {
+  online_ = true;
+  if (!context_.config.ovm().enabled()) return;
+  const networks::GruAgentOptions agent =
+      networks::GruAgentOptionsFor(context_.spec, context_.config);
+  agent_memory_ = networks::GruAgent(agent);
+  agent_memory_->to(context_.device);
+  CopyParameters(*agent_target_, *agent_memory_);
+  Freeze(*agent_memory_);
+  if (!vdn_) {
+    mixer_memory_ =
+        networks::QmixMixer(networks::QmixMixerOptionsFor(context_.spec, context_.config));
+    mixer_memory_->to(context_.device);
+    CopyParameters(*mixer_target_, *mixer_memory_);
+    Freeze(*mixer_memory_);
+  }
+}
+
+bool Qmix::ConservativeNow() const {
+  const CqlConfig& cql = context_.config.qmix().cql();
+  return cql.variant() != "none" && (!online_ || cql.online());
+}
+
+std::vector<std::pair<std::string, FusedAdam*>> Qmix::Optimizers() {
+  std::vector<std::pair<std::string, FusedAdam*>> optimizers = {{"qmix", optimizer_.get()}};
+  if (behaviour_optimizer_) optimizers.emplace_back("behaviour", behaviour_optimizer_.get());
+  return optimizers;
+}
+
+at::Tensor Qmix::BehaviourStep(const at::Tensor& obs, const at::Tensor& actions,
+                               const at::Tensor& avail, const at::Tensor& mask,
+                               UpdateStats* stats) {
+  const int64_t steps = mask.size(1);
+  // Behaviour cloning: maximise log beta_i(a_i | tau_i) over the steps, unavailable actions out.
+  const at::Tensor logits =
+      behaviour_->UnrollEpisodes(obs, actions).transpose(0, 1).narrow(1, 0, steps);
+  const at::Tensor available = avail.narrow(1, 0, steps);
+  const at::Tensor log_probs =
+      at::log_softmax(logits.masked_fill(available.logical_not(), -1e10), -1);
+  const at::Tensor taken = actions.transpose(0, 1).narrow(1, 0, steps).unsqueeze(-1);
+  const at::Tensor valid = mask.sum().clamp_min(1) * num_agents_;
+  const at::Tensor loss =
+      -(log_probs.gather(-1, taken).squeeze(-1) * mask.unsqueeze(-1)).sum() / valid;
+  behaviour_optimizer_->ZeroGrad();
+  loss.backward();
+  behaviour_optimizer_->Step();
+  (*stats)["behaviour_loss"] = loss.item<double>();
+  return log_probs.detach().exp().reshape({-1, num_agents_, num_actions_});
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> Qmix::Modules() {
@@ -95,6 +163,9 @@ std::vector<std::pair<std::string, torch::nn::Module*>> Qmix::Modules() {
     modules.emplace_back("mixer", mixer_.get());
     modules.emplace_back("mixer_target", mixer_target_.get());
   }
+  if (agent_memory_) modules.emplace_back("agent_memory", agent_memory_.get());
+  if (mixer_memory_) modules.emplace_back("mixer_memory", mixer_memory_.get());
+  if (behaviour_) modules.emplace_back("behaviour", behaviour_.get());
   return modules;
 }
 
@@ -155,7 +226,73 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
   }
   const at::Tensor td_error = (q_tot - targets) * mask;
   const at::Tensor valid = mask.sum().clamp_min(1);
-  const at::Tensor loss = 0.5 * td_error.pow(2).sum() / valid;
+  const at::Tensor td_loss = 0.5 * td_error.pow(2).sum() / valid;
+  at::Tensor loss = td_loss;
+  UpdateStats extra;
+  if (agent_memory_) {
+    // OVM: regress towards max(frozen offline target network's Q_tot(tau, a), G) as well.
+    at::Tensor memory;
+    {
+      at::NoGradGuard no_grad;
+      const at::Tensor memory_q = agent_memory_->UnrollEpisodes(obs, actions).transpose(0, 1);
+      const at::Tensor memory_chosen =
+          memory_q.narrow(1, 0, steps)
+              .gather(-1, cut.actions.narrow(1, 0, steps).unsqueeze(-1))
+              .squeeze(-1);
+      memory = vdn_ ? memory_chosen.sum(-1)
+                    : mixer_memory_->forward(memory_chosen, cut.state.narrow(1, 0, steps));
+    }
+    const double lambda = MemoryCoefficient(context_.config.ovm().lambda_end(),
+                                            context_.config.ovm().anneal_env_steps(), env_steps_);
+    loss = 0.5 * OvmLoss(q_tot, targets, memory, lambda, mask);
+    extra["ovm_loss"] = loss.item<double>();
+    extra["ovm_lambda"] = lambda;
+    extra["ovm_memory_share"] =
+        ((memory > targets) * mask).sum().item<double>() / valid.item<double>();
+  }
+  if (ConservativeNow()) {
+    const CqlConfig& cql = context_.config.qmix().cql();
+    // One row per (episode, entry) of the steps; padding rows carry mask 0.
+    const at::Tensor agent_q = q.narrow(1, 0, steps).reshape({-1, num_agents_, num_actions_});
+    const at::Tensor avail =
+        cut.avail_actions.narrow(1, 0, steps).reshape({-1, num_agents_, num_actions_});
+    const at::Tensor states = cut.state.narrow(1, 0, steps).reshape({-1, cut.state.size(-1)});
+    const at::Tensor rows_mask = mask.reshape({-1});
+    const JointActionMixer mix = [&](const at::Tensor& joint) {
+      return vdn_ ? joint.sum(-1) : mixer_->MixMany(joint, states);
+    };
+    at::Tensor floor;
+    if (cql.calibrated()) {
+      floor = MonteCarloReturns(reward, mask, context_.config.discount()).reshape({-1});
+    }
+    at::Tensor push_up;
+    if (cql.variant() == "macql") {
+      push_up = MacqlPushUp(agent_q, avail, mix, cql.sampled_joint_actions(), floor);
+    } else {
+      const at::Tensor counterfactual = CounterfactualQtot(
+          agent_q, cut.actions.narrow(1, 0, steps).reshape({-1, num_agents_}), mix);
+      at::Tensor behaviour_probs;
+      if (behaviour_ && !online_) {
+        behaviour_probs = BehaviourStep(obs, actions, cut.avail_actions, mask, &extra);
+      } else if (behaviour_) {
+        at::NoGradGuard no_grad;
+        behaviour_probs =
+            at::softmax(
+                behaviour_->UnrollEpisodes(obs, actions)
+                    .transpose(0, 1)
+                    .narrow(1, 0, steps)
+                    .masked_fill(cut.avail_actions.narrow(1, 0, steps).logical_not(), -1e10),
+                -1)
+                .reshape({-1, num_agents_, num_actions_});
+      }
+      const at::Tensor lambda =
+          CfcqlAgentWeights(counterfactual, avail, behaviour_probs, cql.softmax_temperature());
+      push_up = CfcqlPushUp(counterfactual, avail, lambda, floor);
+    }
+    const at::Tensor term = ConservativeTerm(push_up, q_tot.reshape({-1}), rows_mask);
+    loss = loss + cql.alpha() * term;
+    extra["cql_term"] = term.item<double>();
+  }
 
   optimizer_->ZeroGrad();
   loss.backward();
@@ -173,14 +310,16 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
     }
   }
   at::NoGradGuard no_grad;
-  const at::Tensor stats =
-      at::stack({loss.detach(), td_error.abs().sum() / valid, (q_tot.detach() * mask).sum() / valid,
-                 (targets * mask).sum() / valid, valid / mask.size(0)})
-          .to(at::kCPU);
-  const float* values = stats.data_ptr<float>();
-  return UpdateStats{{"td_loss", values[0]},        {"td_error_abs", values[1]},
-                     {"q_tot_mean", values[2]},     {"target_mean", values[3]},
-                     {"episode_length", values[4]}, {"grad_norm", grad_norm}};
+  const at::Tensor summary = at::stack({td_loss.detach(), td_error.abs().sum() / valid,
+                                        (q_tot.detach() * mask).sum() / valid,
+                                        (targets * mask).sum() / valid, valid / mask.size(0)})
+                                 .to(at::kCPU);
+  const float* values = summary.data_ptr<float>();
+  UpdateStats stats{{"td_loss", values[0]},        {"td_error_abs", values[1]},
+                    {"q_tot_mean", values[2]},     {"target_mean", values[3]},
+                    {"episode_length", values[4]}, {"grad_norm", grad_norm}};
+  stats.insert(extra.begin(), extra.end());
+  return stats;
 }
 
 TANDEM_REGISTER(AlgorithmRegistry, "qmix", FactoryOf<Qmix>());

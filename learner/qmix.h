@@ -10,6 +10,12 @@
 //            with G_t = Qbar_t at the first entry that is no step (an episode cut without
 //            terminating bootstraps from its last observation)
 //   loss     0.5 * sum over steps of m_t (Q_tot - G_t)^2 / sum m_t, m_t = 1 where entry t is a step
+//   + CQL    offline (and, with qmix.cql.online, online too): alpha times MACQL's or CFCQL's
+//            conservative term (learner/cql.h); CFCQL with tau > 0 also trains a behaviour policy
+//            (a GRU agent with softmax output, behaviour cloning) for its agent weights
+//   OVM      online with algorithm.ovm.enabled: the TD regression is OVMSE's (learner/ovm.h)
+//   against
+//            a frozen copy of the offline target agent and mixer taken when the online phase begins
 // Adam (algorithm.learning_rate, clipped to algorithm.max_grad_norm), hard target copies every
 // qmix.target_update_every_updates updates. The batch is cut to its longest episode first.
 #ifndef TANDEM_LEARNER_QMIX_H_
@@ -46,9 +52,7 @@ class Qmix : public Algorithm {
   std::vector<std::pair<std::string, torch::nn::Module*>> Modules() override;
   // The agent network (the acting policy's "agent" module).
   std::vector<std::pair<std::string, torch::nn::Module*>> PublishedModules() override;
-  std::vector<std::pair<std::string, FusedAdam*>> Optimizers() override {
-    return {{"qmix", optimizer_.get()}};
-  }
+  std::vector<std::pair<std::string, FusedAdam*>> Optimizers() override;
 
   // Per-agent Q values of the online (or target) agent for every entry of the episodes:
   // [B, T, N, K]. Exposed for tests.
@@ -60,15 +64,30 @@ class Qmix : public Algorithm {
 
   networks::GruAgent& agent() { return agent_; }
   bool vdn() const { return vdn_; }
+  // Freezes the offline target networks as OVM's memory and ends offline-only terms.
+  void BeginOnlinePhase() override;
 
  private:
   explicit Qmix(const AlgorithmContext& context) : context_(context) {}
+  // Whether this update carries the conservative term.
+  bool ConservativeNow() const;
+  // Trains the behaviour policy on the batch (behaviour cloning) and returns its action
+  // probabilities over every step [B * T, N, K] (no gradient).
+  at::Tensor BehaviourStep(const at::Tensor& obs, const at::Tensor& actions,
+                           const at::Tensor& avail, const at::Tensor& mask, UpdateStats* stats);
 
   AlgorithmContext context_;
   int64_t num_agents_ = 0, num_actions_ = 0;
   bool vdn_ = false;
   networks::GruAgent agent_{nullptr}, agent_target_{nullptr};
   networks::QmixMixer mixer_{nullptr}, mixer_target_{nullptr};
+  // OVM's memory: the offline target networks, frozen when the online phase begins.
+  networks::GruAgent agent_memory_{nullptr};
+  networks::QmixMixer mixer_memory_{nullptr};
+  // CFCQL's behaviour policy (tau > 0 only).
+  networks::GruAgent behaviour_{nullptr};
+  std::unique_ptr<FusedAdam> behaviour_optimizer_;
+  bool online_ = false;
   std::unique_ptr<FusedAdam> optimizer_;
   std::vector<at::Tensor> online_parameters_, target_parameters_;
   int64_t updates_ = 0;

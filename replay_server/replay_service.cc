@@ -352,7 +352,8 @@ absl::Status ReplayServiceImpl::SampleBatch(grpc::ServerContext* context, int32_
   Table* second_table = table_of(second_writable);
   if (num_second > 0 && second_writable != nullptr && first_writable == nullptr &&
       offline_ != nullptr && options_.config.warmup() == ReplayConfig::WARMUP_OFFLINE_ONLY &&
-      (second_table == nullptr || second_table->size() < options_.config.min_size_to_sample())) {
+      (second_table == nullptr ||
+       second_table->inserted_steps() < options_.config.min_size_to_sample())) {
     num_first = batch_size;
     num_second = 0;
   }

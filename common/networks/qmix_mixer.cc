@@ -21,16 +21,19 @@ QmixMixerImpl::QmixMixerImpl(const QmixMixerOptions& options) : options_(options
 }
 
 torch::Tensor QmixMixerImpl::forward(const torch::Tensor& q, const torch::Tensor& state) {
-  const int64_t n = options_.num_agents, e = options_.embed_size;
   std::vector<int64_t> out_shape(q.sizes().begin(), q.sizes().end() - 1);
-  const at::Tensor s = state.reshape({-1, options_.state_size});
-  const at::Tensor agents = q.reshape({-1, 1, n});                     // [R, 1, N]
-  const at::Tensor w1 = hyper_w1_->forward(s).abs().view({-1, n, e});  // [R, N, E]
-  const at::Tensor b1 = hyper_b1_->forward(s).view({-1, 1, e});        // [R, 1, E]
-  const at::Tensor hidden = at::elu(at::baddbmm(b1, agents, w1));      // [R, 1, E]
-  const at::Tensor w2 = hyper_w2_->forward(s).abs().view({-1, e, 1});  // [R, E, 1]
-  const at::Tensor b2 = hyper_b2_->forward(s).view({-1, 1, 1});        // [R, 1, 1]
-  return at::baddbmm(b2, hidden, w2).reshape(out_shape);
+  return MixMany(q.reshape({-1, 1, options_.num_agents}), state.reshape({-1, options_.state_size}))
+      .reshape(out_shape);
+}
+
+torch::Tensor QmixMixerImpl::MixMany(const torch::Tensor& q, const torch::Tensor& state) {
+  const int64_t n = options_.num_agents, e = options_.embed_size;
+  const at::Tensor w1 = hyper_w1_->forward(state).abs().view({-1, n, e});  // [R, N, E]
+  const at::Tensor b1 = hyper_b1_->forward(state).view({-1, 1, e});        // [R, 1, E]
+  const at::Tensor hidden = at::elu(at::baddbmm(b1, q, w1));               // [R, M, E]
+  const at::Tensor w2 = hyper_w2_->forward(state).abs().view({-1, e, 1});  // [R, E, 1]
+  const at::Tensor b2 = hyper_b2_->forward(state).view({-1, 1, 1});        // [R, 1, 1]
+  return at::baddbmm(b2, hidden, w2).squeeze(-1);                          // [R, M]
 }
 
 }  // namespace tandem::networks

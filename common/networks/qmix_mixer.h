@@ -30,6 +30,9 @@ class QmixMixerImpl : public torch::nn::Module {
 
   // `q` [..., N] chosen per-agent values, `state` [..., S] -> Q_tot [...].
   torch::Tensor forward(const torch::Tensor& q, const torch::Tensor& state);
+  // Several joint actions per state, the hypernetworks run once per state: `q` [R, M, N],
+  // `state` [R, S] -> Q_tot [R, M] (the conservative terms' sampled and counterfactual actions).
+  torch::Tensor MixMany(const torch::Tensor& q, const torch::Tensor& state);
 
   const QmixMixerOptions& options() const { return options_; }
 

@@ -1,0 +1,84 @@
+#include "learner/cql.h"
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+namespace tandem::learner {
+namespace {
+
+// Below any Q_tot, far from float's limit so a log-sum-exp over only such entries stays finite.
+constexpr double kUnavailable = -1e10;
+
+}  // namespace
+
+at::Tensor CounterfactualQtot(const at::Tensor& agent_q, const at::Tensor& actions,
+                              const JointActionMixer& mix) {
+  const int64_t r = agent_q.size(0), n = agent_q.size(1), k = agent_q.size(2);
+  const at::Tensor chosen = agent_q.gather(-1, actions.unsqueeze(-1)).squeeze(-1);  // [R, N]
+  // joint[r, i, j, :] is the data's chosen values with entry i replaced by agent i's Q of j.
+  const at::Tensor own = at::eye(n, agent_q.options().dtype(at::kBool)).view({1, n, 1, n});
+  const at::Tensor joint = at::where(own, agent_q.unsqueeze(-1), chosen.view({r, 1, 1, n}));
+  return mix(joint.reshape({r, n * k, n})).view({r, n, k});
+}
+
+at::Tensor CfcqlPushUp(const at::Tensor& counterfactual, const at::Tensor& avail,
+                       const at::Tensor& lambda, const at::Tensor& floor) {
+  at::Tensor values = counterfactual;
+  if (floor.defined()) values = at::maximum(values, floor.view({-1, 1, 1}));
+  const at::Tensor lse = values.masked_fill(avail.logical_not(), kUnavailable).logsumexp(-1);
+  return (lambda * lse).sum(-1);
+}
+
+at::Tensor CfcqlAgentWeights(const at::Tensor& counterfactual, const at::Tensor& avail,
+                             const at::Tensor& behaviour_probs, double tau) {
+  const int64_t n = counterfactual.size(1);
+  if (tau == 0) {
+    return at::full({counterfactual.size(0), n}, 1.0 / static_cast<double>(n),
+                    counterfactual.options().requires_grad(false));
+  }
+  at::NoGradGuard no_grad;
+  const at::Tensor available = avail.to(counterfactual.scalar_type());
+  const at::Tensor mu =
+      at::softmax(counterfactual.detach().masked_fill(avail.logical_not(), kUnavailable), -1);
+  // KL(mu || beta) over the available actions, with CFCQL's 1e-5 smoothing.
+  const at::Tensor kl =
+      (available * mu * ((mu + 1e-5).log() - (behaviour_probs + 1e-5).log())).sum(-1);
+  return at::softmax(tau * kl, -1);
+}
+
+at::Tensor MacqlPushUp(const at::Tensor& agent_q, const at::Tensor& avail,
+                       const JointActionMixer& mix, int samples, const at::Tensor& floor) {
+  const int64_t r = agent_q.size(0), n = agent_q.size(1), k = agent_q.size(2);
+  const at::Tensor sampled =
+      at::randint(k, {r, samples, n}, agent_q.options().dtype(at::kLong));  // [R, M, N]
+  // Every agent's Q of its sampled action: gather along K from [R, M, N, K].
+  const at::Tensor q =
+      agent_q.unsqueeze(1).expand({r, samples, n, k}).gather(-1, sampled.unsqueeze(-1)).squeeze(-1);
+  const at::Tensor available = avail.unsqueeze(1)
+                                   .expand({r, samples, n, k})
+                                   .gather(-1, sampled.unsqueeze(-1))
+                                   .squeeze(-1)
+                                   .all(-1);  // [R, M]: every agent's action available
+  at::Tensor values = mix(q);                 // [R, M]
+  if (floor.defined()) values = at::maximum(values, floor.view({-1, 1}));
+  return (values * available.to(values.scalar_type())).logsumexp(-1);
+}
+
+at::Tensor MonteCarloReturns(const at::Tensor& reward, const at::Tensor& step_mask, double gamma) {
+  const int64_t steps = reward.size(1);
+  std::vector<at::Tensor> returns(steps);
+  at::Tensor following = at::zeros_like(reward.select(1, 0));
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    following = step_mask.select(1, t) * (reward.select(1, t) + gamma * following);
+    returns[t] = following;
+  }
+  return at::stack(returns, 1);
+}
+
+at::Tensor ConservativeTerm(const at::Tensor& push_up, const at::Tensor& q_tot,
+                            const at::Tensor& mask) {
+  return ((push_up - q_tot) * mask).sum() / mask.sum().clamp_min(1);
+}
+
+}  // namespace tandem::learner
