@@ -237,8 +237,15 @@ class Run {
         absl::StrCat("127.0.0.1:", cluster_.Find("replay-offline")->ports.front());
     RETURN_IF_ERROR(StartLearners("learner-offline", "offline", replay, {}));
     RETURN_IF_ERROR(Monitor("learner-offline", [&](const Progress& p) {
-      return absl::StrFormat("updates %d/%d (%.0f/s)  q_loss %.3f", p.updates,
-                             config_.learner().offline_updates(), p.updates_per_second, p.q_loss);
+      std::string line = absl::StrFormat("updates %d/%d (%.0f/s)", p.updates,
+                                         config_.learner().offline_updates(), p.updates_per_second);
+      // Value-based learners report a Q loss (OMIGA) or a TD loss (QMIX), CQL its term.
+      for (const auto& [name, value] : {std::pair<const char*, double>{"q_loss", p.q_loss},
+                                        {"td_loss", p.td_loss},
+                                        {"cql_loss", p.cql_loss}}) {
+        if (!std::isnan(value)) absl::StrAppend(&line, absl::StrFormat("  %s %.3f", name, value));
+      }
+      return line;
     }));
     cluster_.StopAll();
     offline_checkpoint_ = CheckpointDir() + "/offline.pt";
@@ -298,6 +305,10 @@ class Run {
       }
       if (!std::isnan(p.td_loss))
         absl::StrAppend(&line, absl::StrFormat("  td_loss %.3f", p.td_loss));
+      if (!std::isnan(p.ovm_lambda)) {
+        absl::StrAppend(&line, absl::StrFormat("  lambda_memory %.2f (memory wins %.2f)",
+                                               p.ovm_lambda, p.ovm_memory_share));
+      }
       return line;
     }));
     // The learner has written its final checkpoint; the replay server still counts env steps.

@@ -60,6 +60,11 @@ Progress RunReport::Sample(const std::string& phase, const Cluster& cluster) {
       values_["v_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"v\"", NAN);
       values_["policy_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"policy\"", NAN);
       values_["td_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"td\"", NAN);
+      values_["cql_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"cql\"", NAN);
+      for (const char* name : {"ovm_lambda", "ovm_memory_share"}) {
+        values_[name] = SampleOr(*samples, "tandem_learner_statistic",
+                                 absl::StrCat("name=\"", name, "\""), NAN);
+      }
       values_["weights_version"] = SumSamples(*samples, "tandem_learner_weights_version");
     } else if (role == "evaluator") {
       for (const char* policy : {"offline", "online", "composed"}) {
@@ -95,6 +100,9 @@ Progress RunReport::Sample(const std::string& phase, const Cluster& cluster) {
   p.eval_win_rate = get("eval_win_rate", NAN);
   p.train_win_rate = get("train_win_rate", NAN);
   p.td_loss = get("td_loss", NAN);
+  p.cql_loss = get("cql_loss", NAN);
+  p.ovm_lambda = get("ovm_lambda", NAN);
+  p.ovm_memory_share = get("ovm_memory_share", NAN);
   // Rates over a trailing window of about 20 s: inserts and updates arrive in bursts (the rate
   // limiter releases actors in steps), so a rate over one short interval swings between 0 and 2x.
   window_.push_back({now, p.env_steps, p.updates});
@@ -121,14 +129,16 @@ void RunReport::AppendCsv(const Progress& p) {
   if (fresh) {
     csv << "seconds,phase,env_steps,env_steps_per_second,updates,updates_per_second,q_loss,v_loss,"
            "policy_loss,weights_version,replay_online_size,eval_offline,eval_online,"
-           "eval_composed,td_loss,eval_win_rate,train_win_rate\n";
+           "eval_composed,td_loss,eval_win_rate,train_win_rate,cql_loss,ovm_lambda,"
+           "ovm_memory_share\n";
   }
   csv << absl::StrFormat("%.1f,%s,%d,%.1f,%d,%.2f,", p.seconds, p.phase, p.env_steps,
                          p.env_steps_per_second, p.updates, p.updates_per_second)
       << Number(p.q_loss) << "," << Number(p.v_loss) << "," << Number(p.policy_loss) << ","
       << p.weights_version << "," << p.replay_online_size << "," << Number(p.eval_offline) << ","
       << Number(p.eval_online) << "," << Number(p.eval_composed) << "," << Number(p.td_loss) << ","
-      << Number(p.eval_win_rate) << "," << Number(p.train_win_rate) << "\n";
+      << Number(p.eval_win_rate) << "," << Number(p.train_win_rate) << "," << Number(p.cql_loss)
+      << "," << Number(p.ovm_lambda) << "," << Number(p.ovm_memory_share) << "\n";
 }
 
 void RunReport::RecordLearnerResult(int64_t updates, int64_t env_steps) {

@@ -33,8 +33,9 @@ struct Progress {
   double eval_offline = NAN, eval_online = NAN, eval_composed = NAN;
   // Combat maps: the latest test win rate of the online policy, and the actors' training win rate.
   double eval_win_rate = NAN, train_win_rate = NAN;
-  // QMIX-style learners: the TD loss.
-  double td_loss = NAN;
+  // QMIX-style learners: the TD loss; with CQL its conservative term; online with OVM,
+  // lambda_memory and the share of targets where the offline memory won the max.
+  double td_loss = NAN, cql_loss = NAN, ovm_lambda = NAN, ovm_memory_share = NAN;
   double eta_seconds = NAN;
 };
 

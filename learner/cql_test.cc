@@ -184,7 +184,7 @@ TEST(Cql, BothVariantsPushUnseenJointActionsBelowTheData) {
     for (int i = 0; i < 300; ++i) {
       auto stats = (*qmix)->Update(NarrowData(32));
       ASSERT_TRUE(stats.ok()) << stats.status();
-      EXPECT_EQ(stats->count("cql_term"), std::string(variant) == "none" ? 0u : 1u) << variant;
+      EXPECT_EQ(stats->count("cql_loss"), std::string(variant) == "none" ? 0u : 1u) << variant;
     }
     gaps.push_back(UnseenMinusSeen(**qmix));
   }
@@ -252,7 +252,7 @@ TEST(Cql, OvmMemoryStaysFrozenOnlineAndLambdaAnneals) {
     ASSERT_TRUE(stats.ok()) << stats.status();
     EXPECT_NEAR(stats->at("ovm_lambda"), std::max(0.2, 1.0 - 0.8 * env_steps / 1000.0), 1e-9);
     EXPECT_TRUE(stats->count("ovm_memory_share"));
-    EXPECT_FALSE(stats->count("cql_term")) << "the conservative term is offline only by default";
+    EXPECT_FALSE(stats->count("cql_loss")) << "the conservative term is offline only by default";
   }
   EXPECT_EQ(Checksum(*memory), memory_before);
   EXPECT_EQ(Checksum(*mixer_memory), mixer_before);

@@ -291,7 +291,7 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
     }
     const at::Tensor term = ConservativeTerm(push_up, q_tot.reshape({-1}), rows_mask);
     loss = loss + cql.alpha() * term;
-    extra["cql_term"] = term.item<double>();
+    extra["cql_loss"] = term.item<double>();
   }
 
   optimizer_->ZeroGrad();

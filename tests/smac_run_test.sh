@@ -4,7 +4,9 @@
 # evaluator reports the test win rate. Checks the run directory (eval.csv with win rates,
 # metrics.csv with the TD loss, summary and result.json with the win rate, learning curve data,
 # checkpoint) and that the processes export the combat-map metrics the Grafana dashboard shows
-# (cluster_test.sh checks the rest of the dashboard on MA-MuJoCo).
+# (cluster_test.sh checks the rest of the dashboard on MA-MuJoCo). Then OVMSE from the episodes
+# that run's actor recorded: QMIX + CFCQL pretrained offline, fine-tuned online with OVM and
+# sequential exploration; checks both phases, both checkpoints and the CQL / OVM columns.
 # Env: TANDEM (binary), TANDEM_SOURCE_DIR.
 set -uo pipefail
 tmp=$(mktemp -d)
@@ -27,7 +29,9 @@ http_get() {
   --set learner.online_env_steps=20000 --set learner.batch_size=16 --set replay.error_buffer=100 \
   --set replay.min_size_to_sample=600 --set replay.samples_per_insert=0.16 \
   --set learner.publish_every_updates=2 --set evaluation.episodes=4 \
-  --set evaluation.every_versions=2 --set run.progress_interval_seconds=1 >"$tmp/run.out" 2>&1 &
+  --set evaluation.every_versions=2 --set run.progress_interval_seconds=1 \
+  --set actors.record_dir="$tmp/recorded" --set actors.record_segment_transitions=2000 \
+  >"$tmp/run.out" 2>&1 &
 run_pid=$!
 
 # While the online phase runs: every combat-map metric is exported by some process.
@@ -67,9 +71,42 @@ grep -q '"win_rate"' "$run/result.json" || fail "result.json has no win rate"
 [[ -s "$run/learning_curve.dat" ]] || fail "no learning_curve.dat"
 [[ -f "$run/checkpoints/online.pt" ]] || fail "no online checkpoint: $(ls "$run/checkpoints")"
 
+# OVMSE (configs/smac_3m_ovmse.textproto) on the first recorded segment, a tiny budget.
+dataset=$(ls "$tmp"/recorded/*.h5 2>/dev/null | head -1)
+if [[ -z "$dataset" ]]; then
+  fail "the QMIX run's actor recorded no episodes: $(ls "$tmp/recorded" 2>&1)"
+else
+  "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/smac_3m_ovmse.textproto" --run_dir "$tmp/ovmse" \
+    --set dataset.path="$dataset" --set learner.offline_updates=30 --set learner.batch_size=16 \
+    --set learner.checkpoint_every_updates=10 --set learner.online_env_steps=6000 \
+    --set replay.error_buffer=100 --set replay.min_size_to_sample=600 \
+    --set replay.samples_per_insert=0.16 --set learner.publish_every_updates=2 \
+    --set evaluation.episodes=4 --set evaluation.every_versions=2 \
+    --set algorithm.ovm.anneal_env_steps=4000 --set run.progress_interval_seconds=1 \
+    >"$tmp/ovmse.out" 2>&1 || fail "OVMSE run failed: $(tail -20 "$tmp/ovmse.out")"
+  ovmse="$tmp/ovmse"
+  grep -q "^\[pretrain\] done" "$tmp/ovmse.out" || fail "OVMSE: no pretrain phase"
+  grep -q "^\[online\] done" "$tmp/ovmse.out" || fail "OVMSE: no online phase"
+  for checkpoint in offline.pt online.pt; do
+    [[ -f "$ovmse/checkpoints/$checkpoint" ]] || fail "OVMSE: no $checkpoint"
+  done
+  column() {  # prints whether metrics.csv holds a value in column $1 in a row of phase $2
+    awk -F, -v name="$1" -v phase="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i }
+      NR > 1 && c && $2 == phase && $c != "" { found = 1 } END { exit !found }' "$ovmse/metrics.csv"
+  }
+  column cql_loss pretrain || fail "OVMSE: metrics.csv has no CQL term while pretraining"
+  column ovm_lambda online || fail "OVMSE: metrics.csv has no lambda_memory online"
+  column ovm_memory_share online || fail "OVMSE: metrics.csv has no memory share online"
+  grep -q "lambda_memory" "$tmp/ovmse.out" || fail "OVMSE: the progress line shows no lambda_memory"
+  grep -q "offline (before)" "$ovmse/summary.txt" || fail "OVMSE: summary has no offline policy row"
+  awk -F, 'NR > 1 && $11 != "" { found = 1 } END { exit !found }' "$ovmse/eval.csv" ||
+    fail "OVMSE: eval.csv has no win rate"
+fi
+
 if [[ $failed -gt 0 ]]; then
   echo "smac_run_test: $failed failure(s); run output:"
   tail -30 "$tmp/run.out"
+  [[ -f "$tmp/ovmse.out" ]] && tail -30 "$tmp/ovmse.out"
   exit 1
 fi
 echo "smac_run_test: ok"
