@@ -56,8 +56,8 @@ expect "env info smac" 0 "" -- env info smac/3s5z
 
 good="$TANDEM_SOURCE_DIR/configs/halfcheetah_6x1_sim2o.textproto"
 expect "check shipped config" 0 "" -- config check "$good"
-for config in "$TANDEM_SOURCE_DIR"/configs/*.textproto; do
-  expect "check $(basename "$config")" 0 "" -- config check "$config"
+for config in "$TANDEM_SOURCE_DIR"/configs/*.textproto "$TANDEM_SOURCE_DIR"/configs/*/*/*.textproto; do
+  expect "check ${config#"$TANDEM_SOURCE_DIR"/configs/}" 0 "" -- config check "$config"
 done
 
 printf 'replay {\n  capcity: 3\n}\n' >"$tmp/unknown.textproto"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -518,12 +519,73 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   return c.status();
 }
 
+namespace {
+
+// Clears in `to` every repeated field (lists and maps) that `from` sets, through the singular
+// messages both set, so a MergeFrom afterwards replaces those lists instead of appending to them.
+void ClearListsSetIn(const Message& from, Message* to) {
+  const google::protobuf::Reflection* from_reflection = from.GetReflection();
+  const google::protobuf::Reflection* to_reflection = to->GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  from_reflection->ListFields(from, &fields);
+  for (const google::protobuf::FieldDescriptor* field : fields) {
+    if (field->is_repeated()) {
+      to_reflection->ClearField(to, field);
+    } else if (field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE &&
+               to_reflection->HasField(*to, field)) {
+      ClearListsSetIn(from_reflection->GetMessage(from, field),
+                      to_reflection->MutableMessage(to, field));
+    }
+  }
+}
+
+// Reads `path` and the chain of `base` files under it; `chain` lists the files being read.
+absl::Status ReadWithBases(const std::string& path, std::vector<std::string>& chain,
+                           ExperimentConfig* config) {
+  constexpr size_t kMaxDepth = 8;
+  if (std::find(chain.begin(), chain.end(), path) != chain.end() || chain.size() >= kMaxDepth) {
+    std::string trail;
+    for (const std::string& file : chain) absl::StrAppend(&trail, file, " -> ");
+    return absl::InvalidArgumentError(
+        absl::StrCat("base: ", trail, path,
+                     chain.size() >= kMaxDepth ? " is too deep (8 files at most)" : " is a cycle"));
+  }
+  ExperimentConfig own;
+  RETURN_IF_ERROR(ReadTextProtoFile(path, &own));
+  if (own.base().empty()) {
+    *config = std::move(own);
+    return absl::OkStatus();
+  }
+  const std::filesystem::path base =
+      std::filesystem::path(path).parent_path() / std::filesystem::path(own.base());
+  chain.push_back(path);
+  ExperimentConfig merged;
+  absl::Status read = ReadWithBases(base.lexically_normal().string(), chain, &merged);
+  chain.pop_back();
+  if (!read.ok()) {
+    return absl::Status(read.code(),
+                        absl::StrCat(path, ": base \"", own.base(), "\": ", read.message()));
+  }
+  own.clear_base();
+  ClearListsSetIn(own, &merged);
+  merged.MergeFrom(own);
+  *config = std::move(merged);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
                                                       const std::vector<std::string>& overrides) {
   ExperimentConfig config;
-  RETURN_IF_ERROR(ReadTextProtoFile(path, &config));
+  std::vector<std::string> chain;
+  RETURN_IF_ERROR(ReadWithBases(path, chain, &config));
   for (const std::string& assignment : overrides) {
     RETURN_IF_ERROR(ApplyOverride(assignment, &config));
+  }
+  if (!config.base().empty()) {
+    return absl::InvalidArgumentError(
+        "base: names a file to extend inside a configuration file, not as an override");
   }
   FillDefaults(&config);
   absl::Status valid = ValidateExperimentConfig(config);

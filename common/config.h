@@ -42,7 +42,8 @@ void FillDefaults(google::protobuf::Message* message);
 // Checks ranges and cross-field rules of a (defaulted) experiment configuration.
 absl::Status ValidateExperimentConfig(const ExperimentConfig& config);
 
-// ReadTextProtoFile + ApplyOverride for each override (in order) + FillDefaults + validation.
+// ReadTextProtoFile (following `base` files, up to 8 deep) + ApplyOverride for each override (in
+// order) + FillDefaults + validation.
 absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
                                                       const std::vector<std::string>& overrides);
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -28,6 +29,47 @@ TEST(Config, ShippedSim2oConfigLoadsAndValidates) {
   EXPECT_EQ(config->env().options().at("obs_mode"), "omiga");
   EXPECT_EQ(config->selector().beam_width(), 5);
   EXPECT_DOUBLE_EQ(config->replay().offline_ratio(), 0.5);
+}
+
+// A config extends its base: scalars and messages it sets win, lists and maps it sets replace the
+// base's, everything else comes from the base (through a chain of bases, relative paths).
+TEST(Config, BaseFilesApplyFirstAndTheFileWins) {
+  const std::string dir = ::testing::TempDir() + "/config_test_bases";
+  std::filesystem::create_directories(dir + "/maps");
+  std::ofstream(dir + "/root.textproto")
+      << "name: \"root\" seed: 7\n"
+         "env { name: \"smac/3m\" options { key: \"a\" value: \"1\" } }\n"
+         "replay { offline_ratio: 0.3 tables { name: \"online\" capacity: 10 }\n"
+         "         tables { name: \"extra\" capacity: 20 } }\n"
+         "learner { batch_size: 64 offline_updates: 100 }\n";
+  std::ofstream(dir + "/maps/middle.textproto")
+      << "base: \"../root.textproto\"\nname: \"middle\"\nlearner { batch_size: 32 }\n";
+  std::ofstream(dir + "/maps/leaf.textproto")
+      << "base: \"middle.textproto\"\n"
+         "replay { tables { name: \"online\" capacity: 99 } }\n"
+         "env { options { key: \"b\" value: \"2\" } }\n";
+  auto config = LoadExperimentConfig(dir + "/maps/leaf.textproto", {"learner.offline_updates=5"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->name(), "middle");
+  EXPECT_EQ(config->seed(), 7u);
+  EXPECT_EQ(config->env().name(), "smac/3m");
+  EXPECT_EQ(config->env().options().size(), 1u);
+  EXPECT_EQ(config->env().options().at("b"), "2");
+  EXPECT_DOUBLE_EQ(config->replay().offline_ratio(), 0.3);
+  ASSERT_EQ(config->replay().tables_size(), 1);
+  EXPECT_EQ(config->replay().tables(0).capacity(), 99);
+  EXPECT_EQ(config->learner().batch_size(), 32);
+  EXPECT_EQ(config->learner().offline_updates(), 5);
+  EXPECT_TRUE(config->base().empty()) << "the resolved config names no base";
+
+  std::ofstream(dir + "/cycle_a.textproto") << "base: \"cycle_b.textproto\"\n";
+  std::ofstream(dir + "/cycle_b.textproto") << "base: \"cycle_a.textproto\"\n";
+  auto cycle = LoadExperimentConfig(dir + "/cycle_a.textproto", {});
+  ASSERT_FALSE(cycle.ok());
+  EXPECT_THAT(cycle.status().message(), HasSubstr("is a cycle"));
+  auto missing = LoadExperimentConfig(WriteTempFile("base: \"nowhere.textproto\"\n"), {});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr("nowhere.textproto"));
 }
 
 TEST(Config, DefaultsAreFilledIntoUnsetFields) {

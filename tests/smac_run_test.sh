@@ -71,12 +71,12 @@ grep -q '"win_rate"' "$run/result.json" || fail "result.json has no win rate"
 [[ -s "$run/learning_curve.dat" ]] || fail "no learning_curve.dat"
 [[ -f "$run/checkpoints/online.pt" ]] || fail "no online checkpoint: $(ls "$run/checkpoints")"
 
-# OVMSE (configs/smac_3m_ovmse.textproto) on the first recorded segment, a tiny budget.
+# OVMSE (configs/ovmse/3m/ovmse.textproto) on the first recorded segment, a tiny budget.
 dataset=$(ls "$tmp"/recorded/*.h5 2>/dev/null | head -1)
 if [[ -z "$dataset" ]]; then
   fail "the QMIX run's actor recorded no episodes: $(ls "$tmp/recorded" 2>&1)"
 else
-  "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/smac_3m_ovmse.textproto" --run_dir "$tmp/ovmse" \
+  "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/ovmse/3m/ovmse.textproto" --run_dir "$tmp/ovmse" \
     --set dataset.path="$dataset" --set learner.offline_updates=30 --set learner.batch_size=16 \
     --set learner.checkpoint_every_updates=10 --set learner.online_env_steps=6000 \
     --set replay.error_buffer=100 --set replay.min_size_to_sample=600 \
