@@ -78,7 +78,7 @@ if [[ -z "$dataset" ]]; then
 else
   "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/ovmse/3m/ovmse.textproto" --run_dir "$tmp/ovmse" \
     --set dataset.path="$dataset" --set learner.offline_updates=30 --set learner.batch_size=16 \
-    --set learner.checkpoint_every_updates=10 --set learner.online_env_steps=6000 \
+    --set learner.checkpoint_every_updates=10 --set learner.online_env_steps=30000 \
     --set replay.error_buffer=100 --set replay.min_size_to_sample=600 \
     --set replay.samples_per_insert=0.16 --set learner.publish_every_updates=2 \
     --set evaluation.episodes=4 --set evaluation.every_versions=2 \
