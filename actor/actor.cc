@@ -98,11 +98,9 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
           EpisodeRecorder::Create(config.actors().record_dir(), prefix, spec, b,
                                   config.actors().record_segment_transitions(), metadata));
     } else {
-      TransitionSpec episode_spec = spec.ToTransitionSpec();
-      episode_spec.set_episode_steps(spec.episode_limit + 1);
       ASSIGN_OR_RETURN(actor->recorder_,
                        EpisodeRecorder::CreateForEpisodes(
-                           config.actors().record_dir(), prefix, spec, episode_spec,
+                           config.actors().record_dir(), prefix, spec, spec.ToEpisodeSpec(),
                            config.actors().record_segment_transitions(), metadata));
     }
   }
@@ -114,9 +112,8 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
           "an episode limit; ",
           spec.name, " is not one"));
     }
-    TransitionSpec episode_spec = spec.ToTransitionSpec();
-    episode_spec.set_episode_steps(spec.episode_limit + 1);
-    ASSIGN_OR_RETURN(actor->episodes_, EpisodeAssembler::Create(episode_spec, static_cast<int>(b)));
+    ASSIGN_OR_RETURN(actor->episodes_,
+                     EpisodeAssembler::Create(spec.ToEpisodeSpec(), static_cast<int>(b)));
   } else {
     const TransitionSchema schema = *TransitionSchema::Create(spec.ToTransitionSpec());
     schema.Allocate(config.actors().send_batch_transitions(), &actor->outgoing_);

@@ -256,8 +256,7 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
     metadata.obs_mode = it->second;
   }
   metadata.source = "tandem dataset collect";
-  TransitionSpec transition_spec = spec.ToTransitionSpec();
-  if (discrete) transition_spec.set_episode_steps(spec.episode_limit + 1);
+  const TransitionSpec transition_spec = discrete ? spec.ToEpisodeSpec() : spec.ToTransitionSpec();
   auto record = [&](const Candidate& c, const std::string& tier,
                     const std::string& path) -> absl::Status {
     RETURN_IF_ERROR(policy->LoadOnlineCheckpoint(c.path));

@@ -149,12 +149,11 @@ absl::Status ImportCfcql(const cli::Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> source, OpenCfcqlDataset(in, env_name));
   // The shapes must be the env's, episodes padded to its limit + 1 as pymarl pads them.
   ASSIGN_OR_RETURN(auto env, envs::CreateEnv(env_name, {}));
-  TransitionSpec named = env->spec().ToTransitionSpec();
+  const TransitionSpec named = env->spec().ToEpisodeSpec();
   if (named.action_type() != ACTION_TYPE_DISCRETE) {
     return absl::InvalidArgumentError(
         absl::StrCat(env_name, " has continuous actions; CFCQL's files are SMAC episodes"));
   }
-  named.set_episode_steps(env->spec().episode_limit + 1);
   if (!TransitionSchema::Compatible(named, source->spec())) {
     return absl::FailedPreconditionError(absl::StrCat(in, " holds ", DescribeSpec(source->spec()),
                                                       " but ", env_name, " produces ",

@@ -42,10 +42,14 @@ absl::Status RunPretrain(const cli::Args& args, std::ostream& out) {
   ASSIGN_OR_RETURN(auto env, envs::CreateEnv(config.env().name(),
                                              envs::EnvOptions(config.env().options().begin(),
                                                               config.env().options().end())));
-  if (!TransitionSchema::Compatible(env->spec().ToTransitionSpec(), dataset->spec())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "dataset ", config.dataset().path(), " holds ", DescribeSpec(dataset->spec()), " but env ",
-        env->spec().name, " produces ", DescribeSpec(env->spec().ToTransitionSpec())));
+  // Episode datasets (recurrent agents) hold whole episodes of the env.
+  const TransitionSpec produced = dataset->spec().episode_steps() > 0
+                                      ? env->spec().ToEpisodeSpec()
+                                      : env->spec().ToTransitionSpec();
+  if (!TransitionSchema::Compatible(produced, dataset->spec())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("dataset ", config.dataset().path(), " holds ", DescribeSpec(dataset->spec()),
+                     " but env ", env->spec().name, " produces ", DescribeSpec(produced)));
   }
 
   InstallShutdownHandlers();

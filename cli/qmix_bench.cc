@@ -58,9 +58,7 @@ learner::TrainingBatch SyntheticEpisodes(const TransitionSpec& spec, int batch, 
 
 absl::StatusOr<TransitionSpec> EpisodeSpecOf(const std::string& env) {
   ASSIGN_OR_RETURN(auto probe, envs::CreateEnv(env));
-  TransitionSpec spec = probe->spec().ToTransitionSpec();
-  spec.set_episode_steps(probe->spec().episode_limit + 1);
-  return spec;
+  return probe->spec().ToEpisodeSpec();
 }
 
 // Updates/s of the QMIX learner on synthetic batches; `cql` names the conservative term ("none",

@@ -21,6 +21,12 @@ TransitionSpec EnvSpec::ToTransitionSpec() const {
   return spec;
 }
 
+TransitionSpec EnvSpec::ToEpisodeSpec() const {
+  TransitionSpec spec = ToTransitionSpec();
+  spec.set_episode_steps(episode_limit + 1);
+  return spec;
+}
+
 std::string EnvSpec::Describe() const {
   std::string text = absl::StrCat(name, "\n");
   absl::StrAppend(&text, "  agents            ", num_agents, "\n");

@@ -44,6 +44,9 @@ struct EnvSpec {
 
   // The replay table spec for transitions of this env.
   TransitionSpec ToTransitionSpec() const;
+  // The spec of whole episodes of this env (episode tables, episode datasets): transitions' shapes
+  // with episode_steps = episode_limit + 1 entries (the final observation).
+  TransitionSpec ToEpisodeSpec() const;
   // A multi-line human-readable description (`tandem env info`).
   std::string Describe() const;
 };

@@ -31,9 +31,8 @@ absl::Status RunReplay(const cli::Args& args, std::ostream& out) {
         envs::CreateEnv(config.env().name(), envs::EnvOptions(config.env().options().begin(),
                                                               config.env().options().end())),
         _.WithPrefix("replay.shape_from_env: "));
-    spec = env->spec().ToTransitionSpec();
-    // Episode items are padded to the episode limit + 1 entries (the final observation).
-    if (EpisodeItems(config.replay())) spec->set_episode_steps(env->spec().episode_limit + 1);
+    spec = EpisodeItems(config.replay()) ? env->spec().ToEpisodeSpec()
+                                         : env->spec().ToTransitionSpec();
   }
   ASSIGN_OR_RETURN(auto server, ReplayServer::Start(config, metrics.get(), spec));
   out << "replay server listening on " << server->address();

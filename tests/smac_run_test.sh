@@ -85,6 +85,12 @@ else
     --set algorithm.ovm.anneal_env_steps=4000 --set run.progress_interval_seconds=1 \
     >"$tmp/ovmse.out" 2>&1 || fail "OVMSE run failed: $(tail -20 "$tmp/ovmse.out")"
   ovmse="$tmp/ovmse"
+  # `tandem pretrain` trains the same offline phase alone on the episode dataset.
+  "$TANDEM" pretrain --config "$TANDEM_SOURCE_DIR/configs/ovmse/3m/ovmse.textproto" \
+    --set dataset.path="$dataset" --set learner.offline_updates=10 --set learner.batch_size=16 \
+    --set evaluation.episodes=2 --checkpoint "$tmp/pretrained.pt" >"$tmp/pretrain.out" 2>&1 ||
+    fail "tandem pretrain on an episode dataset failed: $(tail -5 "$tmp/pretrain.out")"
+  [[ -f "$tmp/pretrained.pt" ]] || fail "tandem pretrain wrote no checkpoint"
   grep -q "^\[pretrain\] done" "$tmp/ovmse.out" || fail "OVMSE: no pretrain phase"
   grep -q "^\[online\] done" "$tmp/ovmse.out" || fail "OVMSE: no online phase"
   for checkpoint in offline.pt online.pt; do
