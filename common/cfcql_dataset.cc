@@ -129,15 +129,8 @@ class CfcqlDataSource : public OfflineDataSource {
   std::string description() const override { return absl::StrCat(path_, " (CFCQL format)"); }
 
   absl::Status ReadColumn(Field field, int64_t begin, int64_t count, void* out) override {
-    const Column* column = schema_->Find(field);
-    if (column == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path_, ": the spec has no column '", FieldName(field), "'"));
-    }
-    if (begin < 0 || count < 0 || begin + count > size()) {
-      return absl::OutOfRangeError(absl::StrCat(path_, ": rows [", begin, ", ", begin + count,
-                                                ") outside [0, ", size(), ")"));
-    }
+    ASSIGN_OR_RETURN(const Column* column,
+                     ColumnToRead(*schema_, field, begin, count, size(), path_));
     if (count == 0) return absl::OkStatus();
     int key = 0;
     hid_t mem_type = H5T_NATIVE_UINT8;

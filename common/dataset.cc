@@ -361,15 +361,8 @@ class Hdf5DataSource : public OfflineDataSource {
   std::string description() const override { return path_; }
 
   absl::Status ReadColumn(Field field, int64_t begin, int64_t count, void* out) override {
-    const Column* column = schema_.Find(field);
-    if (column == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path_, ": the spec has no column '", FieldName(field), "'"));
-    }
-    if (begin < 0 || count < 0 || begin + count > size_) {
-      return absl::OutOfRangeError(absl::StrCat(path_, ": rows [", begin, ", ", begin + count,
-                                                ") outside [0, ", size_, ")"));
-    }
+    ASSIGN_OR_RETURN(const Column* column,
+                     ColumnToRead(schema_, field, begin, count, size_, path_));
     if (count == 0) return absl::OkStatus();
     const H5Id& dataset = datasets_[static_cast<int>(field)];
     const int rank = 1 + static_cast<int>(column->row_shape.size());
@@ -391,10 +384,7 @@ class Hdf5DataSource : public OfflineDataSource {
 
   absl::StatusOr<bool> ReadWon(int64_t begin, int64_t count, uint8_t* won) override {
     if (!won_.ok()) return false;
-    if (begin < 0 || count < 0 || begin + count > size_) {
-      return absl::OutOfRangeError(absl::StrCat(path_, ": rows [", begin, ", ", begin + count,
-                                                ") outside [0, ", size_, ")"));
-    }
+    RETURN_IF_ERROR(CheckRows(begin, count, size_, path_));
     if (count == 0) return true;
     hsize_t start[1] = {static_cast<hsize_t>(begin)}, extent[1] = {static_cast<hsize_t>(count)};
     H5Id file_space(H5Dget_space(won_.get()), H5Sclose);

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/transition_schema.h"
 
 namespace tandem {
 
@@ -79,6 +80,30 @@ inline absl::StatusOr<H5Id> OpenHdf5ForReading(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open (truncated or corrupt)"));
   }
   return file;
+}
+
+// Checks a read of rows [begin, begin + count) of a source of `size` rows at `path`: OUT_OF_RANGE
+// when they are outside it.
+inline absl::Status CheckRows(int64_t begin, int64_t count, int64_t size, const std::string& path) {
+  if (begin < 0 || count < 0 || begin + count > size) {
+    return absl::OutOfRangeError(
+        absl::StrCat(path, ": rows [", begin, ", ", begin + count, ") outside [0, ", size, ")"));
+  }
+  return absl::OkStatus();
+}
+
+// The column a ReadColumn of `field` fills, after CheckRows: INVALID_ARGUMENT when the schema has
+// no such column.
+inline absl::StatusOr<const Column*> ColumnToRead(const TransitionSchema& schema, Field field,
+                                                  int64_t begin, int64_t count, int64_t size,
+                                                  const std::string& path) {
+  const Column* column = schema.Find(field);
+  if (column == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": the spec has no column '", FieldName(field), "'"));
+  }
+  if (absl::Status rows = CheckRows(begin, count, size, path); !rows.ok()) return rows;
+  return column;
 }
 
 // One dataset (key) of a foreign file, opened with its shape.
