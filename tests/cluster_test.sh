@@ -18,20 +18,13 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-failed=0
-fail() {
-  echo "FAIL $*"
-  failed=$((failed + 1))
-}
+source "$TANDEM_SOURCE_DIR/tests/lib.sh"
 
 # Free TCP port on loopback (for Prometheus).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 # GET http://127.0.0.1:PORT/PATH to stdout.
-http_get() {
-  python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
-}
 
 cat >"$tmp/run.textproto" <<CONFIG
 name: "cluster-test"

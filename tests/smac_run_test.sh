@@ -16,14 +16,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-failed=0
-fail() {
-  echo "FAIL $*"
-  failed=$((failed + 1))
-}
-http_get() {
-  python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
-}
+source "$TANDEM_SOURCE_DIR/tests/lib.sh"
 
 "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/smac_3m_qmix.textproto" --run_dir "$tmp/run" \
   --set learner.online_env_steps=20000 --set learner.batch_size=16 --set replay.error_buffer=100 \

@@ -2,15 +2,11 @@
 # `tandem run` with learner.num_learners = 2: two data-parallel learner processes (c10d/Gloo over
 # a loopback rendezvous) train through both phases and stop together, rank 0 alone writes the
 # checkpoints, and SIGKILL of rank 1 mid-phase ends the run with an error naming it, not a hang.
-# Env: TANDEM (binary).
+# Env: TANDEM (binary), TANDEM_SOURCE_DIR.
 set -uo pipefail
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() {
-  echo "FAIL $*"
-  failed=$((failed + 1))
-}
+source "$TANDEM_SOURCE_DIR/tests/lib.sh"
 
 config() {  # $1 = online env steps
   cat <<CONFIG
