@@ -186,6 +186,30 @@ else
   echo "FAIL results table: $(cat "$tmp/out" "$tmp/sweep/results.csv")"
   failed=$((failed + 1))
 fi
+# Runs that report wins also get the median test win rate per config (OVMSE's Table 1 layout) and
+# each config's median win-rate curve against online env steps, per env.
+header="$header,env,offline_win_rate,online_win_rate"
+for seed in 1 2 3; do
+  mkdir -p "$tmp/wins/ovm/seed-$seed" "$tmp/wins/qmix/seed-$seed"
+  printf '%s\nm-ovmse,%d,1,2,,100,5,1.0,smac/3m,0.5,0.%d\n' "$header" "$seed" "$((seed + 6))" \
+    >"$tmp/wins/ovm/seed-$seed/result.csv"
+  printf '%s\nm-qmix,%d,,2,,100,5,1.0,smac/3m,,0.%d\n' "$header" "$seed" "$seed" \
+    >"$tmp/wins/qmix/seed-$seed/result.csv"
+  printf '# env_steps online composed offline online_win_rate\n50 1 NaN NaN 0.%d\n100 1 NaN NaN 0.9\n' \
+    "$seed" >"$tmp/wins/ovm/seed-$seed/learning_curve.dat"
+done
+expect "results with wins" 0 "" -- results "$tmp/wins"
+# Medians over seeds: ovmse online 0.7, 0.8, 0.9 -> 0.8; qmix 0.1, 0.2, 0.3 -> 0.2. The ovmse curve:
+# 0.5 at the switch, median of 0.1-0.3 at 50 steps, 0.9 at 100.
+if grep -q "m-ovmse .*smac/3m .* 3 .*0.500 .*0.800 .*0.700-0.900" "$tmp/out" &&
+  grep -q "m-qmix .*smac/3m .* 3 .* - .*0.200" "$tmp/out" &&
+  grep -q "^m-ovmse,smac/3m,3,0.5000,0.8000,0.7000,0.9000" "$tmp/wins/win_rates.csv" &&
+  [[ "$(sed -n 2,4p "$tmp/wins/curves-smac-3m.dat" | tr '\n' ' ')" == "0 0.5000 50 0.2000 100 0.9000 " ]]; then
+  passed=$((passed + 1))
+else
+  echo "FAIL results win-rate table: $(cat "$tmp/out" "$tmp/wins/win_rates.csv" "$tmp/wins/curves-smac-3m.dat")"
+  failed=$((failed + 1))
+fi
 expect "results without runs" 1 "no result.csv found" -- results "$tmp/ckpt"
 expect "sweep without configs" 2 "" -- sweep
 

@@ -218,14 +218,23 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
     }
     return std::string();
   };
+  auto win_rate_of = [&](const std::string& prefix) {
+    for (const auto& [policy, r] : evaluations_) {
+      if (policy.rfind(prefix, 0) == 0 && r.reports_wins) {
+        return absl::StrFormat("%.4f", r.win_rate);
+      }
+    }
+    return std::string();
+  };
   return WriteFileAtomically(
       dir_ + "/result.csv",
-      absl::StrCat("name,seed,offline_return,online_return,composed_return,env_steps,updates,"
-                   "wall_seconds\n",
-                   config_.name(), ",", config_.seed(), ",", mean_of("offline"), ",",
-                   mean_of("online"), ",", mean_of("cbs-composed"), ",", total_env_steps_, ",",
-                   total_updates_, ",",
-                   absl::StrFormat("%.1f", absl::ToDoubleSeconds(absl::Now() - start_)), "\n"));
+      absl::StrCat(
+          "name,seed,offline_return,online_return,composed_return,env_steps,updates,"
+          "wall_seconds,env,offline_win_rate,online_win_rate\n",
+          config_.name(), ",", config_.seed(), ",", mean_of("offline"), ",", mean_of("online"), ",",
+          mean_of("cbs-composed"), ",", total_env_steps_, ",", total_updates_, ",",
+          absl::StrFormat("%.1f", absl::ToDoubleSeconds(absl::Now() - start_)), ",",
+          config_.env().name(), ",", win_rate_of("offline"), ",", win_rate_of("online"), "\n"));
 }
 
 void RunReport::Plot(std::ostream& out) {

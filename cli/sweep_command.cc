@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -30,12 +31,14 @@ namespace fs = std::filesystem;
 // The columns of result.csv that `tandem results` aggregates (written by tandem run).
 const std::vector<std::string>& ResultColumns() {
   static const auto* columns = new std::vector<std::string>{
-      "offline_return", "online_return", "composed_return", "env_steps", "updates", "wall_seconds"};
+      "offline_return", "online_return", "composed_return",  "env_steps",
+      "updates",        "wall_seconds",  "offline_win_rate", "online_win_rate"};
   return *columns;
 }
 
 struct RunResult {
   std::string name;
+  std::string env;  // runs written before result.csv named it: ""
   std::string dir;
   std::map<std::string, double> values;
 };
@@ -54,8 +57,8 @@ absl::StatusOr<RunResult> ReadResult(const fs::path& csv) {
   RunResult result;
   result.dir = csv.parent_path().string();
   for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == "name") {
-      result.name = row[i];
+    if (header[i] == "name" || header[i] == "env") {
+      (header[i] == "name" ? result.name : result.env) = row[i];
       continue;
     }
     double value = NAN;
@@ -67,8 +70,131 @@ absl::StatusOr<RunResult> ReadResult(const fs::path& csv) {
 
 struct ConfigRuns {
   int runs = 0;
+  std::string env;
   std::map<std::string, std::vector<double>> values;
+  // Per run: its test win rate against online env steps (learning_curve.dat), from the offline
+  // policy's at step 0 when it had one.
+  std::vector<std::vector<std::pair<double, double>>> win_curves;
 };
+
+// Median of the values that are not NaN; NaN when there are none.
+double Median(std::vector<double> values) {
+  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }),
+               values.end());
+  if (values.empty()) return NAN;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// A run's test win rate at each evaluation (learning_curve.dat: env_steps ... online_win_rate).
+std::vector<std::pair<double, double>> ReadWinCurve(const std::string& dir, double offline) {
+  std::vector<std::pair<double, double>> curve;
+  if (!std::isnan(offline)) curve.emplace_back(0.0, offline);
+  std::ifstream data(dir + "/learning_curve.dat");
+  std::string line;
+  while (std::getline(data, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    double steps = 0, win_rate = 0;
+    if (f.size() >= 5 && absl::SimpleAtod(f[0], &steps) && absl::SimpleAtod(f[4], &win_rate) &&
+        !std::isnan(win_rate)) {
+      curve.emplace_back(steps, win_rate);
+    }
+  }
+  return curve;
+}
+
+// The median over runs of each run's latest win rate at or before `steps` (runs not yet evaluated
+// there are left out); NaN when no run was.
+double MedianAt(const std::vector<std::vector<std::pair<double, double>>>& curves, double steps) {
+  std::vector<double> values;
+  for (const auto& curve : curves) {
+    double latest = NAN;
+    for (const auto& [x, y] : curve) {
+      if (x <= steps) latest = y;
+    }
+    values.push_back(latest);
+  }
+  return Median(values);
+}
+
+// OVMSE's Table 1 layout for runs that report wins: the median over seeds of the final test win
+// rate per config (printed, and win_rates.csv), and per env one figure of every config's median win
+// rate against online env steps (results-<env>.png, the offline policy's at 0).
+absl::Status WinRateTables(const std::map<std::string, ConfigRuns>& by_name,
+                           const std::string& out_dir, std::ostream& out) {
+  std::map<std::string, std::vector<std::string>> configs_by_env;
+  for (const auto& [name, aggregate] : by_name) {
+    if (std::isnan(Median(aggregate.values.at("online_win_rate")))) continue;
+    configs_by_env[aggregate.env].push_back(name);
+  }
+  if (configs_by_env.empty()) return absl::OkStatus();
+  out << "\ntest win rate, median over seeds (final evaluation; offline = before fine-tuning):\n"
+      << absl::StrFormat("%-28s %-14s %5s %9s %9s %13s\n", "config", "env", "runs", "offline",
+                         "online", "online range");
+  std::ostringstream csv;
+  csv << "name,env,runs,offline_win_rate_median,online_win_rate_median,online_win_rate_min,"
+         "online_win_rate_max\n";
+  std::string script =
+      "# Renders results-<env>.png from curves-<env>.dat: gnuplot win_rates.gp\n"
+      "set terminal pngcairo size 1000,600\nset xlabel 'online env steps (0: the switch from "
+      "offline)'\nset ylabel 'test win rate, median over seeds'\nset yrange [0:1]\nset grid\n"
+      "set key bottom right\n";
+  for (const auto& [env, names] : configs_by_env) {
+    std::string tag = env;
+    std::replace(tag.begin(), tag.end(), '/', '-');
+    std::ostringstream curves;
+    std::string plot =
+        absl::StrCat("set output 'results-", tag, ".png'\nset title '", env, "'\nplot ");
+    int index = 0;
+    for (const std::string& name : names) {
+      const ConfigRuns& aggregate = by_name.at(name);
+      const std::vector<double>& online = aggregate.values.at("online_win_rate");
+      std::vector<double> finite;
+      for (double v : online) {
+        if (!std::isnan(v)) finite.push_back(v);
+      }
+      const double low = *std::min_element(finite.begin(), finite.end());
+      const double high = *std::max_element(finite.begin(), finite.end());
+      const double offline = Median(aggregate.values.at("offline_win_rate"));
+      out << absl::StrFormat("%-28s %-14s %5d %9s %9.3f %6.3f-%.3f\n", name, env, aggregate.runs,
+                             std::isnan(offline) ? "-" : absl::StrFormat("%.3f", offline),
+                             Median(online), low, high);
+      csv << name << "," << env << "," << aggregate.runs << ","
+          << (std::isnan(offline) ? "" : absl::StrFormat("%.4f", offline)) << ","
+          << absl::StrFormat("%.4f,%.4f,%.4f", Median(online), low, high) << "\n";
+      // Every evaluation point of any seed, each with the median over the seeds evaluated by then.
+      std::vector<double> steps;
+      for (const auto& curve : aggregate.win_curves) {
+        for (const auto& point : curve) steps.push_back(point.first);
+      }
+      std::sort(steps.begin(), steps.end());
+      steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
+      curves << "# " << name << "\n";
+      for (double x : steps) {
+        const double y = MedianAt(aggregate.win_curves, x);
+        if (!std::isnan(y)) curves << absl::StrFormat("%.0f %.4f\n", x, y);
+      }
+      curves << "\n\n";
+      absl::StrAppend(&plot, index ? ", \\\n     " : "", "'curves-", tag, ".dat' index ", index,
+                      " using 1:2 with steps title '", name, "'");
+      ++index;
+    }
+    RETURN_IF_ERROR(
+        WriteFileAtomically(absl::StrCat(out_dir, "/curves-", tag, ".dat"), curves.str()));
+    absl::StrAppend(&script, plot, "\n");
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/win_rates.csv", csv.str()));
+  RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/win_rates.gp", script));
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0 &&
+      std::system(
+          absl::StrCat("cd '", out_dir, "' && gnuplot win_rates.gp >/dev/null 2>&1").c_str()) ==
+          0) {
+    out << "win-rate curves: " << out_dir << "/results-<env>.png\n";
+  }
+  return absl::OkStatus();
+}
 
 // Mean and sample standard deviation of the values that are not NaN (runs that lack a column);
 // count 0 when there are none.
@@ -117,9 +243,14 @@ absl::Status AggregateResults(const std::vector<std::string>& roots, const std::
       ++found;
       ConfigRuns& aggregate = by_name[result->name];
       ++aggregate.runs;
+      if (!result->env.empty()) aggregate.env = result->env;
       for (const std::string& column : ResultColumns()) {
         auto it = result->values.find(column);
         aggregate.values[column].push_back(it == result->values.end() ? NAN : it->second);
+      }
+      if (!std::isnan(aggregate.values["online_win_rate"].back())) {
+        aggregate.win_curves.push_back(
+            ReadWinCurve(result->dir, aggregate.values["offline_win_rate"].back()));
       }
     }
   }
@@ -151,6 +282,7 @@ absl::Status AggregateResults(const std::vector<std::string>& roots, const std::
     data << "\n";
   }
   fs::create_directories(out_dir);
+  RETURN_IF_ERROR(WinRateTables(by_name, out_dir, out));
   RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/results.csv", csv.str()));
   RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/results.dat", data.str()));
   RETURN_IF_ERROR(WriteFileAtomically(
