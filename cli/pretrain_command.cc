@@ -124,6 +124,7 @@ absl::Status RunPretrain(const cli::Args& args, std::ostream& out) {
     out << "evaluation: " << eval.episodes << " episodes, return " << std::setprecision(1)
         << eval.mean_return << " +- " << eval.std_return << " (min " << eval.min_return << ", max "
         << eval.max_return << ", mean length " << eval.mean_length << ")";
+    if (eval.reports_wins) out << ", win rate " << std::setprecision(3) << eval.win_rate;
     if (!std::isnan(config.evaluation().random_return()) &&
         !std::isnan(config.evaluation().expert_return())) {
       out << ", normalized score "

@@ -84,6 +84,7 @@ else
     --set evaluation.episodes=2 --checkpoint "$tmp/pretrained.pt" >"$tmp/pretrain.out" 2>&1 ||
     fail "tandem pretrain on an episode dataset failed: $(tail -5 "$tmp/pretrain.out")"
   [[ -f "$tmp/pretrained.pt" ]] || fail "tandem pretrain wrote no checkpoint"
+  grep -q "win rate" "$tmp/pretrain.out" || fail "tandem pretrain's evaluation shows no win rate"
   grep -q "^\[pretrain\] done" "$tmp/ovmse.out" || fail "OVMSE: no pretrain phase"
   grep -q "^\[online\] done" "$tmp/ovmse.out" || fail "OVMSE: no online phase"
   for checkpoint in offline.pt online.pt; do
