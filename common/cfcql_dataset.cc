@@ -222,16 +222,7 @@ class CfcqlDataSource : public OfflineDataSource {
 
 }  // namespace
 
-bool LooksLikeCfcqlDataset(const std::string& path) {
-  SilenceHdf5();
-  if (access(path.c_str(), R_OK) != 0 || H5Fis_hdf5(path.c_str()) <= 0) return false;
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.ok() || H5Aexists(file.get(), "format") > 0) return false;
-  for (const char* key : kKeys) {
-    if (H5Lexists(file.get(), key, H5P_DEFAULT) <= 0) return false;
-  }
-  return true;
-}
+bool LooksLikeCfcqlDataset(const std::string& path) { return HasForeignLayout(path, kKeys); }
 
 absl::StatusOr<std::unique_ptr<OfflineDataSource>> OpenCfcqlDataset(const std::string& path,
                                                                     const std::string& env_name) {

@@ -106,6 +106,20 @@ inline absl::StatusOr<const Column*> ColumnToRead(const TransitionSchema& schema
   return column;
 }
 
+// Whether `path` is a readable HDF5 file without Tandem's `format` attribute that holds every key
+// of `keys` (a foreign layout such as OMIGA's or CFCQL's).
+template <typename Keys>
+bool HasForeignLayout(const std::string& path, const Keys& keys) {
+  SilenceHdf5();
+  if (access(path.c_str(), R_OK) != 0 || H5Fis_hdf5(path.c_str()) <= 0) return false;
+  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok() || H5Aexists(file.get(), "format") > 0) return false;
+  for (const char* key : keys) {
+    if (H5Lexists(file.get(), key, H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
 // One dataset (key) of a foreign file, opened with its shape.
 struct H5Key {
   H5Id dataset;

@@ -197,15 +197,8 @@ class OmigaDataSource : public OfflineDataSource {
 }  // namespace
 
 bool LooksLikeOmigaDataset(const std::string& path) {
-  SilenceHdf5();
-  if (access(path.c_str(), R_OK) != 0 || H5Fis_hdf5(path.c_str()) <= 0) return false;
-  H5Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.ok()) return false;
-  if (H5Aexists(file.get(), "format") > 0) return false;
-  for (const char* key : {"s", "o", "a", "r", "d"}) {
-    if (H5Lexists(file.get(), key, H5P_DEFAULT) <= 0) return false;
-  }
-  return true;
+  constexpr const char* kKeys[] = {"s", "o", "a", "r", "d"};
+  return HasForeignLayout(path, kKeys);
 }
 
 absl::StatusOr<std::unique_ptr<OfflineDataSource>> OpenOmigaDataset(const std::string& path) {
