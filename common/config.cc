@@ -431,6 +431,14 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
                            " or inserts and samples can deadlock, got ", replay.error_buffer()));
   }
   c.AtLeast("replay.max_message_bytes", replay.max_message_bytes(), int64_t{1024});
+  // Protobuf cannot serialize a message of 2 GiB or more.
+  c.InRange("replay.max_sample_bytes", replay.max_sample_bytes(), int64_t{1024},
+            int64_t{(1LL << 31) - (1LL << 20)});
+  const ValidationConfig& bounds = replay.validation();
+  c.AtLeast("replay.validation.max_abs_reward", bounds.max_abs_reward(), 0.0);
+  c.AtLeast("replay.validation.max_abs_observation", bounds.max_abs_observation(), 0.0);
+  c.Require(!std::isnan(bounds.action_box_tolerance()), "replay.validation.action_box_tolerance",
+            "must be a number (negative turns the check off)");
   c.AtLeast("replay.fsync_interval_ms", replay.fsync_interval_ms(), int64_t{1});
   c.AtLeast("replay.snapshot_every_bytes", replay.snapshot_every_bytes(), int64_t{1});
   std::set<std::string> table_names;
@@ -465,6 +473,7 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   c.AtLeast("learner.offline_updates", learner.offline_updates(), int64_t{0});
   c.AtLeast("learner.online_env_steps", learner.online_env_steps(), int64_t{0});
   c.AtLeast("learner.publish_every_updates", learner.publish_every_updates(), 1);
+  c.AtLeast("learner.max_nonfinite_updates", learner.max_nonfinite_updates(), 1);
   c.AtLeast("learner.checkpoint_every_updates", learner.checkpoint_every_updates(), int64_t{1});
   c.AtLeast("learner.prefetch_batches", learner.prefetch_batches(), 1);
   c.AtLeast("learner.num_learners", learner.num_learners(), 1);
@@ -573,6 +582,74 @@ absl::Status ReadWithBases(const std::string& path, std::vector<std::string>& ch
   return absl::OkStatus();
 }
 
+// Where `field` ("replay.tables[1].capacity") is set in the text-proto file `path`: its line
+// (1-based), or 0 when the file does not set it (or cannot be read again).
+int LineOfField(const std::string& path, absl::string_view field) {
+  std::ifstream file(path);
+  if (!file) return 0;
+  std::stringstream contents;
+  contents << file.rdbuf();
+  ExperimentConfig parsed;
+  google::protobuf::TextFormat::ParseInfoTree tree;
+  google::protobuf::TextFormat::Parser parser;
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(contents.str(), &parsed)) return 0;
+  const google::protobuf::Descriptor* descriptor = ExperimentConfig::descriptor();
+  const google::protobuf::TextFormat::ParseInfoTree* node = &tree;
+  const std::vector<absl::string_view> parts = absl::StrSplit(field, '.');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    absl::string_view name = parts[i];
+    int index = -1;
+    if (const size_t bracket = name.find('['); bracket != absl::string_view::npos) {
+      if (!absl::SimpleAtoi(name.substr(bracket + 1, name.size() - bracket - 2), &index)) return 0;
+      name = name.substr(0, bracket);
+    }
+    const FieldDescriptor* fd = descriptor->FindFieldByName(std::string(name));
+    if (fd == nullptr) return 0;
+    if (fd->is_repeated() && index < 0) index = 0;
+    if (!fd->is_repeated()) index = -1;
+    const bool last =
+        i + 1 == parts.size() || fd->type() != FieldDescriptor::TYPE_MESSAGE || fd->is_map();
+    if (last) {
+      const google::protobuf::TextFormat::ParseLocation location = node->GetLocation(fd, index);
+      return location.line >= 0 ? location.line + 1 : 0;
+    }
+    node = node->GetTreeForNested(fd, index);
+    if (node == nullptr) return 0;
+    descriptor = fd->message_type();
+  }
+  return 0;
+}
+
+// Prefixes a validation error with what set the offending value: the last `--set` whose path is
+// the field or one of its parents, else the file (and line) of the base chain that sets it.
+absl::Status AttributeValidationError(const absl::Status& error, const std::string& path,
+                                      const std::vector<std::string>& overrides) {
+  const absl::string_view message = error.message();
+  const absl::string_view field = message.substr(0, message.find(": "));
+  const bool is_path = !field.empty() && field.find(' ') == absl::string_view::npos;
+  if (is_path) {
+    for (auto it = overrides.rbegin(); it != overrides.rend(); ++it) {
+      const absl::string_view target = absl::string_view(*it).substr(0, it->find('='));
+      if (field == target || absl::StartsWith(field, absl::StrCat(target, ".")) ||
+          absl::StartsWith(field, absl::StrCat(target, "["))) {
+        return absl::InvalidArgumentError(absl::StrCat("--set ", *it, ": ", message));
+      }
+    }
+    // The file itself, then its bases: the first that sets the field is the one that won.
+    std::string file = path;
+    for (int depth = 0; depth < 8 && !file.empty(); ++depth) {
+      if (const int line = LineOfField(file, field); line > 0) {
+        return absl::InvalidArgumentError(absl::StrCat(file, ":", line, ": ", message));
+      }
+      ExperimentConfig own;
+      if (!ReadTextProtoFile(file, &own).ok() || own.base().empty()) break;
+      file = (std::filesystem::path(file).parent_path() / own.base()).lexically_normal().string();
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
+}
+
 }  // namespace
 
 absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
@@ -589,7 +666,7 @@ absl::StatusOr<ExperimentConfig> LoadExperimentConfig(const std::string& path,
   }
   FillDefaults(&config);
   absl::Status valid = ValidateExperimentConfig(config);
-  if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", valid.message()));
+  if (!valid.ok()) return AttributeValidationError(valid, path, overrides);
   // env.episode_limit reaches every env through its options (the one place envs are configured).
   if (config.env().episode_limit() > 0) {
     auto& options = *config.mutable_env()->mutable_options();

@@ -169,6 +169,46 @@ TEST(Config, OverrideFailureInsideLoadNamesTheFlag) {
   EXPECT_THAT(config.status().message(), HasSubstr("replay.offline_ratio: must be in [0, 1]"));
 }
 
+// A range error names what set the value: the override when one did (not the file, whose value
+// it replaced), else the file and line, following base files.
+TEST(Config, RangeErrorsNameTheOverrideOrTheFileLineThatSetTheValue) {
+  const std::string path = WriteTempFile(
+      "name: \"x\"\n"
+      "replay {\n"
+      "  offline_ratio: 0.5\n"
+      "  max_sample_bytes: 10\n"
+      "}\n");
+  auto from_file = LoadExperimentConfig(path, {});
+  ASSERT_FALSE(from_file.ok());
+  EXPECT_THAT(from_file.status().message(),
+              HasSubstr(path + ":4: replay.max_sample_bytes: must be in [1024, "));
+
+  auto from_flag =
+      LoadExperimentConfig(path, {"replay.max_sample_bytes=4096", "replay.offline_ratio=2"});
+  ASSERT_FALSE(from_flag.ok());
+  EXPECT_THAT(from_flag.status().message(),
+              HasSubstr("--set replay.offline_ratio=2: replay.offline_ratio: must be in [0, 1], "
+                        "got 2"));
+  // A whole message set by one flag.
+  auto from_message =
+      LoadExperimentConfig(path, {"replay={offline_ratio: 3 max_sample_bytes: 4096}"});
+  ASSERT_FALSE(from_message.ok());
+  EXPECT_THAT(from_message.status().message(),
+              HasSubstr("--set replay={offline_ratio: 3 max_sample_bytes: 4096}: "
+                        "replay.offline_ratio"));
+
+  // In a base file: that file and its line.
+  const std::string dir =
+      std::filesystem::path(::testing::TempDir() + "/config_test_culprit").lexically_normal();
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/base.textproto") << "seed: 1\nlearner {\n  batch_size: 0\n}\n";
+  std::ofstream(dir + "/leaf.textproto") << "base: \"base.textproto\"\nname: \"leaf\"\n";
+  auto from_base = LoadExperimentConfig(dir + "/leaf.textproto", {});
+  ASSERT_FALSE(from_base.ok());
+  EXPECT_THAT(from_base.status().message(),
+              HasSubstr(dir + "/base.textproto:3: learner.batch_size"));
+}
+
 TEST(Config, ValidationCatchesCrossFieldProblems) {
   ExperimentConfig config = DefaultExperimentConfig();
   config.mutable_replay()->set_samples_per_insert(64);

@@ -1,8 +1,11 @@
 #include "common/transition_schema.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <optional>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/tensor_proto.h"
@@ -230,9 +233,11 @@ absl::StatusOr<int64_t> TransitionSchema::Validate(const TransitionBatch& batch)
     const std::string& data = GetField(batch, column.field).data();
     if (column.dtype == DTYPE_FLOAT32) {
       if (int64_t i = FirstNonFinite(data); i >= 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(FieldName(column.field), ": non-finite value at transition ",
-                         i / column.row_elements, " (element ", i % column.row_elements, ")"));
+        return WithRefusalReason(
+            absl::InvalidArgumentError(
+                absl::StrCat(FieldName(column.field), ": non-finite value at transition ",
+                             i / column.row_elements, " (element ", i % column.row_elements, ")")),
+            "non_finite");
       }
     } else if (column.dtype == DTYPE_UINT8) {
       if (int64_t i = FirstNonBinary(data); i >= 0) {
@@ -254,14 +259,17 @@ absl::StatusOr<int64_t> TransitionSchema::Validate(const TransitionBatch& batch)
     const std::string& avail = batch.avail_actions().data();
     for (int64_t i = 0; i < t * n; ++i) {
       if (actions[i] < 0 || actions[i] >= k) {
-        return absl::InvalidArgumentError(absl::StrCat("actions: agent ", i % n, " at transition ",
-                                                       i / n, " took action ", actions[i],
-                                                       ", outside [0, ", k, ")"));
+        return WithRefusalReason(absl::InvalidArgumentError(absl::StrCat(
+                                     "actions: agent ", i % n, " at transition ", i / n,
+                                     " took action ", actions[i], ", outside [0, ", k, ")")),
+                                 "action_range");
       }
       if (spec_.has_avail_actions() && avail[i * k + actions[i]] == 0) {
-        return absl::InvalidArgumentError(absl::StrCat("actions: agent ", i % n, " at transition ",
-                                                       i / n, " took action ", actions[i],
-                                                       ", which avail_actions marks unavailable"));
+        return WithRefusalReason(
+            absl::InvalidArgumentError(absl::StrCat("actions: agent ", i % n, " at transition ",
+                                                    i / n, " took action ", actions[i],
+                                                    ", which avail_actions marks unavailable")),
+            "unavailable_action");
       }
     }
   }
@@ -329,12 +337,14 @@ absl::Status TransitionSchema::ValidateEpisodes(const TransitionBatch& batch, in
           continue;
         }
         if (action < 0 || action >= k) {
-          return error(e, "actions: agent ", i, " at entry ", t, " took action ", action,
-                       ", outside [0, ", k, ")");
+          return WithRefusalReason(error(e, "actions: agent ", i, " at entry ", t, " took action ",
+                                         action, ", outside [0, ", k, ")"),
+                                   "action_range");
         }
         if (mask[action] == 0) {
-          return error(e, "actions: agent ", i, " at entry ", t, " took action ", action,
-                       ", which avail_actions marks unavailable");
+          return WithRefusalReason(error(e, "actions: agent ", i, " at entry ", t, " took action ",
+                                         action, ", which avail_actions marks unavailable"),
+                                   "unavailable_action");
         }
       }
     }
@@ -346,6 +356,94 @@ absl::Status TransitionSchema::ValidateEpisodes(const TransitionBatch& batch, in
         return error(e, FieldName(column.field), ": padding after entry ", entries - 1,
                      " must be zero");
       }
+    }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+constexpr absl::string_view kRefusalPayload = "tandem.dev/refusal-reason";
+}  // namespace
+
+absl::Status WithRefusalReason(absl::Status status, absl::string_view reason) {
+  status.SetPayload(kRefusalPayload, absl::Cord(reason));
+  return status;
+}
+
+std::string RefusalReason(const absl::Status& status) {
+  const auto reason = status.GetPayload(kRefusalPayload);
+  return reason.has_value() ? std::string(*reason) : "malformed";
+}
+
+absl::Status CheckValueBounds(const TransitionSchema& schema, const TransitionBatch& batch,
+                              int64_t rows, const ValueBounds& bounds) {
+  // The first element of a float32 column's first `rows` items that `bad` flags, or -1.
+  auto first_bad = [rows](const Column& column, const TransitionBatch& b, auto bad) -> int64_t {
+    const std::string& data = GetField(b, column.field).data();
+    const int64_t n = std::min<int64_t>(rows * column.row_elements,
+                                        static_cast<int64_t>(data.size() / sizeof(float)));
+    for (int64_t i = 0; i < n; ++i) {
+      float value;
+      std::memcpy(&value, data.data() + i * sizeof(float), sizeof(float));
+      if (bad(value, i)) return i;
+    }
+    return -1;
+  };
+  auto value_at = [](const Column& column, const TransitionBatch& b, int64_t i) {
+    float value;
+    std::memcpy(&value, GetField(b, column.field).data().data() + i * sizeof(float), sizeof(float));
+    return value;
+  };
+  const char* item = schema.episodic() ? "episode " : "transition ";
+  if (bounds.max_abs_reward > 0) {
+    const Column* column = schema.Find(Field::kReward);
+    const double limit = bounds.max_abs_reward;
+    const int64_t i =
+        first_bad(*column, batch, [limit](float v, int64_t) { return std::fabs(v) > limit; });
+    if (i >= 0) {
+      return WithRefusalReason(
+          absl::InvalidArgumentError(absl::StrCat(
+              "reward: ", value_at(*column, batch, i), " at ", item, i / column->row_elements,
+              " exceeds replay.validation.max_abs_reward = ", limit)),
+          "reward_bound");
+    }
+  }
+  if (bounds.max_abs_observation > 0) {
+    const double limit = bounds.max_abs_observation;
+    for (Field field : {Field::kObs, Field::kNextObs, Field::kState, Field::kNextState}) {
+      const Column* column = schema.Find(field);
+      if (column == nullptr || column->dtype != DTYPE_FLOAT32) continue;
+      const int64_t i =
+          first_bad(*column, batch, [limit](float v, int64_t) { return std::fabs(v) > limit; });
+      if (i >= 0) {
+        return WithRefusalReason(
+            absl::InvalidArgumentError(
+                absl::StrCat(FieldName(field), ": ", value_at(*column, batch, i), " at ", item,
+                             i / column->row_elements, " (element ", i % column->row_elements,
+                             ") exceeds replay.validation.max_abs_observation = ", limit)),
+            "observation_bound");
+      }
+    }
+  }
+  const Column* actions = schema.Find(Field::kActions);
+  const int64_t dims = static_cast<int64_t>(bounds.action_low.size());
+  if (dims > 0 && actions != nullptr && actions->dtype == DTYPE_FLOAT32 &&
+      actions->row_elements % dims == 0 &&
+      static_cast<int64_t>(bounds.action_high.size()) == dims) {
+    const double tolerance = bounds.action_tolerance;
+    const int64_t i = first_bad(*actions, batch, [&](float v, int64_t index) {
+      const int64_t d = index % dims;
+      return v < bounds.action_low[d] - tolerance || v > bounds.action_high[d] + tolerance;
+    });
+    if (i >= 0) {
+      const int64_t d = i % dims;
+      const int64_t size = std::max(1, schema.spec().action_size());
+      return WithRefusalReason(
+          absl::InvalidArgumentError(absl::StrCat(
+              "actions: ", value_at(*actions, batch, i), " at ", item, i / actions->row_elements,
+              " (agent ", d / size, ", dimension ", d % size, ") is outside the env's box [",
+              bounds.action_low[d], ", ", bounds.action_high[d], "]")),
+          "action_range");
     }
   }
   return absl::OkStatus();

@@ -120,6 +120,31 @@ int64_t NumTransitions(const TransitionBatch& batch);
 // minus one per episode) under the episode layout.
 int64_t NumSteps(const TransitionBatch& batch);
 
+// Why a batch was refused, for counters: "malformed" (shapes, dtypes, flags, masks, episode
+// structure), "non_finite", "action_range" (outside [0, K) or the env's box),
+// "unavailable_action", "reward_bound" or "observation_bound". Validation errors carry it as a
+// status payload; RefusalReason reads it back ("malformed" when absent).
+absl::Status WithRefusalReason(absl::Status status, absl::string_view reason);
+std::string RefusalReason(const absl::Status& status);
+
+// Value bounds beyond the spec's shapes (ReplayConfig.validation plus the env's action box).
+struct ValueBounds {
+  // Per agent and action dimension (num_agents * action_size, as EnvSpec has them); empty =
+  // unchecked. Continuous actions only.
+  std::vector<float> action_low, action_high;
+  // How far outside the box an action may lie (float rounding of a clipped action).
+  double action_tolerance = 0;
+  // Largest |reward|; 0 = unchecked.
+  double max_abs_reward = 0;
+  // Largest |value| in obs, next_obs, state and next_state; 0 = unchecked.
+  double max_abs_observation = 0;
+};
+
+// Checks the first `rows` items of a batch that passed schema.Validate against `bounds`. The error
+// names the field, the item, the element and the value, and carries the refusal reason.
+absl::Status CheckValueBounds(const TransitionSchema& schema, const TransitionBatch& batch,
+                              int64_t rows, const ValueBounds& bounds);
+
 // A one-line description of a spec, e.g. "6 agents, obs 23, state 138, continuous actions 1".
 std::string DescribeSpec(const TransitionSpec& spec);
 

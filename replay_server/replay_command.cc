@@ -25,6 +25,7 @@ absl::Status RunReplay(const cli::Args& args, std::ostream& out) {
                                                              ? metrics_config.replay_address()
                                                              : std::string()));
   std::optional<TransitionSpec> spec;
+  std::vector<float> action_low, action_high;
   if (config.replay().shape_from_env()) {
     ASSIGN_OR_RETURN(
         std::unique_ptr<envs::MultiAgentEnv> env,
@@ -33,8 +34,11 @@ absl::Status RunReplay(const cli::Args& args, std::ostream& out) {
         _.WithPrefix("replay.shape_from_env: "));
     spec = EpisodeItems(config.replay()) ? env->spec().ToEpisodeSpec()
                                          : env->spec().ToTransitionSpec();
+    action_low = env->spec().action_low;
+    action_high = env->spec().action_high;
   }
-  ASSIGN_OR_RETURN(auto server, ReplayServer::Start(config, metrics.get(), spec));
+  ASSIGN_OR_RETURN(auto server,
+                   ReplayServer::Start(config, metrics.get(), spec, action_low, action_high));
   out << "replay server listening on " << server->address();
   if (metrics->port() > 0) out << ", metrics on port " << metrics->port();
   out << std::endl;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/dataset.h"
@@ -24,10 +25,13 @@ class ReplayServer {
  public:
   // Loads the dataset (config.dataset.path, if any), recovers the write-ahead log
   // (config.replay.wal_dir, if any) and listens on config.replay.address. `spec` shapes the online
-  // table when there is no dataset (otherwise the first insert does).
+  // table when there is no dataset (otherwise the first insert does). `action_low`/`action_high`
+  // are the env's continuous action box (EnvSpec's layout), empty when the server does not know
+  // the env; with config.replay.validation they bound what inserts may hold.
   static absl::StatusOr<std::unique_ptr<ReplayServer>> Start(
       const ExperimentConfig& config, MetricsRegistry* metrics,
-      std::optional<TransitionSpec> spec = std::nullopt);
+      std::optional<TransitionSpec> spec = std::nullopt, std::vector<float> action_low = {},
+      std::vector<float> action_high = {});
 
   ~ReplayServer();
 
@@ -55,6 +59,12 @@ class ReplayServer {
 
 // Opens the offline dataset `path` in the configured format.
 absl::StatusOr<std::unique_ptr<OfflineDataSource>> OpenOfflineDataset(const DatasetConfig& dataset);
+
+// Checks that `dataset` (opened from config.dataset) fits config.env before anything trains on
+// it: the env it was recorded on (name, which includes the agent factorization, and obs_mode)
+// when the file records them, and its shapes (transitions or whole episodes, as the replay
+// tables hold). FAILED_PRECONDITION naming both sides.
+absl::Status CheckDatasetForEnv(const ExperimentConfig& config, const OfflineDataSource& dataset);
 
 }  // namespace tandem::replay
 

@@ -14,6 +14,8 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/tensor_proto.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 
 namespace tandem::replay {
 namespace {
@@ -28,12 +30,21 @@ RateLimiterOptions LimiterOptions(const ReplayConfig& config) {
   return SampleToInsertRatio(config.samples_per_insert(), min_size, config.error_buffer());
 }
 
+// Bytes a sampled item adds to a SampleResponse beyond its columns: its key (int64), selection
+// probability (float64) and source (uint8).
+constexpr int64_t kSampleRowOverhead = 8 + 8 + 1;
+// Framing of the response's tensors and fields, generously.
+constexpr int64_t kSampleMessageOverhead = 64 << 10;
+
 }  // namespace
 
 ReplayServiceImpl::ReplayServiceImpl(const ReplayServiceOptions& options)
     : options_(options),
       rejected_batches_(options.metrics->GetCounter("tandem_replay_rejected_batches_total",
                                                     "Inserted batches refused by validation")),
+      unparsable_messages_(options.metrics->GetCounter(
+          "tandem_replay_unparsable_messages_total",
+          "Insert stream messages that did not parse as an InsertRequest")),
       sampled_offline_(options.metrics->GetCounter("tandem_replay_sampled_transitions_total",
                                                    "Transitions sampled from a table",
                                                    {{"table", "offline"}})),
@@ -88,9 +99,27 @@ ReplayServiceImpl::ReplayServiceImpl(const ReplayServiceOptions& options)
     writable->size = &m.GetGauge("tandem_replay_table_size", "Transitions held by a table", label);
     writable_.push_back(std::move(writable));
   }
+  TakeRawInserts();
 }
 
 ReplayServiceImpl::~ReplayServiceImpl() { Close(); }
+
+void ReplayServiceImpl::TakeRawInserts() {
+  // gRPC's generated handler parses each message itself and, when one does not parse, only ends
+  // the read loop: the stream would close with OK. Reading bytes lets Insert tell garbage from a
+  // clean half-close.
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName("tandem.ReplayService");
+  const int index = service->FindMethodByName("Insert")->index();
+  MarkMethodStreamed(
+      index,
+      new grpc::internal::BidiStreamingHandler<ReplayServiceImpl, grpc::ByteBuffer, InsertResponse>(
+          [](ReplayServiceImpl* self, grpc::ServerContext* context,
+             grpc::ServerReaderWriter<InsertResponse, grpc::ByteBuffer>* stream) {
+            return self->InsertStream(context, stream);
+          },
+          this));
+}
 
 absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(
     const ReplayServiceOptions& options, OfflineDataSource* offline) {
@@ -246,6 +275,7 @@ absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* cont
     table = writable->table.load();
   }
   ASSIGN_OR_RETURN(int64_t rows, table->schema().Validate(batch));
+  RETURN_IF_ERROR(CheckValueBounds(table->schema(), batch, rows, options_.bounds));
   // The rate limiter counts env steps: one per transition, an episode's length per episode.
   const int64_t steps = table->schema().CountSteps(batch, rows);
   if (request.priorities_size() > 0) {
@@ -291,19 +321,41 @@ absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* cont
   return rows;
 }
 
-grpc::Status ReplayServiceImpl::Insert(
-    grpc::ServerContext* context, grpc::ServerReaderWriter<InsertResponse, InsertRequest>* stream) {
+grpc::Status ReplayServiceImpl::InsertStream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<InsertResponse, grpc::ByteBuffer>* stream) {
   if (absl::Status auth = CheckAuthToken(*context, options_.auth_token); !auth.ok()) {
     return ToGrpcStatus(auth);
   }
+  grpc::ByteBuffer bytes;
   InsertRequest request;
   InsertResponse ack;
   int64_t total = 0;
-  while (stream->Read(&request)) {
+  int64_t received = 0;
+  while (stream->Read(&bytes)) {
     if (closed_.load()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "replay server closing");
+    ++received;
+    grpc::ProtoBufferReader reader(&bytes);
+    request.Clear();
+    if (!request.ParseFromZeroCopyStream(&reader)) {
+      unparsable_messages_.Increment();
+      LOG(WARNING) << "replay: insert message " << received << " from " << context->peer() << " ("
+                   << bytes.Length() << " bytes) does not parse; stream refused";
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("insert message ", received, " (", bytes.Length(),
+                                       " bytes) does not parse as a tandem.InsertRequest"));
+    }
     absl::StatusOr<int64_t> stored = InsertBatch(context, request);
     if (!stored.ok()) {
-      if (absl::IsInvalidArgument(stored.status())) rejected_batches_.Increment();
+      if (absl::IsInvalidArgument(stored.status())) {
+        rejected_batches_.Increment();
+        options_.metrics
+            ->GetCounter("tandem_replay_refused_rows_total",
+                         "Inserted items refused by validation, by reason (a refused batch counts "
+                         "all its items)",
+                         {{"reason", RefusalReason(stored.status())}})
+            .Increment(static_cast<double>(NumTransitions(request.batch())));
+      }
       if (absl::IsCancelled(stored.status()) && closed_.load()) {
         return grpc::Status(grpc::StatusCode::UNAVAILABLE, "replay server closing");
       }
@@ -318,6 +370,26 @@ grpc::Status ReplayServiceImpl::Insert(
     if (!stream->Write(ack)) break;
   }
   return grpc::Status::OK;
+}
+
+const TransitionSchema* ReplayServiceImpl::AnySchema() const {
+  if (offline_ != nullptr) return &offline_->schema();
+  for (const std::unique_ptr<Writable>& writable : writable_) {
+    if (const Table* table = writable->table.load(); table != nullptr) return &table->schema();
+  }
+  return nullptr;
+}
+
+absl::Status ReplayServiceImpl::CheckSampleBytes(const TransitionSchema& schema,
+                                                 int32_t batch_size) const {
+  const int64_t per_item = schema.row_bytes() + kSampleRowOverhead;
+  const int64_t cap = options_.config.max_sample_bytes();
+  const int64_t bytes = static_cast<int64_t>(batch_size) * per_item + kSampleMessageOverhead;
+  if (bytes <= cap) return absl::OkStatus();
+  return absl::ResourceExhaustedError(
+      absl::StrCat("batch_size ", batch_size, " of ", per_item, "-byte items would make a ", bytes,
+                   "-byte response, over replay.max_sample_bytes = ", cap, "; at most ",
+                   std::max<int64_t>(0, (cap - kSampleMessageOverhead) / per_item), " items fit"));
 }
 
 absl::Status ReplayServiceImpl::SampleBatch(grpc::ServerContext* context, int32_t batch_size,
@@ -357,6 +429,10 @@ absl::Status ReplayServiceImpl::SampleBatch(grpc::ServerContext* context, int32_
     num_first = batch_size;
     num_second = 0;
   }
+  // Refuse what cannot be sent before waiting on the rate limiter (which would count it sampled).
+  if (const TransitionSchema* known = AnySchema(); known != nullptr) {
+    RETURN_IF_ERROR(CheckSampleBytes(*known, batch_size));
+  }
   double waited = 0;
   if (num_second > 0 && second_writable != nullptr) {
     RETURN_IF_ERROR(second_writable->limiter->AwaitSample(
@@ -370,6 +446,7 @@ absl::Status ReplayServiceImpl::SampleBatch(grpc::ServerContext* context, int32_
     return absl::FailedPreconditionError(absl::StrCat("table ", first, " holds nothing yet"));
   }
   const TransitionSchema& schema = (num_first > 0 ? first_table : second_table)->schema();
+  RETURN_IF_ERROR(CheckSampleBytes(schema, batch_size));
   SampledBatch* batch = response->mutable_batch();
   schema.Allocate(batch_size, batch->mutable_transitions());
   std::vector<int64_t> keys(batch_size);

@@ -37,6 +37,8 @@ struct ReplayServiceOptions {
   // Shape of the online table when there is no dataset; unset means the first inserted batch
   // defines it.
   std::optional<TransitionSpec> spec;
+  // Value bounds every insert is checked against (replay.validation and the env's action box).
+  ValueBounds bounds;
   // Where metrics go (required).
   MetricsRegistry* metrics = nullptr;
 };
@@ -51,8 +53,10 @@ class ReplayServiceImpl final : public ReplayService::Service {
 
   ~ReplayServiceImpl() override;
 
-  grpc::Status Insert(grpc::ServerContext* context,
-                      grpc::ServerReaderWriter<InsertResponse, InsertRequest>* stream) override;
+  // Insert reads raw messages and parses them itself (see the constructor), so a message that is
+  // not an InsertRequest ends the stream with INVALID_ARGUMENT instead of a silent OK.
+  grpc::Status InsertStream(grpc::ServerContext* context,
+                            grpc::ServerReaderWriter<InsertResponse, grpc::ByteBuffer>* stream);
   grpc::Status Sample(grpc::ServerContext* context, const SampleRequest* request,
                       grpc::ServerWriter<SampleResponse>* writer) override;
   grpc::Status ServerInfo(grpc::ServerContext* context, const ServerInfoRequest* request,
@@ -91,6 +95,8 @@ class ReplayServiceImpl final : public ReplayService::Service {
   };
 
   explicit ReplayServiceImpl(const ReplayServiceOptions& options);
+  // Replaces the generated Insert handler with one that reads raw bytes (InsertStream).
+  void TakeRawInserts();
 
   // Creates every writable table for `spec`. Requires insert_mu_ or construction.
   absl::Status InitTables(const TransitionSpec& spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_);
@@ -99,6 +105,10 @@ class ReplayServiceImpl final : public ReplayService::Service {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_);
   // The writable table `name` ("" = online); NOT_FOUND lists the tables.
   absl::StatusOr<Writable*> FindWritable(const std::string& name);
+  // The schema of any table that has one (they all share it); null before the first is shaped.
+  const TransitionSchema* AnySchema() const;
+  // RESOURCE_EXHAUSTED when `batch_size` items of `schema` would exceed replay.max_sample_bytes.
+  absl::Status CheckSampleBytes(const TransitionSchema& schema, int32_t batch_size) const;
   // Validates and stores one request; returns the number of transitions stored.
   absl::StatusOr<int64_t> InsertBatch(grpc::ServerContext* context, const InsertRequest& request);
   // Fills `response` with one batch of `batch_size`, `rho` from `first`, the rest from `second`
@@ -117,6 +127,7 @@ class ReplayServiceImpl final : public ReplayService::Service {
 
   // Metrics, built once.
   Counter& rejected_batches_;
+  Counter& unparsable_messages_;
   Counter& sampled_offline_;
   Counter& sampled_bytes_;
   Gauge& offline_size_;

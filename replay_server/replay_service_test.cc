@@ -2,7 +2,9 @@
 #include "replay_server/replay_service.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <thread>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "common/replay_client.h"
 #include "common/tensor_proto.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "replay_server/replay_server.h"
 #include "tests/transition_testing.h"
@@ -390,6 +393,157 @@ TEST(ReplayService, BadSampleRequestsAreInvalidArgument) {
   SampleRequest request = Request(8, 1);
   request.set_offline_ratio(1.5);
   EXPECT_TRUE(absl::IsInvalidArgument(h.client->NewSampler(request)->Next(&response)));
+}
+
+TEST(ReplayService, SampleLargerThanTheByteCapIsRefusedAndTheServerLives) {
+  ExperimentConfig config = OnlineOnlyConfig();
+  // These test rows are ~200 bytes (HalfCheetah's are ~1.3 KB, where 2^20 of them pass 1 GiB).
+  config.mutable_replay()->set_max_sample_bytes(16 << 20);
+  Harness h = Start(config);
+  ASSERT_TRUE(InsertBatches(*h.client, 1, 50, 0).ok());
+  // The largest batch_size the request allows, as an attacker would send it: refused before
+  // anything is gathered, not built and then aborted on.
+  SampleResponse response;
+  absl::Status status = h.client->NewSampler(Request(1 << 20, 1))->Next(&response);
+  EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("replay.max_sample_bytes"));
+  EXPECT_THAT(status.message(), HasSubstr("items fit"));
+  // Just under and just over a small cap: the boundary is the response's size.
+  config.mutable_replay()->set_max_sample_bytes(256 << 10);
+  Harness small = Start(config);
+  ASSERT_TRUE(InsertBatches(*small.client, 1, 50, 0).ok());
+  const int64_t per_item = Schema().row_bytes() + 17;
+  const int fits = static_cast<int>(((256 << 10) - (64 << 10)) / per_item);
+  EXPECT_TRUE(small.client->NewSampler(Request(fits, 1))->Next(&response).ok());
+  EXPECT_TRUE(
+      absl::IsResourceExhausted(small.client->NewSampler(Request(fits + 1, 1))->Next(&response)));
+  // The server still serves.
+  ASSERT_TRUE(h.client->NewSampler(Request(16, 1))->Next(&response).ok());
+  EXPECT_EQ(NumTransitions(response.batch().transitions()), 16);
+}
+
+TEST(ReplayService, GarbageInsertMessagesAreInvalidArgumentAndCounted) {
+  Harness h = Start(OnlineOnlyConfig());
+  ASSERT_TRUE(InsertBatches(*h.client, 1, 5, 0).ok());
+  // A raw stream on the Insert method whose message bytes are not an InsertRequest.
+  grpc::GenericStub stub(h.server->InProcessChannel());
+  grpc::ClientContext context;
+  grpc::CompletionQueue cq;
+  // The synchronous generic API: a bidirectional call with ByteBuffers.
+  auto call = stub.PrepareCall(&context, "/tandem.ReplayService/Insert", &cq);
+  call->StartCall(reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  const std::string garbage = "\xff\xff\xff\xff\x0f garbage that is no protobuf";
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer bytes(&slice, 1);
+  call->Write(bytes, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  call->WritesDone(reinterpret_cast<void*>(3));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(4));
+  while (cq.Next(&tag, &ok) && tag != reinterpret_cast<void*>(4)) {
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("does not parse as a tandem.InsertRequest"));
+  EXPECT_EQ(h.metrics->GetCounter("tandem_replay_unparsable_messages_total", "").Value(), 1);
+  EXPECT_EQ(h.server->service().online_size(), 5);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  // Well-formed inserts still work.
+  ASSERT_TRUE(InsertBatches(*h.client, 1, 5, 5).ok());
+  EXPECT_EQ(h.server->service().online_size(), 10);
+}
+
+// A batch of MakeBatch rows with one float of `field` in row 3 set to `value`.
+TransitionBatch WithValue(Field field, float value) {
+  TransitionBatch batch = MakeBatch(Schema(), 8, 0);
+  const Column* column = Schema().Find(field);
+  std::memcpy(MutableField(&batch, field)->mutable_data()->data() + 3 * column->row_bytes, &value,
+              sizeof(value));
+  return batch;
+}
+
+TEST(ReplayService, FiniteButAbsurdValuesAreRefusedByTheConfiguredBounds) {
+  ExperimentConfig config = OnlineOnlyConfig();
+  FillDefaults(&config);
+  Harness h;
+  h.metrics = *MetricsRegistry::Create("");
+  config.mutable_replay()->set_address("127.0.0.1:0");
+  // The env's box, as `tandem replay` passes it with replay.shape_from_env: [-1, 1] per dimension
+  // of both agents.
+  const TransitionSpec spec = ContinuousSpec();
+  const size_t dims = spec.num_agents() * spec.action_size();
+  auto server = ReplayServer::Start(config, h.metrics.get(), spec, std::vector<float>(dims, -1),
+                                    std::vector<float>(dims, 1));
+  ASSERT_TRUE(server.ok()) << server.status();
+  h.server = std::move(*server);
+  h.client = std::make_unique<ReplayClient>(h.server->InProcessChannel(), "");
+
+  struct Case {
+    Field field;
+    float value;
+    const char* reason;
+    const char* message;
+  };
+  const Case cases[] = {
+      {Field::kReward, 3e38f, "reward_bound", "exceeds replay.validation.max_abs_reward"},
+      {Field::kObs, -1e30f, "observation_bound", "obs: -1e+30 at transition 3"},
+      {Field::kNextState, 2e6f, "observation_bound", "next_state: 2e+06 at transition 3"},
+      {Field::kActions, 5.0f, "action_range", "outside the env's box [-1, 1]"},
+      {Field::kActions, -1e30f, "action_range", "agent 0, dimension 0"},
+  };
+  auto valid = [] {
+    TransitionBatch batch = MakeBatch(Schema(), 8, 0);
+    // MakeBatch writes row ids as values; actions inside the box.
+    Tensor* actions = MutableField(&batch, Field::kActions);
+    std::vector<float> zero(actions->data().size() / sizeof(float), 0.5f);
+    std::memcpy(actions->mutable_data()->data(), zero.data(), actions->data().size());
+    return batch;
+  };
+  {
+    auto writer = h.client->NewWriter();
+    ASSERT_TRUE(writer->Write(valid()).ok());
+    ASSERT_TRUE(writer->Finish().ok()) << "a batch inside every bound is stored";
+  }
+  for (const Case& c : cases) {
+    TransitionBatch bad = valid();
+    const Column* column = Schema().Find(c.field);
+    std::memcpy(MutableField(&bad, c.field)->mutable_data()->data() + 3 * column->row_bytes,
+                &c.value, sizeof(float));
+    auto writer = h.client->NewWriter();
+    writer->Write(bad).IgnoreError();
+    absl::Status status = writer->Finish();
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << FieldName(c.field) << ": " << status;
+    EXPECT_THAT(status.message(), HasSubstr(c.message));
+  }
+  EXPECT_EQ(h.server->service().online_size(), 8);
+  const std::string text = h.metrics->Serialize();
+  EXPECT_THAT(text, HasSubstr("tandem_replay_refused_rows_total{reason=\"reward_bound\"} 8"));
+  EXPECT_THAT(text, HasSubstr("tandem_replay_refused_rows_total{reason=\"observation_bound\"} 16"));
+  EXPECT_THAT(text, HasSubstr("tandem_replay_refused_rows_total{reason=\"action_range\"} 16"));
+}
+
+TEST(ReplayService, NonFiniteAndMalformedRowsAreCountedByReason) {
+  Harness h = Start(OnlineOnlyConfig());
+  {
+    auto writer = h.client->NewWriter();
+    writer->Write(WithValue(Field::kState, std::numeric_limits<float>::infinity())).IgnoreError();
+    EXPECT_TRUE(absl::IsInvalidArgument(writer->Finish()));
+  }
+  {
+    auto writer = h.client->NewWriter();
+    TransitionBatch bad = MakeBatch(Schema(), 4, 0);
+    bad.mutable_terminated()->mutable_data()->at(1) = 7;
+    writer->Write(bad).IgnoreError();
+    EXPECT_TRUE(absl::IsInvalidArgument(writer->Finish()));
+  }
+  const std::string text = h.metrics->Serialize();
+  EXPECT_THAT(text, HasSubstr("tandem_replay_refused_rows_total{reason=\"non_finite\"} 8"));
+  EXPECT_THAT(text, HasSubstr("tandem_replay_refused_rows_total{reason=\"malformed\"} 4"));
 }
 
 TEST(ReplayService, MetricsCountInsertsAndSamples) {
