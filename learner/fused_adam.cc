@@ -34,6 +34,10 @@ double FusedAdam::Step() {
   }
   const std::vector<at::Tensor> norms = at::_foreach_norm(grads, 2);
   const double total_norm = at::stack(norms).norm().item<double>();
+  if (!std::isfinite(total_norm)) {
+    ++skipped_steps_;
+    return total_norm;
+  }
   if (options_.max_grad_norm > 0) {
     const double coefficient = options_.max_grad_norm / (total_norm + 1e-6);
     if (coefficient < 1.0) at::_foreach_mul_(grads, coefficient);

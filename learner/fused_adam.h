@@ -28,8 +28,12 @@ class FusedAdam {
 
   // Sets every gradient to zero (allocating missing ones).
   void ZeroGrad();
-  // Clips and applies one Adam step; returns the gradient norm before clipping.
+  // Clips and applies one Adam step; returns the gradient norm before clipping. When that norm is
+  // not finite (a NaN or infinite gradient, or one whose square overflows) nothing changes:
+  // parameters, moments and the step count stay as they were, and skipped_steps() counts it.
   double Step();
+  // Steps refused because the gradients were not finite.
+  int64_t skipped_steps() const { return skipped_steps_; }
 
   // Optimizer state for checkpoints: step count, first and second moments.
   int64_t step() const { return step_; }
@@ -44,6 +48,7 @@ class FusedAdam {
   std::vector<at::Tensor> exp_avg_sq_;
   FusedAdamOptions options_;
   int64_t step_ = 0;
+  int64_t skipped_steps_ = 0;
 };
 
 // target <- (1 - tau) * target + tau * source, for matching parameter lists.

@@ -100,12 +100,89 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
     learner->publish_seconds_ =
         &m->GetHistogram("tandem_learner_publish_seconds",
                          "Time to pack and publish one weights version", LatencyBuckets());
+    learner->nonfinite_updates_ =
+        &m->GetCounter("tandem_learner_nonfinite_updates_total",
+                       "Updates skipped because their gradients were not finite");
   }
   return learner;
 }
 
+int64_t Learner::SkippedSteps() {
+  int64_t skipped = 0;
+  for (const auto& [name, optimizer] : algorithm_->Optimizers()) {
+    skipped += optimizer->skipped_steps();
+  }
+  return skipped;
+}
+
+absl::Status Learner::CheckFinite(const std::string& what) {
+  at::NoGradGuard no_grad;
+  for (const auto& [module_name, module] : algorithm_->Modules()) {
+    std::vector<at::Tensor> flags;
+    std::vector<std::string> names;
+    for (const auto& item : module->named_parameters()) {
+      flags.push_back(at::isfinite(item.value()).all());
+      names.push_back(item.key());
+    }
+    for (const auto& item : module->named_buffers()) {
+      if (!item.value().is_floating_point()) continue;
+      flags.push_back(at::isfinite(item.value()).all());
+      names.push_back(item.key());
+    }
+    if (flags.empty()) continue;
+    const at::Tensor all = at::stack(flags).cpu();
+    if (all.all().item<bool>()) continue;
+    const auto* ok = all.data_ptr<bool>();
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (!ok[i]) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("refusing to ", what, ": parameter '", module_name, ".", names[i],
+                         "' holds non-finite values after ", algorithm_->updates(), " updates"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Learner::AccountNonFinite(int64_t skipped_before, const TrainingBatch& batch) {
+  if (SkippedSteps() == skipped_before) {
+    consecutive_nonfinite_ = 0;
+    return absl::OkStatus();
+  }
+  ++consecutive_nonfinite_;
+  if (nonfinite_updates_ != nullptr) nonfinite_updates_->Increment();
+  // The batch's replay keys (offline rows are dataset rows) name the data to look at.
+  std::string keys = "unknown";
+  if (batch.keys.defined() && batch.keys.numel() > 0) {
+    const at::Tensor k = batch.keys.to(at::kCPU, at::kLong).flatten();
+    const at::Tensor src =
+        batch.source.defined() ? batch.source.to(at::kCPU, at::kByte).flatten() : at::Tensor();
+    keys.clear();
+    const int64_t shown = std::min<int64_t>(k.numel(), 16);
+    for (int64_t i = 0; i < shown; ++i) {
+      const bool offline =
+          src.defined() && src.numel() > i && src[i].item<uint8_t>() == SOURCE_OFFLINE;
+      absl::StrAppend(&keys, i > 0 ? " " : "",
+                      offline ? "offline:" : "online:", k[i].item<int64_t>());
+    }
+    if (k.numel() > shown) absl::StrAppend(&keys, " ... (", k.numel(), " items)");
+  }
+  const int limit = options_.config.learner().max_nonfinite_updates();
+  LOG(WARNING) << "learner: update " << algorithm_->updates()
+               << " had non-finite gradients and was skipped (" << consecutive_nonfinite_
+               << " in a row, limit " << limit << "); batch keys: " << keys;
+  if (consecutive_nonfinite_ >= limit) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        consecutive_nonfinite_,
+        " updates in a row had non-finite gradients (learner.max_nonfinite_updates = ", limit,
+        "); the data or the hyperparameters make training diverge. Last batch keys: ", keys));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Learner::Publish() {
   if (options_.publisher == nullptr) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckFinite("publish weights"));
   const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(Weights weights,
                    networks::PackWeights(algorithm_->PublishedModules(), algorithm_->name(),
@@ -139,6 +216,7 @@ absl::Status Learner::WriteCheckpoint() {
   if (options_.data_parallel != nullptr && options_.data_parallel->rank() != 0) {
     return absl::OkStatus();
   }
+  RETURN_IF_ERROR(CheckFinite(absl::StrCat("write checkpoint ", options_.checkpoint_path)));
   CheckpointInfo info;
   info.algorithm = algorithm_->name();
   info.spec = options_.spec;
@@ -181,7 +259,9 @@ absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>&
     if (done) break;
     RETURN_IF_ERROR(prefetcher_->Next(&batch));
     const absl::Time start = absl::Now();
+    const int64_t skipped_before = SkippedSteps();
     ASSIGN_OR_RETURN(progress.last, algorithm_->Update(batch));
+    RETURN_IF_ERROR(AccountNonFinite(skipped_before, batch));
     if (update_seconds_ != nullptr) {
       update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
       updates_total_->Increment();

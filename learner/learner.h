@@ -85,6 +85,16 @@ class Learner {
   std::map<std::string, Gauge*> statistics_;
   Histogram* update_seconds_ = nullptr;
   Histogram* publish_seconds_ = nullptr;
+  Counter* nonfinite_updates_ = nullptr;
+  // Updates in a row whose gradients were not finite (their optimizer steps were skipped).
+  int64_t consecutive_nonfinite_ = 0;
+
+  // Optimizer steps skipped so far for non-finite gradients, over every optimizer.
+  int64_t SkippedSteps();
+  // FAILED_PRECONDITION naming the first module parameter or buffer that is not finite.
+  absl::Status CheckFinite(const std::string& what);
+  // After an update: counts and logs one whose steps were skipped; fails after too many in a row.
+  absl::Status AccountNonFinite(int64_t skipped_before, const TrainingBatch& batch);
 };
 
 }  // namespace tandem::learner

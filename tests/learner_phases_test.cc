@@ -3,12 +3,15 @@
 // at rho from the dataset and actor inserts, publishes weights and resumes from its checkpoint.
 #include <ATen/ATen.h>
 
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <thread>
 
 #include "common/config.h"
 #include "common/parameter_client.h"
 #include "common/replay_client.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/learner.h"
 #include "replay_server/replay_server.h"
@@ -98,6 +101,93 @@ TEST(LearnerPhases, OfflineThenOnlineThenResume) {
   auto info = (*resumed)->Restore(online.checkpoint_path);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ((*resumed)->algorithm().updates(), 70);
+  (*parameters)->Shutdown();
+  (*replay)->Shutdown();
+}
+
+// Whether every parameter and floating buffer of the algorithm's modules is finite.
+bool AllFinite(learner::Algorithm& algorithm) {
+  for (auto& [name, module] : algorithm.Modules()) {
+    for (const at::Tensor& p : module->parameters()) {
+      if (!at::isfinite(p).all().item<bool>()) return false;
+    }
+  }
+  return true;
+}
+
+TEST(LearnerPhases, NonFiniteUpdatesAreSkippedCountedAndNeverPublishedOrCheckpointed) {
+  const std::string dir = ::testing::TempDir() + "/learner_nonfinite";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const TransitionSpec spec = testing::ContinuousSpec(2, 6, 12, 2);
+  const TransitionSchema schema = *TransitionSchema::Create(spec);
+  // Finite but absurd rows, as a hostile client inserted them into an unauthenticated run:
+  // every loss overflows on the first update.
+  TransitionBatch absurd = testing::MakeBatch(schema, 200, 0);
+  for (Field field : {Field::kReward, Field::kObs, Field::kNextObs, Field::kState,
+                      Field::kNextState, Field::kActions}) {
+    std::string* data = MutableField(&absurd, field)->mutable_data();
+    std::vector<float> values(data->size() / sizeof(float),
+                              field == Field::kReward ? 3e38f : 1e30f);
+    std::memcpy(data->data(), values.data(), data->size());
+  }
+  {
+    auto writer = DatasetWriter::Create(dir + "/absurd.h5", spec, {});
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Append(absurd).ok());
+    ASSERT_TRUE((*writer)->Finish().ok());
+  }
+  ExperimentConfig config;
+  config.mutable_dataset()->set_path(dir + "/absurd.h5");
+  config.mutable_replay()->set_offline_ratio(1);
+  config.mutable_algorithm()->set_hidden_size(16);
+  config.mutable_learner()->set_batch_size(32);
+  config.mutable_learner()->set_publish_every_updates(1);
+  config.mutable_learner()->set_checkpoint_every_updates(1);
+  config.mutable_learner()->set_max_nonfinite_updates(4);
+  config.mutable_learner()->set_device("cpu");
+  FillDefaults(&config);
+  config.mutable_replay()->set_address("127.0.0.1:0");
+  auto metrics = *MetricsRegistry::Create("");
+  auto replay = replay::ReplayServer::Start(config, metrics.get());
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  replay::ReplayClient client((*replay)->InProcessChannel(), "");
+  auto parameters = learner::ParameterServer::Start("127.0.0.1:0", SecurityConfig(), metrics.get());
+  ASSERT_TRUE(parameters.ok());
+  ParameterSubscriber subscriber((*parameters)->InProcessChannel(), {});
+
+  learner::LearnerOptions options;
+  options.config = config;
+  options.spec = spec;
+  options.phase = "offline";
+  options.checkpoint_path = dir + "/offline.pt";
+  options.metrics = metrics.get();
+  options.publisher = &(*parameters)->service();
+  auto learner = learner::Learner::Create(options, client);
+  ASSERT_TRUE(learner.ok()) << learner.status();
+  absl::Status status = (*learner)->Train(100, nullptr, nullptr);
+  // Four skipped updates in a row stop the learner with an error that names the batch.
+  EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("4 updates in a row"));
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("offline:"));
+  EXPECT_EQ(metrics->GetCounter("tandem_learner_nonfinite_updates_total", "").Value(), 4);
+  // Nothing non-finite was applied: the parameters are the initial, finite ones, and whatever
+  // was published or checkpointed holds them.
+  EXPECT_TRUE(AllFinite((*learner)->algorithm()));
+
+  // The last line of defence: parameters made non-finite by other means are never published nor
+  // written to a checkpoint.
+  {
+    at::NoGradGuard no_grad;
+    auto modules = (*learner)->algorithm().Modules();
+    modules.front().second->parameters().front().fill_(std::numeric_limits<float>::quiet_NaN());
+  }
+  fs::remove(options.checkpoint_path);
+  absl::Status published = (*learner)->Publish();
+  EXPECT_TRUE(absl::IsFailedPrecondition(published)) << published;
+  EXPECT_THAT(std::string(published.message()), ::testing::HasSubstr("non-finite"));
+  EXPECT_TRUE(absl::IsFailedPrecondition((*learner)->WriteCheckpoint()));
+  EXPECT_FALSE(fs::exists(options.checkpoint_path));
   (*parameters)->Shutdown();
   (*replay)->Shutdown();
 }
