@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -19,19 +20,7 @@ namespace {
 
 constexpr size_t kMaxRequestBytes = 16 << 10;
 constexpr absl::Duration kConnectionTimeout = absl::Seconds(5);
-
-bool SendAll(int fd, const std::string& data, absl::Time deadline) {
-  size_t sent = 0;
-  while (sent < data.size()) {
-    const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-    pollfd p{fd, POLLOUT, 0};
-    if (ms <= 0 || poll(&p, 1, static_cast<int>(ms)) != 1) return false;
-    const ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
-    if (n > 0) sent += n;
-  }
-  return true;
-}
+constexpr size_t kMaxConnections = 64;
 
 }  // namespace
 
@@ -61,7 +50,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   int fd = -1;
   std::string failure = "no usable address";
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) continue;
     const int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -95,58 +84,104 @@ MetricsHttpServer::~MetricsHttpServer() {
   close(fd_);
 }
 
-void MetricsHttpServer::Serve() {
-  while (!stopping_) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 100) != 1) continue;
-    const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (connection < 0) continue;
-    Handle(connection);
-    close(connection);
-  }
-}
-
-void MetricsHttpServer::Handle(int connection) {
-  const absl::Time deadline = absl::Now() + kConnectionTimeout;
+struct MetricsHttpServer::Connection {
+  int fd;
+  absl::Time deadline;
   std::string request;
-  char buffer[4096];
-  while (request.find("\r\n\r\n") == std::string::npos &&
-         request.find("\n\n") == std::string::npos) {
-    const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-    pollfd p{connection, POLLIN, 0};
-    if (ms <= 0 || poll(&p, 1, static_cast<int>(ms)) != 1) return;
-    const ssize_t n = recv(connection, buffer, sizeof(buffer), 0);
-    if (n <= 0) return;
-    request.append(buffer, n);
-    if (request.size() > kMaxRequestBytes) {
-      SendAll(connection,
-              "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n",
-              deadline);
-      return;
+  std::string response;  // non-empty once the request is complete
+  size_t sent = 0;
+};
+
+void MetricsHttpServer::Serve() {
+  std::vector<Connection> connections;
+  std::vector<pollfd> polled;
+  while (!stopping_) {
+    polled.clear();
+    polled.push_back({fd_, POLLIN, 0});
+    for (const Connection& c : connections) {
+      polled.push_back({c.fd, static_cast<short>(c.response.empty() ? POLLIN : POLLOUT), 0});
+    }
+    if (poll(polled.data(), polled.size(), 100) < 0 && errno != EINTR) continue;
+    const absl::Time now = absl::Now();
+    // Serve the open connections first (polled[i + 1] belongs to connections[i]).
+    std::vector<Connection> open;
+    open.reserve(connections.size());
+    for (size_t i = 0; i < connections.size(); ++i) {
+      Connection& c = connections[i];
+      const short events = polled[i + 1].revents;
+      bool keep = now < c.deadline;
+      if (keep && (events & (POLLERR | POLLNVAL)) != 0) keep = false;
+      if (keep && c.response.empty() && (events & (POLLIN | POLLHUP)) != 0) keep = OnReadable(c);
+      if (keep && !c.response.empty() && (events & POLLOUT) != 0) keep = OnWritable(c);
+      if (keep) {
+        open.push_back(std::move(c));
+      } else {
+        close(c.fd);
+      }
+    }
+    connections = std::move(open);
+    if ((polled[0].revents & POLLIN) == 0) continue;
+    while (true) {
+      const int fd = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0) break;
+      if (connections.size() >= kMaxConnections) {
+        // Full: the connection closest to its deadline (the oldest) makes room.
+        close(connections.front().fd);
+        connections.erase(connections.begin());
+      }
+      connections.push_back({fd, now + kConnectionTimeout, "", "", 0});
     }
   }
+  for (const Connection& c : connections) close(c.fd);
+}
+
+bool MetricsHttpServer::OnReadable(Connection& c) {
+  char buffer[4096];
+  const ssize_t n = recv(c.fd, buffer, sizeof(buffer), 0);
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  if (n == 0) return false;  // closed before a whole request arrived
+  c.request.append(buffer, n);
+  if (c.request.size() > kMaxRequestBytes) {
+    c.response = "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n";
+  } else if (c.request.find("\r\n\r\n") != std::string::npos ||
+             c.request.find("\n\n") != std::string::npos) {
+    c.response = Respond(c.request);
+  } else {
+    return true;
+  }
+  return OnWritable(c);  // usually the whole response fits the socket buffer at once
+}
+
+bool MetricsHttpServer::OnWritable(Connection& c) {
+  while (c.sent < c.response.size()) {
+    const ssize_t n =
+        send(c.fd, c.response.data() + c.sent, c.response.size() - c.sent, MSG_NOSIGNAL);
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    c.sent += static_cast<size_t>(n);
+  }
+  return false;  // answered; Connection: close
+}
+
+std::string MetricsHttpServer::Respond(const std::string& request) {
   const absl::string_view line = absl::string_view(request).substr(0, request.find('\n'));
   const bool get = absl::StartsWith(line, "GET ");
   const bool head = absl::StartsWith(line, "HEAD ");
   absl::string_view target = line.substr(line.find(' ') + 1);
   target = target.substr(0, target.find(' '));
   target = target.substr(0, target.find('?'));
-  std::string response;
   if (!get && !head) {
-    response = "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nConnection: close\r\n\r\n";
-  } else if (target != "/metrics") {
-    const std::string text = "Tandem serves Prometheus metrics at /metrics\n";
-    response = absl::StrCat(
-        "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: ", text.size(),
-        "\r\nConnection: close\r\n\r\n", text);
-  } else {
-    const std::string body = body_();
-    response = absl::StrCat(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-        "Content-Length: ",
-        body.size(), "\r\nConnection: close\r\n\r\n", head ? "" : body);
+    return "HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nConnection: close\r\n\r\n";
   }
-  SendAll(connection, response, deadline);
+  if (target != "/metrics") {
+    const std::string text = "Tandem serves Prometheus metrics at /metrics\n";
+    return absl::StrCat("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: ",
+                        text.size(), "\r\nConnection: close\r\n\r\n", text);
+  }
+  const std::string body = body_();
+  return absl::StrCat(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+      "Content-Length: ",
+      body.size(), "\r\nConnection: close\r\n\r\n", head ? "" : body);
 }
 
 }  // namespace tandem

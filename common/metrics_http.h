@@ -4,8 +4,10 @@
 // 100 KiB stack. glibc carves a process's static TLS out of every thread stack, and a process that
 // loads LibTorch with OpenBLAS and glog already has more than 100 KiB of it, so civetweb cannot
 // start a single thread there (pthread_create returns EINVAL) and the learner and actors could not
-// serve metrics. This server uses one thread with the default stack; a scrape is a few KiB, so one
-// connection at a time is plenty.
+// serve metrics. This server uses one thread with the default stack and an event loop (poll over
+// non-blocking sockets): connections are served side by side, so idle or slow clients cannot hold
+// a scrape back. Each connection has a 5 s deadline, and at most 64 are open at once (the oldest
+// is closed to admit a new one).
 #ifndef TANDEM_COMMON_METRICS_HTTP_H_
 #define TANDEM_COMMON_METRICS_HTTP_H_
 
@@ -32,8 +34,14 @@ class MetricsHttpServer {
 
  private:
   MetricsHttpServer(int fd, int port, std::function<std::string()> body);
+  // One client connection: what it sent so far, then the response being written.
+  struct Connection;
   void Serve();
-  void Handle(int connection);
+  // Reads what `c` has sent; once the request is complete, builds the response. False when the
+  // connection is finished (closed by the peer, malformed, or fully answered).
+  bool OnReadable(Connection& c);
+  bool OnWritable(Connection& c);
+  std::string Respond(const std::string& request);
 
   const int fd_;
   const int port_;

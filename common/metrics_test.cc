@@ -1,7 +1,13 @@
 #include "common/metrics.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "common/metrics_scrape.h"
 
@@ -64,6 +70,41 @@ TEST(Metrics, ServesMetricsOverHttpOnAFreePort) {
   auto body = HttpGet("127.0.0.1", (*metrics)->port(), "/metrics", absl::Seconds(5));
   ASSERT_TRUE(body.ok()) << body.status();
   EXPECT_THAT(*body, HasSubstr("tandem_test_scraped_total 5"));
+}
+
+// Opens a TCP connection to 127.0.0.1:port that sends `bytes` and then stays open and silent.
+int OpenIdleConnection(int port, const std::string& bytes) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return -1;
+  }
+  if (!bytes.empty()) (void)send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  return fd;
+}
+
+TEST(Metrics, IdleConnectionsDoNotHoldAScrapeBack) {
+  auto metrics = MetricsRegistry::Create("127.0.0.1:0");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  (*metrics)->GetCounter("tandem_test_scraped_total", "Scraped").Increment(3);
+  // More idle clients than the server keeps open, some with half a request: each would have held
+  // a one-connection-at-a-time server for its whole 5 s deadline.
+  std::vector<int> idle;
+  for (int i = 0; i < 70; ++i) {
+    const int fd = OpenIdleConnection((*metrics)->port(), i % 2 == 0 ? "" : "GET /metr");
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+  }
+  for (int scrape = 0; scrape < 3; ++scrape) {
+    auto body = HttpGet("127.0.0.1", (*metrics)->port(), "/metrics", absl::Seconds(1));
+    ASSERT_TRUE(body.ok()) << "scrape " << scrape << ": " << body.status();
+    EXPECT_THAT(*body, HasSubstr("tandem_test_scraped_total 3"));
+  }
+  for (int fd : idle) close(fd);
 }
 
 TEST(Metrics, ScrapedSamplesEqualTheRegistrySnapshot) {
