@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/config.h"
+#include "common/grpc_security.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/transition_schema.h"
@@ -56,6 +57,7 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
     subscriber.initial_backoff = sender.initial_backoff;
     subscriber.max_backoff = sender.max_backoff;
     subscriber.metrics = options.metrics;
+    ASSIGN_OR_RETURN(subscriber.auth_token, ResolveAuthToken(config.security()));
     actor->subscriber_ = std::make_unique<ParameterSubscriber>(options.parameters, subscriber);
   }
   if (MetricsRegistry* m = options.metrics) {

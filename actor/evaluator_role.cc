@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "actor/evaluator.h"
+#include "common/grpc_security.h"
 #include "common/parameter_client.h"
 #include "common/status_macros.h"
 
@@ -120,6 +121,7 @@ absl::Status RunEvaluator(const EvaluatorOptions& options, const std::function<b
 
   ParameterSubscriberOptions subscriber_options;
   subscriber_options.metrics = options.metrics;
+  ASSIGN_OR_RETURN(subscriber_options.auth_token, ResolveAuthToken(config.security()));
   ParameterSubscriber subscriber(options.parameters, subscriber_options);
   const uint64_t every = std::max(1, config.evaluation().every_versions());
   uint64_t last = 0;

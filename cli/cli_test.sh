@@ -114,11 +114,13 @@ else
   echo "FAIL pretrain printed no evaluation or wrote no checkpoint: $(cat "$tmp/out")"
   failed=$((failed + 1))
 fi
-expect "pretrain on a mismatched env" 1 "holds 6 agents" -- pretrain --config "$tmp/pretrain.textproto" \
+expect "pretrain on a mismatched env" 1 "recorded on mamujoco/HalfCheetah-6x1 but env.name is mamujoco/Ant-2x4" -- pretrain --config "$tmp/pretrain.textproto" \
   --set env.name=mamujoco/Ant-2x4
+expect "pretrain on another obs mode" 1 "was recorded with obs_mode=omiga but the env has obs_mode=khop" \
+  -- pretrain --config "$tmp/pretrain.textproto" --set env.options.obs_mode=khop
 expect "pretrain without dataset" 1 "needs an offline dataset" -- pretrain --config "$good" \
   --set dataset.path=
-expect "replay with a dataset of another env" 1 "but the environment produces 2 agents" -- replay \
+expect "replay with a dataset of another env" 1 "recorded on mamujoco/HalfCheetah-6x1 but env.name is mamujoco/Ant-2x4" -- replay \
   --config "$tmp/pretrain.textproto" --set replay.shape_from_env=true --set env.name=mamujoco/Ant-2x4
 
 # The learner as its own process, against a replay server process, over TCP.

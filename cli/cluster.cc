@@ -111,6 +111,7 @@ absl::Status Cluster::Poll() {
     }
     ++child->restarts;
     ++total_restarts_;
+    ++restarts_by_role_[child->spec.role];
     out_ << "\n"
          << what << "  restarting " << child->spec.name << " (restart " << child->restarts << " of "
          << max_restarts_ << ")" << std::endl;

@@ -60,6 +60,8 @@ class Cluster {
   const ChildState* Find(const std::string& name) const;
   const std::vector<std::unique_ptr<ChildState>>& children() const { return children_; }
   int total_restarts() const { return total_restarts_; }
+  // Restarts so far by role (actor, evaluator, ...), over every phase.
+  const std::map<std::string, int>& restarts_by_role() const { return restarts_by_role_; }
 
   // Last `lines` lines of a child's log.
   std::string LogTail(const std::string& name, int lines = 15) const;
@@ -78,6 +80,7 @@ class Cluster {
   std::ostream& out_;
   std::vector<std::unique_ptr<ChildState>> children_;
   int total_restarts_ = 0;
+  std::map<std::string, int> restarts_by_role_;
 };
 
 }  // namespace tandem

@@ -36,21 +36,10 @@ absl::Status RunPretrain(const cli::Args& args, std::ostream& out) {
   if (config.dataset().path().empty()) {
     return absl::InvalidArgumentError("dataset.path: pretraining needs an offline dataset");
   }
-  // The evaluation env must produce the dataset's shapes (checked before anything starts).
+  // The dataset must be of the configured env (checked before anything starts).
   ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> dataset,
                    replay::OpenOfflineDataset(config.dataset()));
-  ASSIGN_OR_RETURN(auto env, envs::CreateEnv(config.env().name(),
-                                             envs::EnvOptions(config.env().options().begin(),
-                                                              config.env().options().end())));
-  // Episode datasets (recurrent agents) hold whole episodes of the env.
-  const TransitionSpec produced = dataset->spec().episode_steps() > 0
-                                      ? env->spec().ToEpisodeSpec()
-                                      : env->spec().ToTransitionSpec();
-  if (!TransitionSchema::Compatible(produced, dataset->spec())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("dataset ", config.dataset().path(), " holds ", DescribeSpec(dataset->spec()),
-                     " but env ", env->spec().name, " produces ", DescribeSpec(produced)));
-  }
+  RETURN_IF_ERROR(replay::CheckDatasetForEnv(config, *dataset));
 
   InstallShutdownHandlers();
   ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(config.metrics().enabled()

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -28,6 +29,7 @@
 #include "common/status_macros.h"
 #include "envs/registry.h"
 #include "learner/checkpoint.h"
+#include "replay_server/replay_server.h"
 
 namespace tandem {
 namespace {
@@ -61,6 +63,19 @@ std::string SourceRevision() {
   return absl::StrCat(revision, dirty ? " (with uncommitted changes)" : "", "\n");
 }
 
+// The environment variable through which `tandem run` hands its generated token to its children.
+constexpr char kRunTokenVariable[] = "TANDEM_RUN_AUTH_TOKEN";
+
+// 32 random bytes from the kernel, as 64 hex digits.
+absl::StatusOr<std::string> RandomToken() {
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  std::string bytes(32, '\0');
+  if (!urandom.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+    return absl::UnavailableError("cannot read /dev/urandom for the run's authentication token");
+  }
+  return absl::BytesToHexString(bytes);
+}
+
 // Supervises one run: phases collect -> pretrain -> online, then the before/after evaluation.
 class Run {
  public:
@@ -77,6 +92,7 @@ class Run {
   absl::Status Execute() {
     RETURN_IF_ERROR(Prepare());
     RETURN_IF_ERROR(CollectIfMissing());
+    RETURN_IF_ERROR(CheckDataset());
     RETURN_IF_ERROR(Pretrain());
     RETURN_IF_ERROR(FineTune());
     return Finish();
@@ -94,6 +110,7 @@ class Run {
     report_.RecordUnfinishedPhase(updates_before);
     report_.set_outcome(absl::IsCancelled(status) ? "interrupted"
                                                   : "failed: " + std::string(status.message()));
+    report_.set_restarts(cluster_.total_restarts(), cluster_.restarts_by_role());
     (void)report_.WriteSummary(out_);
   }
 
@@ -132,12 +149,25 @@ class Run {
     if (!config_.dataset().path().empty()) {
       config_.mutable_dataset()->set_path(fs::absolute(config_.dataset().path()).string());
     }
+    std::string authentication = absl::StrCat("token from $", config_.security().auth_token_env());
+    if (config_.security().auth_token_env().empty()) {
+      // Loopback ports are open to every local process: without a token any of them could insert
+      // into the replay tables or pull weights. The children inherit the token through the
+      // environment; it is never written to the run directory.
+      ASSIGN_OR_RETURN(const std::string token, RandomToken());
+      if (setenv(kRunTokenVariable, token.c_str(), 1) != 0) {
+        return absl::InternalError(absl::StrCat("cannot set ", kRunTokenVariable));
+      }
+      config_.mutable_security()->set_auth_token_env(kRunTokenVariable);
+      authentication = "token generated for this run";
+    }
     RETURN_IF_ERROR(WriteFileAtomically(ConfigPath(), ToTextProto(config_)));
     RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/git_revision.txt", SourceRevision()));
     report_.set_config(config_);
     out_ << "tandem run " << config_.name() << ": " << EnvSpecString(config_.env()) << ", "
          << config_.algorithm().name() << ", selector " << config_.selector().name() << ", "
-         << config_.actors().num_actors() << " actors; run directory " << dir_ << std::endl;
+         << config_.actors().num_actors() << " actors; " << authentication << "; run directory "
+         << dir_ << std::endl;
     return absl::OkStatus();
   }
 
@@ -208,6 +238,14 @@ class Run {
     RETURN_IF_ERROR(RunToCompletion(spec));
     EndPhase();
     return absl::OkStatus();
+  }
+
+  // A dataset of another env (or obs mode, or shapes) fails here, before any process starts.
+  absl::Status CheckDataset() {
+    if (config_.dataset().path().empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> dataset,
+                     replay::OpenOfflineDataset(config_.dataset()));
+    return replay::CheckDatasetForEnv(config_, *dataset);
   }
 
   absl::Status Pretrain() {
@@ -426,7 +464,7 @@ class Run {
       EndPhase();
     }
     report_.set_outcome("completed");
-    report_.set_restarts(cluster_.total_restarts());
+    report_.set_restarts(cluster_.total_restarts(), cluster_.restarts_by_role());
     RETURN_IF_ERROR(report_.WriteSummary(out_));
     report_.Plot(out_);
     return absl::OkStatus();

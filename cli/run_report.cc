@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/files.h"
@@ -172,7 +173,15 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
     text << absl::StrFormat(", %s %.1f s", phase, seconds);
   }
   text << "\n  online env steps " << total_env_steps_ << ", learner updates " << total_updates_
-       << ", process restarts " << restarts_ << "\n";
+       << ", process restarts " << restarts_;
+  if (!restarts_by_role_.empty()) {
+    std::vector<std::string> roles;
+    for (const auto& [role, count] : restarts_by_role_) {
+      roles.push_back(absl::StrCat(role, " ", count));
+    }
+    text << " (" << absl::StrJoin(roles, ", ") << ")";
+  }
+  text << "\n";
   if (!evaluations_.empty()) {
     const bool wins = evaluations_.front().second.reports_wins;
     text << absl::StrFormat("\n  %-30s %10s %8s %8s %8s %9s%s%s\n", "policy", "return", "std",

@@ -45,7 +45,10 @@ class RunReport {
 
   void set_config(const ExperimentConfig& config) { config_ = config; }
   void set_outcome(std::string outcome) { outcome_ = std::move(outcome); }
-  void set_restarts(int restarts) { restarts_ = restarts; }
+  void set_restarts(int restarts, std::map<std::string, int> by_role = {}) {
+    restarts_ = restarts;
+    restarts_by_role_ = std::move(by_role);
+  }
 
   void BeginPhase(const std::string& phase);
   void EndPhase(const std::string& phase, double seconds);
@@ -76,6 +79,7 @@ class RunReport {
   absl::Time start_;
   std::string outcome_ = "running";
   int restarts_ = 0;
+  std::map<std::string, int> restarts_by_role_;
   int64_t total_updates_ = 0;  // offline + online
   int64_t total_env_steps_ = 0;
   std::vector<std::pair<std::string, double>> phases_;
