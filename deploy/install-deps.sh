@@ -36,7 +36,10 @@ runtime_packages=(
 
 # Headers, code generators and tools needed to build and test. gnuplot renders `tandem run`'s
 # learning curves; prometheus (promtool and the server), docker-compose and python3-yaml validate the
-# deployment files in the tests; python3-h5py checks that datasets read in plain Python.
+# deployment files in the tests; python3-h5py checks that datasets read in plain Python. The Python
+# package (python/) is built with pybind11 against Debian's python3 and NumPy; its replay client
+# uses python3-grpcio with stubs from grpc_python_plugin, pytest runs its tests, and its PyTorch
+# examples use python3-torch (the same LibTorch as libtorch-dev).
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev
@@ -51,6 +54,7 @@ build_packages=(
   clang-format openssl
   gnuplot-nox
   prometheus docker-compose python3-yaml python3-h5py
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-grpcio python3-protobuf python3-torch
 )
 
 packages=("${runtime_packages[@]}")
