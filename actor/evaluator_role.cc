@@ -124,15 +124,16 @@ absl::Status RunEvaluator(const EvaluatorOptions& options, const std::function<b
   ASSIGN_OR_RETURN(subscriber_options.auth_token, ResolveAuthToken(config.security()));
   ParameterSubscriber subscriber(options.parameters, subscriber_options);
   const uint64_t every = std::max(1, config.evaluation().every_versions());
-  uint64_t last = 0;
+  uint64_t last = 0;  // the version last evaluated
+  uint64_t seen = 0;  // the version last looked at
   while (!stop()) {
-    if (!subscriber.WaitForVersion(last, absl::Milliseconds(250))) continue;
+    if (!subscriber.WaitForChange(seen, absl::Milliseconds(250))) continue;
     std::shared_ptr<const Weights> weights = subscriber.Latest();
+    seen = weights->version();
+    // A lower version: the learner was restarted from a checkpoint; count from its first one.
+    if (weights->version() < last) last = 0;
     // The first version (the learner's starting point) and then every `every` versions.
-    if (last != 0 && weights->version() < last + every) {
-      subscriber.WaitForVersion(weights->version(), absl::Milliseconds(250));
-      continue;
-    }
+    if (last != 0 && weights->version() < last + every) continue;
     last = weights->version();
     RETURN_IF_ERROR(policy->LoadWeights(*weights));
     RETURN_IF_ERROR(evaluate(weights.get(), "online"));

@@ -151,6 +151,13 @@ const ChildState* Cluster::Find(const std::string& name) const {
   return nullptr;
 }
 
+void Cluster::AppendRestartArgs(const std::string& name, const std::vector<std::string>& args) {
+  for (auto& child : children_) {
+    if (child->spec.name != name) continue;
+    child->spec.argv.insert(child->spec.argv.end(), args.begin(), args.end());
+  }
+}
+
 void Cluster::WriteDiscoveryFiles() const {
   std::vector<std::string> targets;
   std::string processes;

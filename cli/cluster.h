@@ -58,6 +58,9 @@ class Cluster {
   void StopAll(absl::Duration grace = absl::Seconds(15));
 
   const ChildState* Find(const std::string& name) const;
+  // Appends `args` to the command line child `name` is restarted with (e.g. the ports it bound
+  // on its first start, so a restart serves where its clients connect).
+  void AppendRestartArgs(const std::string& name, const std::vector<std::string>& args);
   const std::vector<std::unique_ptr<ChildState>>& children() const { return children_; }
   int total_restarts() const { return total_restarts_; }
   // Restarts so far by role (actor, evaluator, ...), over every phase.

@@ -21,6 +21,7 @@
 #include "learner/learner_command.h"
 #include "replay_server/replay_bench.h"
 #include "replay_server/replay_command.h"
+#include "replay_server/soak_bench.h"
 
 int main(int argc, char** argv) {
   tandem::InitLogging("tandem");
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
                              "Benchmarks that print throughput ratios measured in one run.");
   bench.subcommands = {
       tandem::replay::ReplayBenchCommand(),
+      tandem::replay::SoakBenchCommand(),
       tandem::learner::LearnerBenchCommand(),
       tandem::CbsBenchCommand(),
       tandem::ActorBenchCommand(),

@@ -118,6 +118,8 @@ class Run {
   std::string ConfigPath() const { return dir_ + "/config.textproto"; }
   std::string CheckpointDir() const { return dir_ + "/checkpoints"; }
   std::string PortFile(const std::string& name) const { return dir_ + "/ports/" + name; }
+  // The online replay server's write-ahead log when replay.wal_dir is unset and servers restart.
+  std::string WalDir() const { return dir_ + "/wal"; }
 
   std::vector<std::string> RoleArgs(std::vector<std::string> role,
                                     const std::vector<std::string>& overrides) const {
@@ -177,9 +179,12 @@ class Run {
   // other ranks start first: rank 0 serves the c10d rendezvous and writes its port file only once
   // every rank has joined, and Cluster::Start waits for that file.
   absl::Status StartLearners(const std::string& name, const std::string& phase,
-                             const std::string& replay, const std::vector<std::string>& overrides) {
+                             const std::string& replay, const std::vector<std::string>& overrides,
+                             bool restartable = false) {
     const int world = config_.learner().num_learners();
-    const std::vector<std::string> role{"learner", "--phase", phase, "--replay", replay};
+    std::vector<std::string> role{"learner", "--phase", phase, "--replay", replay};
+    // A restarted learner continues from its phase's latest checkpoint (none on a first start).
+    if (restartable) role.push_back("--resume");
     std::vector<std::string> rank0 = role;
     rank0.insert(rank0.end(), {"--port_file", PortFile(name)});
     if (world > 1) {
@@ -197,7 +202,16 @@ class Run {
     }
     ChildSpec learner{name, "learner", RoleArgs(rank0, overrides), PortFile(name)};
     learner.may_finish = true;
-    return cluster_.Start(learner);
+    learner.restartable = restartable;
+    RETURN_IF_ERROR(cluster_.Start(learner));
+    if (restartable) {
+      // A restart serves weights and metrics where actors and scrapers already look.
+      const std::vector<int>& ports = cluster_.Find(name)->ports;
+      cluster_.AppendRestartArgs(
+          name, {"--set", absl::StrCat("learner.parameter_address=127.0.0.1:", ports.front()),
+                 "--set", absl::StrCat("metrics.learner_address=127.0.0.1:", ports.back())});
+    }
+    return absl::OkStatus();
   }
 
   // Runs a one-shot child to completion (with the progress of its log shown as phase time).
@@ -301,11 +315,28 @@ class Run {
     }
     BeginPhase("online");
     const std::string offline = absl::StrCat("learner.offline_checkpoint=", offline_checkpoint_);
-    RETURN_IF_ERROR(cluster_.Start({"replay", "replay",
-                                    RoleArgs({"replay", "--port_file", PortFile("replay")}, {}),
-                                    PortFile("replay")}));
-    const std::string replay = absl::StrCat("127.0.0.1:", cluster_.Find("replay")->ports.front());
-    RETURN_IF_ERROR(StartLearners("learner", "online", replay, {offline}));
+    // Restartable servers: the replay server keeps its tables in a write-ahead log it recovers
+    // from; data-parallel learner ranks fail the run together instead.
+    const bool restart_servers = config_.run().restart_servers();
+    std::vector<std::string> replay_overrides;
+    if (restart_servers && config_.replay().wal_dir().empty()) {
+      replay_overrides.push_back(absl::StrCat("replay.wal_dir=", fs::absolute(WalDir()).string()));
+    }
+    ChildSpec replay_spec{"replay", "replay",
+                          RoleArgs({"replay", "--port_file", PortFile("replay")}, replay_overrides),
+                          PortFile("replay")};
+    replay_spec.restartable = restart_servers;
+    RETURN_IF_ERROR(cluster_.Start(replay_spec));
+    const std::vector<int> replay_ports = cluster_.Find("replay")->ports;
+    if (restart_servers) {
+      cluster_.AppendRestartArgs(
+          "replay",
+          {"--set", absl::StrCat("replay.address=127.0.0.1:", replay_ports.front()), "--set",
+           absl::StrCat("metrics.replay_address=127.0.0.1:", replay_ports.back())});
+    }
+    const std::string replay = absl::StrCat("127.0.0.1:", replay_ports.front());
+    RETURN_IF_ERROR(StartLearners("learner", "online", replay, {offline},
+                                  restart_servers && config_.learner().num_learners() == 1));
     const std::string weights = absl::StrCat("127.0.0.1:", cluster_.Find("learner")->ports.front());
     const bool restart = config_.run().restart_actors();
     for (int i = 0; i < config_.actors().num_actors(); ++i) {
@@ -463,6 +494,8 @@ class Run {
       }
       EndPhase();
     }
+    // The log existed for restarts within the run; the run's data is in its checkpoints.
+    if (config_.replay().wal_dir().empty()) fs::remove_all(WalDir());
     report_.set_outcome("completed");
     report_.set_restarts(cluster_.total_restarts(), cluster_.restarts_by_role());
     RETURN_IF_ERROR(report_.WriteSummary(out_));

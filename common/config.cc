@@ -474,6 +474,7 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   c.AtLeast("learner.online_env_steps", learner.online_env_steps(), int64_t{0});
   c.AtLeast("learner.publish_every_updates", learner.publish_every_updates(), 1);
   c.AtLeast("learner.max_nonfinite_updates", learner.max_nonfinite_updates(), 1);
+  c.AtLeast("learner.checkpoint_every_seconds", learner.checkpoint_every_seconds(), 0.0);
   c.AtLeast("learner.checkpoint_every_updates", learner.checkpoint_every_updates(), int64_t{1});
   c.AtLeast("learner.prefetch_batches", learner.prefetch_batches(), 1);
   c.AtLeast("learner.num_learners", learner.num_learners(), 1);

@@ -90,4 +90,12 @@ bool ParameterSubscriber::WaitForVersion(uint64_t after, absl::Duration timeout)
   return mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
 }
 
+bool ParameterSubscriber::WaitForChange(uint64_t seen, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return latest_ != nullptr && latest_->version() != seen;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+}
+
 }  // namespace tandem

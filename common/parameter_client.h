@@ -42,6 +42,9 @@ class ParameterSubscriber {
   uint64_t latest_version() const ABSL_LOCKS_EXCLUDED(mu_);
   // Waits until a version > `after` arrives or `timeout` passes; returns whether it did.
   bool WaitForVersion(uint64_t after, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  // Waits until the latest version differs from `seen` (newer, or lower after the learner was
+  // restarted from a checkpoint) or `timeout` passes; returns whether it did.
+  bool WaitForChange(uint64_t seen, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
   // Connection attempts that failed (for tests and logs).
   int64_t failed_attempts() const { return failed_attempts_.load(); }
 

@@ -128,10 +128,38 @@ Tensor* MutableField(TransitionBatch* batch, Field field) {
   LOG(FATAL) << "unknown field";
 }
 
+absl::StatusOr<TransitionSchema> TransitionSchema::CheckedItemBytes(TransitionSchema schema) {
+  // No message can carry an item this large (gRPC and protobuf stop below 2 GiB).
+  constexpr int64_t kMaxItemBytes = int64_t{1} << 30;
+  if (schema.row_bytes_ > kMaxItemBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("spec: one item would take ", schema.row_bytes_,
+                                                   " bytes, more than ", kMaxItemBytes));
+  }
+  return schema;
+}
+
 absl::StatusOr<TransitionSchema> TransitionSchema::Create(const TransitionSpec& spec) {
   auto bad = [](absl::string_view field, auto value, absl::string_view rule) {
     return absl::InvalidArgumentError(absl::StrCat("spec.", field, ": ", rule, ", got ", value));
   };
+  // Bounds on every size, so a spec claimed by a client (the first insert into an unshaped table)
+  // cannot make the server allocate without limit: far beyond any env, far below overflow.
+  constexpr int32_t kMaxAgents = 4096, kMaxVector = 1 << 20, kMaxActions = 1 << 16;
+  constexpr int32_t kMaxEpisodeSteps = 1 << 16;
+  if (spec.num_agents() > kMaxAgents) {
+    return bad("num_agents", spec.num_agents(), absl::StrCat("must be <= ", kMaxAgents));
+  }
+  if (spec.obs_size() > kMaxVector || spec.state_size() > kMaxVector) {
+    return bad("obs_size/state_size", std::max(spec.obs_size(), spec.state_size()),
+               absl::StrCat("must be <= ", kMaxVector));
+  }
+  if (spec.action_size() > kMaxActions) {
+    return bad("action_size", spec.action_size(), absl::StrCat("must be <= ", kMaxActions));
+  }
+  if (spec.episode_steps() > kMaxEpisodeSteps) {
+    return bad("episode_steps", spec.episode_steps(),
+               absl::StrCat("must be <= ", kMaxEpisodeSteps));
+  }
   if (spec.num_agents() < 1) return bad("num_agents", spec.num_agents(), "must be >= 1");
   if (spec.obs_size() < 1) return bad("obs_size", spec.obs_size(), "must be >= 1");
   if (spec.agent_obs_sizes_size() != 0 && spec.agent_obs_sizes_size() != spec.num_agents()) {
@@ -181,7 +209,7 @@ absl::StatusOr<TransitionSchema> TransitionSchema::Create(const TransitionSpec& 
     add(Field::kReward, DTYPE_FLOAT32, {l});
     add(Field::kTerminated, DTYPE_UINT8, {l});
     add(Field::kFilled, DTYPE_UINT8, {l});
-    return schema;
+    return CheckedItemBytes(std::move(schema));
   }
   add(Field::kObs, DTYPE_FLOAT32, {n, spec.obs_size()});
   add(Field::kState, DTYPE_FLOAT32, {spec.state_size()});
@@ -197,7 +225,7 @@ absl::StatusOr<TransitionSchema> TransitionSchema::Create(const TransitionSpec& 
   add(Field::kNextObs, DTYPE_FLOAT32, {n, spec.obs_size()});
   add(Field::kNextState, DTYPE_FLOAT32, {spec.state_size()});
   if (spec.has_avail_actions()) add(Field::kNextAvailActions, DTYPE_UINT8, {n, spec.action_size()});
-  return schema;
+  return CheckedItemBytes(std::move(schema));
 }
 
 const Column* TransitionSchema::Find(Field field) const {

@@ -101,6 +101,8 @@ class TransitionSchema {
 
  private:
   TransitionSchema() = default;
+  // `schema`, or INVALID_ARGUMENT when one item would exceed 1 GiB.
+  static absl::StatusOr<TransitionSchema> CheckedItemBytes(TransitionSchema schema);
   // The episode layout's checks beyond shapes and dtypes, for `items` episodes.
   absl::Status ValidateEpisodes(const TransitionBatch& batch, int64_t items) const;
   TransitionSpec spec_;

@@ -56,6 +56,29 @@ TEST(TransitionSchema, BadSpecsAreRejectedNamingTheField) {
   EXPECT_THAT(TransitionSchema::Create(spec).status().message(), HasSubstr("agent_obs_sizes"));
 }
 
+// A spec a client claims (the first insert into an unshaped table) cannot ask for unbounded
+// memory: sizes beyond any env are INVALID_ARGUMENT, never an allocation failure.
+TEST(TransitionSchema, HugeClaimedSizesAreRefusedBeforeAnyAllocation) {
+  TransitionSpec spec = ContinuousSpec();
+  spec.set_num_agents(1 << 30);
+  EXPECT_THAT(TransitionSchema::Create(spec).status().message(), HasSubstr("spec.num_agents"));
+  spec = ContinuousSpec();
+  spec.set_obs_size(std::numeric_limits<int32_t>::max());
+  EXPECT_THAT(TransitionSchema::Create(spec).status().message(), HasSubstr("obs_size"));
+  spec = EpisodeSpec(4000, 1 << 20, 8, 4, 60000);
+  auto huge = TransitionSchema::Create(spec);
+  EXPECT_TRUE(absl::IsInvalidArgument(huge.status()));
+  EXPECT_THAT(huge.status().message(), HasSubstr("one item would take"));
+  // The inferred spec of a batch whose obs tensor claims a huge per-row size.
+  TransitionBatch batch = MakeBatch(Schema(ContinuousSpec()), 2, 0);
+  batch.mutable_obs()->set_shape(2, int64_t{1} << 40);
+  batch.mutable_next_obs()->set_shape(2, int64_t{1} << 40);
+  auto inferred = InferSpec(batch);
+  const absl::Status status =
+      inferred.ok() ? TransitionSchema::Create(*inferred).status() : inferred.status();
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+}
+
 TEST(TransitionSchema, ValidBatchesPassAndReportTheirLength) {
   for (const TransitionSpec& spec : {ContinuousSpec(), DiscreteSpec()}) {
     TransitionSchema schema = Schema(spec);

@@ -91,6 +91,9 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   prefetch.device = learner->device_;
   prefetch.metrics = options.metrics;
   if (options.phase == "offline") prefetch.offline_ratio = 1.0;
+  // A replay server restarted by `tandem run` (or a compose/Kubernetes restart policy) is waited
+  // for as long as a process may take to start serving.
+  prefetch.reconnect_timeout = absl::Seconds(options.config.run().health_timeout_seconds());
   learner->prefetcher_ = std::make_unique<Prefetcher>(client, prefetch);
 
   if (MetricsRegistry* m = options.metrics) {
@@ -248,6 +251,9 @@ absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>&
   int64_t updates_at_report = algorithm_->updates();
   LearnerProgress progress;
   TrainingBatch batch;
+  // A restarted learner resumes from the latest checkpoint: bound what it can lose in time too.
+  const absl::Duration checkpoint_interval = absl::Seconds(config.checkpoint_every_seconds());
+  absl::Time last_checkpoint = absl::Now();
   while (true) {
     bool done = algorithm_->updates() >= target_updates || (stop && stop());
     if (DataParallel* dp = options_.data_parallel) {
@@ -290,7 +296,12 @@ absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>&
     if (updates % config.publish_every_updates() == 0) RETURN_IF_ERROR(Publish());
     if (updates % config.checkpoint_every_updates() == 0) {
       RETURN_IF_ERROR(WriteCheckpoint());
+      last_checkpoint = absl::Now();
       if (config.keep_checkpoint_history()) RETURN_IF_ERROR(WriteHistoryCheckpoint());
+    } else if (checkpoint_interval > absl::ZeroDuration() &&
+               absl::Now() - last_checkpoint >= checkpoint_interval) {
+      RETURN_IF_ERROR(WriteCheckpoint());
+      last_checkpoint = absl::Now();
     }
     const absl::Time now = absl::Now();
     if (report && now - last_report >= report_interval) {

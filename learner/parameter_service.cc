@@ -49,6 +49,14 @@ grpc::Status ParameterServiceImpl::Subscribe(grpc::ServerContext* context,
   }
   subscribers_.Increment();
   uint64_t sent = request->after_version();
+  {
+    // A subscriber ahead of this service saw an earlier incarnation of the learner (restarted
+    // from a checkpoint since): it gets the current version at once, not after the count catches
+    // up.
+    absl::MutexLock lock(&mu_);
+    const uint64_t current = latest_ == nullptr ? 0 : latest_->version();
+    if (sent > current) sent = current == 0 ? 0 : current - 1;
+  }
   grpc::Status result = grpc::Status::OK;
   while (true) {
     std::shared_ptr<const Weights> next;

@@ -1,6 +1,9 @@
 #include "learner/prefetcher.h"
 
+#include <algorithm>
+
 #include "absl/time/clock.h"
+#include "common/logging.h"
 
 namespace tandem::learner {
 
@@ -9,29 +12,69 @@ Prefetcher::Prefetcher(replay::ReplayClient& client, const PrefetcherOptions& op
   if (options.metrics != nullptr) {
     wait_seconds_ = &options.metrics->GetCounter("tandem_learner_batch_wait_seconds_total",
                                                  "Seconds the update loop waited for a batch");
+    reconnects_ = &options.metrics->GetCounter(
+        "tandem_learner_replay_reconnects_total",
+        "Sample streams reopened after the replay server became unreachable");
   }
-  SampleRequest request;
-  request.set_batch_size(options.batch_size);
-  if (options.offline_ratio.has_value()) request.set_offline_ratio(*options.offline_ratio);
-  sampler_ = client_.NewSampler(request);
+  request_.set_batch_size(options.batch_size);
+  if (options.offline_ratio.has_value()) request_.set_offline_ratio(*options.offline_ratio);
+  {
+    absl::MutexLock lock(&mu_);
+    sampler_ = client_.NewSampler(request_);
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
 Prefetcher::~Prefetcher() {
-  sampler_->Cancel();
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    sampler_->Cancel();
+  }
   queue_.Close();
   thread_.join();
 }
 
 void Prefetcher::Run() {
   SampleResponse response;
+  absl::Time down_since = absl::InfiniteFuture();
+  absl::Duration backoff = absl::Milliseconds(100);
   while (true) {
-    absl::Status status = sampler_->Next(&response);
+    std::shared_ptr<replay::ReplaySampler> sampler;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      sampler = sampler_;
+    }
+    absl::Status status = sampler->Next(&response);
     if (status.ok()) {
+      if (down_since != absl::InfiniteFuture()) {
+        LOG(INFO) << "learner: replay server reachable again after "
+                  << absl::FormatDuration(absl::Now() - down_since);
+        down_since = absl::InfiniteFuture();
+        backoff = absl::Milliseconds(100);
+      }
       absl::StatusOr<TrainingBatch> batch = ToTrainingBatch(response.batch(), options_.device);
       status = batch.status();
       if (status.ok()) {
         if (!queue_.Push(std::move(*batch)).ok()) return;  // closed: shutting down
+        continue;
+      }
+    } else if (absl::IsUnavailable(status) && options_.reconnect_timeout > absl::ZeroDuration()) {
+      const absl::Time now = absl::Now();
+      if (down_since == absl::InfiniteFuture()) {
+        down_since = now;
+        LOG(WARNING) << "learner: replay server unreachable (" << status.message()
+                     << "); reconnecting for up to "
+                     << absl::FormatDuration(options_.reconnect_timeout);
+      }
+      if (now - down_since < options_.reconnect_timeout) {
+        absl::SleepFor(backoff);
+        backoff = std::min(2 * backoff, absl::Seconds(2));
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return;
+        sampler_ = client_.NewSampler(request_);
+        if (reconnects_ != nullptr) reconnects_->Increment();
         continue;
       }
     }

@@ -1,6 +1,8 @@
 // Streams sampled batches from the replay server into a bounded queue of device tensors on a
 // background thread, so the update loop does not wait on the network while the replay keeps up.
-// Reports the fraction of the loop's time spent waiting for a batch.
+// Reports the fraction of the loop's time spent waiting for a batch. When the replay server becomes
+// unreachable (it died and is being restarted) the stream is reopened with back-off for up to
+// `reconnect_timeout`; the update loop meanwhile waits on the queue.
 #ifndef TANDEM_LEARNER_PREFETCHER_H_
 #define TANDEM_LEARNER_PREFETCHER_H_
 
@@ -11,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/bounded_queue.h"
 #include "common/metrics.h"
 #include "common/replay_client.h"
@@ -26,6 +29,8 @@ struct PrefetcherOptions {
   std::optional<double> offline_ratio;
   c10::Device device = c10::Device(c10::kCPU);
   MetricsRegistry* metrics = nullptr;
+  // How long an unreachable replay server is waited for before Next fails (0 = fail at once).
+  absl::Duration reconnect_timeout = absl::ZeroDuration();
 };
 
 class Prefetcher {
@@ -45,10 +50,14 @@ class Prefetcher {
   replay::ReplayClient& client_;
   const PrefetcherOptions options_;
   BoundedQueue<TrainingBatch> queue_;
-  std::unique_ptr<replay::ReplaySampler> sampler_;
+  SampleRequest request_;
   std::thread thread_;
   absl::Mutex mu_;
+  // The open stream (replaced on reconnect; cancelled by the destructor).
+  std::shared_ptr<replay::ReplaySampler> sampler_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
+  Counter* reconnects_ = nullptr;
   std::atomic<int64_t> waited_nanos_{0};
   std::atomic<int64_t> first_call_nanos_{0};
   Counter* wait_seconds_ = nullptr;

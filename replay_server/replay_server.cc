@@ -115,7 +115,9 @@ absl::StatusOr<std::unique_ptr<ReplayServer>> ReplayServer::Start(
   ASSIGN_OR_RETURN(options.auth_token, ResolveAuthToken(config.security()));
   if (!config.dataset().path().empty()) {
     ASSIGN_OR_RETURN(server->dataset_, OpenOfflineDataset(config.dataset()));
-    if (config.replay().shape_from_env()) {
+    // Shapes given from the env (`tandem replay` with replay.shape_from_env): the dataset must be
+    // of that env.
+    if (options.spec.has_value() && config.replay().shape_from_env()) {
       RETURN_IF_ERROR(CheckDatasetForEnv(config, *server->dataset_));
     }
   }

@@ -30,6 +30,7 @@ class ReplayCrashTest : public ::testing::TestWithParam<const char*> {
     fs::create_directories(dir_);
     std::ofstream(dir_ + "/config.textproto")
         << "replay { address: \"127.0.0.1:0\" offline_ratio: 0 min_size_to_sample: 1\n"
+        << "  shape_from_env: false\n"
         << "  wal_dir: \"" << dir_ << "/wal\" fsync_policy: " << GetParam() << " }\n"
         << "metrics { enabled: false }\n";
   }

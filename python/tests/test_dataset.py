@@ -51,3 +51,43 @@ def test_bad_files_raise(tmp_path):
     garbage.write_bytes(b"this is not HDF5" * 100)
     with pytest.raises(ValueError):
         tandem.read_dataset(str(garbage))
+
+
+def test_episode_datasets_read_in_the_episode_layout(tandem_binary, tmp_path):
+    """A whole-episode dataset (here imported from CFCQL's layout, written with h5py)."""
+    h5py = pytest.importorskip("h5py")
+    source = tmp_path / "3m_medium.h5"
+    rng = np.random.default_rng(0)
+    e, l, n = 3, 61, 3
+    lengths = [60, 12, 7]
+    filled = np.zeros((e, l, 1), np.int64)
+    terminated = np.zeros((e, l, 1), np.uint8)
+    actions = rng.integers(1, 9, (e, l, n, 1)).astype(np.int64)
+    reward = np.zeros((e, l, 1), np.float32)
+    obs = np.zeros((e, l, n, 30), np.float32)
+    state = np.zeros((e, l, 48), np.float32)
+    for i, t in enumerate(lengths):
+        filled[i, : t + 1] = 1
+        obs[i, : t + 1] = rng.standard_normal((t + 1, n, 30))
+        state[i, : t + 1] = rng.standard_normal((t + 1, 48))
+        reward[i, :t] = 0.5
+        if t < 60:
+            terminated[i, t - 1] = 1
+    actions[filled[:, :, 0] == 0] = 0
+    with h5py.File(source, "w") as f:
+        for key, value in dict(state=state, obs=obs, actions=actions,
+                               avail_actions=np.ones((e, l, n, 9), np.int32), reward=reward,
+                               terminated=terminated, filled=filled).items():
+            f[key] = value
+    imported = tmp_path / "3m-episodes.h5"
+    subprocess.run([tandem_binary, "dataset", "import-cfcql", str(source), "--out", str(imported)],
+                   check=True, capture_output=True)
+    data = tandem.read_dataset(str(imported))
+    assert data["attrs"]["episode_steps"] == l
+    assert data["attrs"]["num_episodes"] == e
+    assert data["obs"].shape == (e, l, n, 30) and data["state"].shape == (e, l, 48)
+    assert data["actions"].shape == (e, l, n) and data["actions"].dtype == np.int32
+    assert data["filled"].shape == (e, l)
+    np.testing.assert_array_equal(data["filled"].sum(axis=1), np.array(lengths) + 1)
+    np.testing.assert_allclose(data["obs"][1, :13], obs[1, :13])
+    np.testing.assert_allclose(data["reward"].sum(axis=1), 0.5 * np.array(lengths))
