@@ -120,7 +120,7 @@ class AttrReader {
   AttrReader(hid_t file, std::string path) : file_(file), path_(std::move(path)) {}
 
   absl::StatusOr<std::string> String(const char* name) const {
-    ASSIGN_OR_RETURN(H5Id attr, Open(name));
+    ASSIGN_OR_RETURN(H5Id attr, OpenScalar(name));
     H5Id type(H5Aget_type(attr.get()), H5Tclose);
     if (H5Tget_class(type.get()) != H5T_STRING) return Bad(name, "is not a string");
     H5Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -144,7 +144,7 @@ class AttrReader {
   }
 
   absl::StatusOr<int64_t> Int(const char* name) const {
-    ASSIGN_OR_RETURN(H5Id attr, Open(name));
+    ASSIGN_OR_RETURN(H5Id attr, OpenScalar(name));
     H5Id type(H5Aget_type(attr.get()), H5Tclose);
     if (H5Tget_class(type.get()) != H5T_INTEGER) return Bad(name, "is not an integer");
     int64_t value = 0;
@@ -161,7 +161,10 @@ class AttrReader {
   bool Has(const char* name) const { return H5Aexists(file_, name) > 0; }
 
   absl::StatusOr<double> Double(const char* name) const {
-    ASSIGN_OR_RETURN(H5Id attr, Open(name));
+    ASSIGN_OR_RETURN(H5Id attr, OpenScalar(name));
+    H5Id type(H5Aget_type(attr.get()), H5Tclose);
+    const H5T_class_t type_class = H5Tget_class(type.get());
+    if (type_class != H5T_FLOAT && type_class != H5T_INTEGER) return Bad(name, "is not a number");
     double value = 0;
     if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &value) < 0) return Bad(name, "cannot be read");
     return value;
@@ -183,6 +186,15 @@ class AttrReader {
     if (H5Aexists(file_, name) <= 0) return Bad(name, "is missing");
     H5Id attr(H5Aopen(file_, name, H5P_DEFAULT), H5Aclose);
     if (!attr.ok()) return Bad(name, "cannot be opened");
+    return attr;
+  }
+  // Open, for attributes read into one value: an array (or empty) attribute would be read past
+  // that value's memory, so anything but exactly one element is refused.
+  absl::StatusOr<H5Id> OpenScalar(const char* name) const {
+    ASSIGN_OR_RETURN(H5Id attr, Open(name));
+    H5Id space(H5Aget_space(attr.get()), H5Sclose);
+    const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    if (n != 1) return Bad(name, absl::StrCat("must hold one value, holds ", n));
     return attr;
   }
   absl::Status Bad(const char* name, absl::string_view problem) const {

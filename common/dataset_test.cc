@@ -336,6 +336,34 @@ TEST(Dataset, NanIsRejectedWithKeyAndRow) {
   EXPECT_THAT(status.message(), HasSubstr("key 'reward' row 6: non-finite value"));
 }
 
+// Found by tests/fuzz/dataset_reader_fuzz.cc: an attribute that holds an array where one value is
+// expected was read past the reader's single value (a stack overflow). Now it is an error.
+TEST(Dataset, ArrayAttributesWhereOneValueIsExpectedAreRefused) {
+  const std::string path = WriteDataset(ContinuousSpec(3, 5, 7, 2), 1, 10);
+  auto replace = [&](const char* name, hid_t type, const void* values) {
+    RawFile file(path);
+    H5Adelete(file.id(), name);
+    const hsize_t count = 5;
+    const hid_t space = H5Screate_simple(1, &count, nullptr);
+    const hid_t attr = H5Acreate2(file.id(), name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(attr, type, values);
+    H5Aclose(attr);
+    H5Sclose(space);
+  };
+  const std::vector<double> doubles(5, 1.5);
+  replace("return_mean", H5T_NATIVE_DOUBLE, doubles.data());
+  auto stats = ReadDatasetStats(path);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_THAT(stats.status().message(),
+              HasSubstr("attribute 'return_mean' must hold one value, holds 5"));
+  const std::vector<int64_t> ints(5, 3);
+  replace("num_agents", H5T_NATIVE_INT64, ints.data());
+  auto source = OpenTandemDataset(path);
+  ASSERT_FALSE(source.ok());
+  EXPECT_THAT(source.status().message(),
+              HasSubstr("attribute 'num_agents' must hold one value, holds 5"));
+}
+
 TEST(Dataset, WrongFormatAttributeIsRejected) {
   const std::string path = TempPath("omiga_like.h5");
   hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);

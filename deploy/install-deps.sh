@@ -39,7 +39,8 @@ runtime_packages=(
 # deployment files in the tests; python3-h5py checks that datasets read in plain Python. The Python
 # package (python/) is built with pybind11 against Debian's python3 and NumPy; its replay client
 # uses python3-grpcio with stubs from grpc_python_plugin, pytest runs its tests, and its PyTorch
-# examples use python3-torch (the same LibTorch as libtorch-dev).
+# examples use python3-torch (the same LibTorch as libtorch-dev). clang-14 and its libFuzzer runtime
+# build the fuzz targets of tests/fuzz/.
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev
@@ -55,6 +56,7 @@ build_packages=(
   gnuplot-nox
   prometheus docker-compose python3-yaml python3-h5py
   pybind11-dev python3-dev python3-numpy python3-pytest python3-grpcio python3-protobuf python3-torch
+  clang-14 libclang-rt-14-dev
 )
 
 packages=("${runtime_packages[@]}")
