@@ -8,6 +8,9 @@ from tandem import _tandem
 
 ENVS = tandem.registered_envs()
 SMAC = [name for name in ENVS if name.startswith("smac/")]
+# Option strings, as `tandem run` configs give them.
+WITH_OPTIONS = ["mamujoco/Ant-2x4(obs_mode=khop)",
+                "mamujoco/HalfCheetah-6x1(obs_mode=khop,agent_obsk=1)", "smac/3m(episode_limit=30)"]
 
 
 def test_every_family_is_registered():
@@ -44,7 +47,7 @@ def smac_api_episode(name, seed, max_steps=40):
     return trace
 
 
-@pytest.mark.parametrize("name", ENVS)
+@pytest.mark.parametrize("name", ENVS + WITH_OPTIONS)
 def test_smac_api_shapes_dtypes_and_seeding(name):
     env = tandem.make(name, seed=3)
     spec = env.spec
@@ -70,7 +73,7 @@ def test_smac_api_shapes_dtypes_and_seeding(name):
     assert len(a) != len(c) or any(not np.array_equal(x, y) for x, y in zip(a, c))
 
 
-@pytest.mark.parametrize("name", ENVS)
+@pytest.mark.parametrize("name", ENVS + WITH_OPTIONS)
 def test_parallel_api_shapes_spaces_and_seeding(name):
     env = tandem.parallel_env(name)
     spec = env._spec
@@ -247,3 +250,10 @@ def test_bad_inputs_raise_and_never_crash():
         pool.step(np.zeros((3, 3), dtype=np.int64))
     with pytest.raises(TypeError):
         pool.step(np.zeros((2, 3), dtype=np.float32) + 0.5j)
+
+
+def test_options_change_the_env():
+    assert tandem.make("smac/3m(episode_limit=30)").episode_limit == 30
+    omiga = tandem.make("mamujoco/Ant-2x4").get_obs_size()
+    khop = tandem.make("mamujoco/Ant-2x4(obs_mode=khop)").get_obs_size()
+    assert omiga != khop
