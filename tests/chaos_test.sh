@@ -30,8 +30,7 @@ CONFIG
 "$TANDEM" run --config "$tmp/run.textproto" --run_dir "$tmp/run" >"$tmp/run.out" 2>&1 &
 run_pid=$!
 
-# pid_of NAME: the pid processes.txt lists for child NAME.
-pid_of() { awk -v name="$1" '$1 == name { print $3 }' "$tmp/run/processes.txt" 2>/dev/null; }
+pid_of() { child_pid "$tmp/run" "$1"; }
 # metric PORT NAME: the value of an unlabelled or first-labelled sample of NAME on a /metrics port.
 metric() { http_get "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1 ~ "^"n { print $2; exit }'; }
 # wait_restarted NAME OLD_PID: waits until NAME runs under another pid and serves again.

@@ -71,7 +71,7 @@ while read -r name role pid ports; do
 done <"$tmp/run/processes.txt"
 
 # Kill an actor mid-run: the run must report it, restart it and complete (checked at the end).
-actor_pid=$(awk '$1 == "actor-0" { print $3 }' "$tmp/run/processes.txt")
+actor_pid=$(child_pid "$tmp/run" actor-0)
 kill -KILL "$actor_pid"
 
 # A real Prometheus scrapes the run through its file_sd targets.

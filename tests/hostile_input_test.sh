@@ -111,7 +111,7 @@ run_pid=$!
 pids+=("$run_pid")
 actor_pid=""
 for _ in $(seq 1 600); do
-  actor_pid=$(awk '$1 == "actor-0" { print $3 }' "$tmp/run/processes.txt" 2>/dev/null)
+  actor_pid=$(child_pid "$tmp/run" actor-0)
   [[ -n $actor_pid ]] && break
   kill -0 "$run_pid" 2>/dev/null || break
   sleep 0.2
@@ -131,7 +131,7 @@ token=""
 kill -KILL "$actor_pid"
 restarted=""
 for _ in $(seq 1 300); do
-  restarted=$(awk '$1 == "actor-0" { print $3 }' "$tmp/run/processes.txt" 2>/dev/null)
+  restarted=$(child_pid "$tmp/run" actor-0)
   [[ -n $restarted && $restarted != "$actor_pid" ]] && break
   sleep 0.2
 done

@@ -11,3 +11,9 @@ fail() {
 http_get() {
   python3 -c 'import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$1"
 }
+
+# child_pid RUN_DIR NAME: the pid a `tandem run` directory's processes.txt lists for child NAME
+# (empty while it is not listed).
+child_pid() {
+  awk -v name="$2" '$1 == name { print $3 }' "$1/processes.txt" 2>/dev/null
+}

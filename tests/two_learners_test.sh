@@ -53,7 +53,7 @@ config 10000000 >"$tmp/long.textproto"
 run_pid=$!
 pid=""
 for _ in $(seq 1 600); do
-  pid=$(awk '$1 == "learner-rank-1" {print $3}' "$tmp/long/processes.txt" 2>/dev/null)
+  pid=$(child_pid "$tmp/long" learner-rank-1)
   [[ -n "$pid" ]] && grep -q "updates" "$tmp/long/logs/learner.log" 2>/dev/null && break
   kill -0 "$run_pid" 2>/dev/null || break
   sleep 0.2

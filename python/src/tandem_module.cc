@@ -279,6 +279,23 @@ class Pool {
   std::unique_ptr<envs::EnvPool> pool_;
 };
 
+// Per-env dimensions of one of the pool's buffers.
+using Dims = std::vector<py::ssize_t>;
+Dims PerEnvScalar(const envs::EnvSpec&) { return {}; }
+
+// A property getter returning buffer `buffer` of the Python EnvPool `self` as a read-only view
+// shaped [envs, dims(spec)...], kept alive by `self`.
+template <typename T>
+auto PoolView(absl::Span<const T> (envs::EnvPool::*buffer)() const,
+              Dims (*dims)(const envs::EnvSpec&)) {
+  return [buffer, dims](const py::object& self) {
+    envs::EnvPool& pool = self.cast<Pool&>().pool();
+    Dims shape = {pool.size()};
+    for (py::ssize_t d : dims(pool.spec())) shape.push_back(d);
+    return View((pool.*buffer)().data(), shape, self);
+  };
+}
+
 // Every column of a Tandem dataset as NumPy arrays, plus its attributes.
 py::dict ReadDataset(const std::string& path) {
   absl::StatusOr<std::unique_ptr<OfflineDataSource>> opened = OpenTandemDataset(path);
@@ -441,44 +458,25 @@ PYBIND11_MODULE(_tandem, m) {
       .def("reset_finished", &Pool::ResetFinished,
            "Restarts the envs whose episode ended in the last step.")
       .def_property_readonly("total_steps", &Pool::total_steps)
+      .def_property_readonly("obs", PoolView(&envs::EnvPool::obs,
+                                             [](const envs::EnvSpec& spec) -> Dims {
+                                               return {spec.num_agents, spec.obs_size};
+                                             }))
       .def_property_readonly(
-          "obs",
-          [](py::object self) {
-            envs::EnvPool& p = self.cast<Pool&>().pool();
-            return View(p.obs().data(), {p.size(), p.spec().num_agents, p.spec().obs_size}, self);
-          })
-      .def_property_readonly("state",
-                             [](py::object self) {
-                               envs::EnvPool& p = self.cast<Pool&>().pool();
-                               return View(p.state().data(), {p.size(), p.spec().state_size}, self);
-                             })
+          "state", PoolView(&envs::EnvPool::state,
+                            [](const envs::EnvSpec& spec) -> Dims { return {spec.state_size}; }))
       .def_property_readonly("avail_actions",
-                             [](py::object self) -> py::object {
-                               envs::EnvPool& p = self.cast<Pool&>().pool();
-                               if (!p.spec().has_avail_actions) return py::none();
-                               return View(p.avail_actions().data(),
-                                           {p.size(), p.spec().num_agents, p.spec().action_size},
-                                           self);
+                             [](const py::object& self) -> py::object {
+                               if (!self.cast<Pool&>().spec().has_avail_actions) return py::none();
+                               return PoolView(&envs::EnvPool::avail_actions,
+                                               [](const envs::EnvSpec& spec) -> Dims {
+                                                 return {spec.num_agents, spec.action_size};
+                                               })(self);
                              })
-      .def_property_readonly("reward",
-                             [](py::object self) {
-                               envs::EnvPool& p = self.cast<Pool&>().pool();
-                               return View(p.reward().data(), {p.size()}, self);
-                             })
-      .def_property_readonly("terminated",
-                             [](py::object self) {
-                               envs::EnvPool& p = self.cast<Pool&>().pool();
-                               return View(p.terminated().data(), {p.size()}, self);
-                             })
-      .def_property_readonly("truncated",
-                             [](py::object self) {
-                               envs::EnvPool& p = self.cast<Pool&>().pool();
-                               return View(p.truncated().data(), {p.size()}, self);
-                             })
-      .def_property_readonly("won", [](py::object self) {
-        envs::EnvPool& p = self.cast<Pool&>().pool();
-        return View(p.won().data(), {p.size()}, self);
-      });
+      .def_property_readonly("reward", PoolView(&envs::EnvPool::reward, PerEnvScalar))
+      .def_property_readonly("terminated", PoolView(&envs::EnvPool::terminated, PerEnvScalar))
+      .def_property_readonly("truncated", PoolView(&envs::EnvPool::truncated, PerEnvScalar))
+      .def_property_readonly("won", PoolView(&envs::EnvPool::won, PerEnvScalar));
 
   m.def("read_dataset", &ReadDataset, py::arg("path"),
         "Every column of a Tandem HDF5 dataset as NumPy arrays, with its attributes under "
