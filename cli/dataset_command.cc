@@ -1,7 +1,12 @@
 #include "cli/dataset_command.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iomanip>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -43,7 +48,82 @@ absl::Status PrintDatasetInfo(const std::string& path, std::ostream& out) {
 
 namespace {
 
+// The card of one of OMIGA's files, read directly: shapes, transitions and the returns of its
+// episodes (an episode ends at a transition whose next row has d = 1).
+void PrintReturns(const std::vector<double>& returns, std::ostream& out) {
+  if (returns.empty()) return;
+  double sum = 0, squares = 0;
+  for (double r : returns) sum += r, squares += r * r;
+  const double mean = sum / returns.size();
+  const double std = std::sqrt(std::max(0.0, squares / returns.size() - mean * mean));
+  out << std::fixed << std::setprecision(1) << "  return         mean " << mean << " +- " << std
+      << ", min " << *std::min_element(returns.begin(), returns.end()) << ", max "
+      << *std::max_element(returns.begin(), returns.end()) << "\n";
+}
+
+absl::Status PrintOmigaInfo(const std::string& path, std::ostream& out) {
+  ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> source, OpenOmigaDataset(path));
+  const int64_t n = source->size();
+  std::vector<float> reward(n);
+  std::vector<uint8_t> terminated(n);
+  RETURN_IF_ERROR(source->ReadColumn(Field::kReward, 0, n, reward.data()));
+  RETURN_IF_ERROR(source->ReadColumn(Field::kTerminated, 0, n, terminated.data()));
+  std::vector<double> returns;
+  double running = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    running += reward[t];
+    if (terminated[t]) returns.push_back(std::exchange(running, 0.0));
+  }
+  const std::optional<OmigaFileName> name = ParseOmigaFileName(path);
+  out << path << "\n"
+      << "  layout         OMIGA's MA-MuJoCo file (keys s, o, a, r, d), not Tandem's format\n"
+      << "  env            "
+      << (name ? name->env_name + " with obs_mode=omiga (from the file name)"
+               : std::string("unknown: the file name is not <Scenario>-v2-<conf>-<quality>.hdf5"))
+      << "\n"
+      << "  quality        " << (name ? name->quality : "unknown") << "\n"
+      << "  shapes         " << DescribeSpec(source->spec()) << "\n"
+      << "  transitions    " << n << "\n"
+      << "  episodes       " << returns.size() << " (complete)\n";
+  PrintReturns(returns, out);
+  out << "  use            as dataset.path directly (env option obs_mode=omiga), or convert it:\n"
+      << "                 tandem dataset import-omiga " << path << " --out <file>.h5"
+      << (name ? "" : " --env mamujoco/<Task>") << "\n";
+  return absl::OkStatus();
+}
+
+// The card of one of CFCQL's SMAC files: shapes, episodes and their returns.
+absl::Status PrintCfcqlInfo(const std::string& path, std::ostream& out) {
+  const std::optional<CfcqlFileName> name = ParseCfcqlFileName(path);
+  ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> source,
+                   OpenCfcqlDataset(path, name ? name->env_name : "smac/unknown"));
+  const int64_t episodes = source->size(), steps = source->spec().episode_steps();
+  std::vector<float> reward(episodes * steps);
+  RETURN_IF_ERROR(source->ReadColumn(Field::kReward, 0, episodes, reward.data()));
+  std::vector<double> returns(episodes, 0.0);
+  for (int64_t e = 0; e < episodes; ++e) {
+    for (int64_t t = 0; t < steps; ++t) returns[e] += reward[e * steps + t];
+  }
+  out << path << "\n"
+      << "  layout         CFCQL's SMAC episode file (keys state, obs, actions, avail_actions, "
+         "reward, terminated, filled), not Tandem's format\n"
+      << "  env            "
+      << (name ? name->env_name + " (from the file name)"
+               : std::string("unknown: the file name is not <map>_<quality>.h5"))
+      << "\n"
+      << "  quality        " << (name ? name->quality : "unknown") << "\n"
+      << "  shapes         " << DescribeSpec(source->spec()) << "\n"
+      << "  episodes       " << episodes << "\n";
+  PrintReturns(returns, out);
+  out << "  use            convert it: tandem dataset import-cfcql " << path << " --out <file>.h5"
+      << (name ? "" : " --env smac/<map>") << "\n";
+  return absl::OkStatus();
+}
+
 absl::Status PrintInfo(const std::string& path, std::ostream& out) {
+  // Files of other projects have no `format` attribute: recognise them and say how to use them.
+  if (LooksLikeOmigaDataset(path)) return PrintOmigaInfo(path, out);
+  if (LooksLikeCfcqlDataset(path)) return PrintCfcqlInfo(path, out);
   return PrintDatasetInfo(path, out);
 }
 

@@ -35,6 +35,13 @@ with h5py.File(sys.argv[1], "w") as f:
     f["o"] = rng.standard_normal((rows, 6, 23)); f["s"] = rng.standard_normal((rows, 6, 23))
     f["a"] = rng.uniform(-1, 1, (rows, 6, 1)); f["r"] = rng.standard_normal((rows, 1)); f["d"] = d
 PY
+# `dataset info` reads OMIGA's file directly: its card, with how to use it.
+"$TANDEM" dataset info "$tmp/omiga/HalfCheetah-v2-6x1-medium.hdf5" >"$tmp/omiga-info.out" 2>&1 ||
+  { echo "FAIL dataset info on an OMIGA file: $(cat "$tmp/omiga-info.out")"; exit 1; }
+for line in "layout         OMIGA's MA-MuJoCo file" "env            mamujoco/HalfCheetah-6x1 with obs_mode=omiga" \
+            "quality        medium" "transitions    30" "episodes       3 (complete)" "tandem dataset import-omiga"; do
+  grep -qF "$line" "$tmp/omiga-info.out" || { echo "FAIL omiga info lacks '$line': $(cat "$tmp/omiga-info.out")"; exit 1; }
+done
 out=$("$TANDEM" dataset import-omiga "$tmp/omiga/HalfCheetah-v2-6x1-medium.hdf5" --out "$tmp/imported.h5")
 echo "$out"
 # 33 rows: t = 0..31 minus the d rows 10, 21 (32 is last) = 30 transitions in 3 episodes.
@@ -87,10 +94,14 @@ with h5py.File(sys.argv[1], "w") as f:
                            probs=np.zeros((E, L, n, 9), np.float32)).items():
         f[key] = value
 PY
-if "$TANDEM" dataset info "$tmp/cfcql/3m_medium_replay.h5" >"$tmp/cfcql.out" 2>&1; then
-  echo "FAIL dataset info read a CFCQL file as Tandem's"; exit 1
-fi
-grep -q "tandem dataset import-cfcql" "$tmp/cfcql.out" || { echo "FAIL no import hint: $(cat "$tmp/cfcql.out")"; exit 1; }
+# `dataset info` recognises the layout: a card with the episodes' returns (0.25 per step: 15, 3,
+# 6.25, 1.75) and how to convert it.
+"$TANDEM" dataset info "$tmp/cfcql/3m_medium_replay.h5" >"$tmp/cfcql.out" 2>&1 ||
+  { echo "FAIL dataset info on a CFCQL file: $(cat "$tmp/cfcql.out")"; exit 1; }
+for line in "layout         CFCQL's SMAC episode file" "env            smac/3m (from the file name)" \
+            "episodes       4" "return         mean 6.5 +- " "tandem dataset import-cfcql"; do
+  grep -qF "$line" "$tmp/cfcql.out" || { echo "FAIL cfcql info lacks '$line': $(cat "$tmp/cfcql.out")"; exit 1; }
+done
 out=$("$TANDEM" dataset import-cfcql "$tmp/cfcql/3m_medium_replay.h5" --out "$tmp/cfcql.h5")
 echo "$out"
 grep -q "imported 4 episodes" <<<"$out" || { echo "FAIL cfcql import count"; exit 1; }
