@@ -402,6 +402,20 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   c.Positive("algorithm.max_grad_norm", algo.max_grad_norm());
   c.Positive("algorithm.omiga.alpha", algo.omiga().alpha());
   c.Positive("algorithm.omiga.z_clip", algo.omiga().z_clip());
+  const std::string& online_update = algo.omiga().online_update();
+  c.Require(online_update == "omiga" || online_update == "awac" || online_update == "proto",
+            "algorithm.omiga.online_update",
+            absl::StrCat("must be omiga, awac or proto, got \"", online_update, "\""));
+  c.Positive("algorithm.omiga.awac.lambda", algo.omiga().awac().lambda());
+  c.Positive("algorithm.omiga.awac.max_weight", algo.omiga().awac().max_weight());
+  c.AtLeast("algorithm.omiga.proto.kl_weight_start", algo.omiga().proto().kl_weight_start(), 0.0);
+  c.AtLeast("algorithm.omiga.proto.kl_weight_end", algo.omiga().proto().kl_weight_end(), 0.0);
+  c.AtLeast("algorithm.omiga.proto.kl_anneal_env_steps", algo.omiga().proto().kl_anneal_env_steps(),
+            int64_t{1});
+  c.InRange("algorithm.omiga.proto.reference_update_rate",
+            algo.omiga().proto().reference_update_rate(), 0.0, 1.0, true);
+  c.Positive("algorithm.omiga.proto.initial_temperature",
+             algo.omiga().proto().initial_temperature());
   c.InRange("algorithm.ovm.lambda_end", algo.ovm().lambda_end(), 0.0, 1.0);
   c.AtLeast("algorithm.ovm.anneal_env_steps", algo.ovm().anneal_env_steps(), int64_t{1});
 

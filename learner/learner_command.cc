@@ -115,7 +115,11 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
     }
   }
   out << "tandem learner: rank " << rank << "/" << world << ", " << phase << " phase, "
-      << learner->algorithm().name() << " on " << learner->device().str()
+      << learner->algorithm().name()
+      << (phase == "online" && learner->algorithm().name() == "omiga"
+              ? absl::StrCat(" (online update ", config.algorithm().omiga().online_update(), ")")
+              : "")
+      << " on " << learner->device().str()
       << (parameters ? absl::StrCat(", weights on port ", parameters->port()) : "") << std::endl;
 
   // Offline: a fixed number of updates. Online: until the actors have taken online_env_steps steps.

@@ -27,16 +27,9 @@
 #include "common/networks/tanh_gaussian_policy.h"
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
+#include "learner/module_util.h"
 
 namespace tandem::learner {
-
-// The entropy temperature as a module, so checkpoints carry it: parameter "log_alpha".
-class TemperatureImpl : public torch::nn::Module {
- public:
-  TemperatureImpl() { log_alpha = register_parameter("log_alpha", torch::zeros({1})); }
-  at::Tensor log_alpha;
-};
-TORCH_MODULE(Temperature);
 
 class Masac : public Algorithm {
  public:

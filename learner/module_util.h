@@ -1,8 +1,10 @@
-// Parameter helpers the algorithms share: collect, copy and freeze module parameters.
+// Parameter helpers the algorithms share: collect, copy and freeze module parameters; the entropy
+// temperature module of the SAC-style updates.
 #ifndef TANDEM_LEARNER_MODULE_UTIL_H_
 #define TANDEM_LEARNER_MODULE_UTIL_H_
 
 #include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
 
 #include <initializer_list>
 #include <vector>
@@ -29,6 +31,14 @@ inline void CopyParameters(torch::nn::Module& from, torch::nn::Module& to) {
 inline void Freeze(torch::nn::Module& module) {
   for (at::Tensor& p : module.parameters()) p.set_requires_grad(false);
 }
+
+// An entropy temperature as a module, so checkpoints carry it: parameter "log_alpha".
+class TemperatureImpl : public torch::nn::Module {
+ public:
+  TemperatureImpl() { log_alpha = register_parameter("log_alpha", torch::zeros({1})); }
+  at::Tensor log_alpha;
+};
+TORCH_MODULE(Temperature);
 
 }  // namespace tandem::learner
 

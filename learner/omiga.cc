@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <torch/utils.h>
 
+#include <cmath>
 #include <functional>
 #include <tuple>
 
@@ -25,6 +26,16 @@ absl::StatusOr<std::unique_ptr<Omiga>> Omiga::Create(const AlgorithmContext& con
         "algorithm omiga: needs continuous actions (MA-MuJoCo); this spec is discrete");
   }
   std::unique_ptr<Omiga> omiga(new Omiga(context));
+  const std::string& online_update = context.config.omiga().online_update();
+  if (online_update == "awac") {
+    omiga->online_update_ = OnlineUpdate::kAwac;
+  } else if (online_update == "proto") {
+    omiga->online_update_ = OnlineUpdate::kProto;
+  } else if (online_update != "omiga") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.omiga.online_update: must be omiga, awac or proto, got \"",
+                     online_update, "\""));
+  }
   torch::manual_seed(context.seed);
   omiga->policy_ = networks::TanhGaussianPolicy(networks::OmigaPolicyOptions(spec, context.config));
   const auto q_options = networks::OmigaCriticOptions(spec, context.config);
@@ -74,7 +85,18 @@ std::vector<std::pair<std::string, torch::nn::Module*>> Omiga::Modules() {
     modules.emplace_back("q_memory", q_memory_.get());
     modules.emplace_back("mixer_memory", mixer_memory_.get());
   }
+  if (reference_policy_) {
+    modules.emplace_back("reference_policy", reference_policy_.get());
+    modules.emplace_back("temperature", temperature_.get());
+  }
   return modules;
+}
+
+std::vector<std::pair<std::string, FusedAdam*>> Omiga::Optimizers() {
+  std::vector<std::pair<std::string, FusedAdam*>> optimizers = {
+      {"policy", policy_optimizer_.get()}, {"q", q_optimizer_.get()}, {"v", v_optimizer_.get()}};
+  if (temperature_optimizer_) optimizers.emplace_back("temperature", temperature_optimizer_.get());
+  return optimizers;
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> Omiga::PublishedModules() {
@@ -92,6 +114,28 @@ void Omiga::BeginOnlinePhase() {
   Freeze(*q_memory_);
   Freeze(*mixer_memory_);
   ovm_active_ = context_.config.ovm().enabled();
+  online_ = true;
+  if (online_update_ == OnlineUpdate::kProto) {
+    // pi_k starts as the offline policy (PROTO copies the actor at the switch).
+    reference_policy_ =
+        networks::TanhGaussianPolicy(networks::OmigaPolicyOptions(context_.spec, context_.config));
+    reference_policy_->to(context_.device);
+    CopyParameters(*policy_, *reference_policy_);
+    Freeze(*reference_policy_);
+    temperature_ = Temperature();
+    temperature_->to(context_.device);
+    {
+      at::NoGradGuard no_grad;
+      temperature_->log_alpha.fill_(
+          std::log(context_.config.omiga().proto().initial_temperature()));
+    }
+    FusedAdamOptions adam;
+    adam.learning_rate = context_.config.learning_rate();
+    adam.max_grad_norm = 0;
+    temperature_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({temperature_.get()}), adam);
+    policy_parameters_ = ParametersOf({policy_.get()});
+    reference_parameters_ = ParametersOf({reference_policy_.get()});
+  }
 }
 
 at::Tensor Omiga::WithIds(const at::Tensor& obs) {
@@ -215,6 +259,8 @@ absl::StatusOr<OmigaLosses> Omiga::BackwardInTwoStreams(const TrainingBatch& bat
 }
 
 absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
+  if (online_ && online_update_ == OnlineUpdate::kAwac) return AwacUpdate(batch);
+  if (online_ && online_update_ == OnlineUpdate::kProto) return ProtoUpdate(batch);
   policy_optimizer_->ZeroGrad();
   q_optimizer_->ZeroGrad();
   v_optimizer_->ZeroGrad();
@@ -227,13 +273,8 @@ absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
     // pass over their sum gives each group exactly its own loss's gradient.
     (losses.policy_loss + losses.q_loss + losses.v_loss).backward();
   }
-  if (context_.reduce_gradients) {
-    std::vector<at::Tensor> gradients;
-    for (FusedAdam* optimizer : {policy_optimizer_.get(), q_optimizer_.get(), v_optimizer_.get()}) {
-      for (const at::Tensor& p : optimizer->parameters()) gradients.push_back(p.grad());
-    }
-    RETURN_IF_ERROR(context_.reduce_gradients(gradients));
-  }
+  RETURN_IF_ERROR(
+      ReduceGradients({policy_optimizer_.get(), q_optimizer_.get(), v_optimizer_.get()}));
   // Gradient norms before clipping (the optimizers compute them for the clip anyway).
   const double policy_grad_norm = policy_optimizer_->Step();
   const double q_grad_norm = q_optimizer_->Step();

@@ -12,6 +12,9 @@
 //   L_pi = -mean exp(z) log pi(a_i | o_i)            (exp(z) detached)
 // then Adam steps (each group clipped to max_grad_norm) for policy, Q + mixer, V, and Polyak
 // averaging of the Q, V and mixer targets.
+// The online phase can run one of Sim2O's baselines instead (algorithm.omiga.online_update: AWAC-MA
+// or PROTO-MA, learner/o2o_baselines.h, learner/omiga_baselines.cc) over the same networks; the
+// offline phase is always OMIGA's, so every method starts from the same kind of checkpoint.
 #ifndef TANDEM_LEARNER_OMIGA_H_
 #define TANDEM_LEARNER_OMIGA_H_
 
@@ -25,6 +28,7 @@
 #include "common/worker_pool.h"
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
+#include "learner/module_util.h"
 
 namespace tandem::learner {
 
@@ -52,14 +56,18 @@ class Omiga : public Algorithm {
   void BeginOnlinePhase() override;
   void set_env_steps(int64_t env_steps) override { env_steps_ = env_steps; }
   int64_t env_steps() const override { return env_steps_; }
-  std::vector<std::pair<std::string, FusedAdam*>> Optimizers() override {
-    return {
-        {"policy", policy_optimizer_.get()}, {"q", q_optimizer_.get()}, {"v", v_optimizer_.get()}};
-  }
+  std::vector<std::pair<std::string, FusedAdam*>> Optimizers() override;
   void set_updates(int64_t updates) override { updates_ = updates; }
 
   // The loss terms for `batch` (exposed for tests).
   OmigaLosses ComputeLosses(const TrainingBatch& batch);
+
+  // The online phase's update (algorithm.omiga.online_update).
+  enum class OnlineUpdate { kOmiga, kAwac, kProto };
+  OnlineUpdate online_update() const { return online_update_; }
+  // PROTO-MA's reference policy pi_k and temperature alpha: null before its online phase.
+  networks::TanhGaussianPolicy& reference_policy() { return reference_policy_; }
+  Temperature& temperature() { return temperature_; }
 
   networks::TanhGaussianPolicy& policy() { return policy_; }
   networks::Mlp& q() { return q_; }
@@ -103,6 +111,21 @@ class Omiga : public Algorithm {
   // The CPU update in two streams (context.update_streams = 2): fills the gradients itself.
   absl::StatusOr<OmigaLosses> BackwardInTwoStreams(const TrainingBatch& batch);
   std::unique_ptr<WorkerPool> streams_;  // null: one stream
+
+  // Sim2O's baselines (learner/omiga_baselines.cc).
+  absl::StatusOr<UpdateStats> AwacUpdate(const TrainingBatch& batch);
+  absl::StatusOr<UpdateStats> ProtoUpdate(const TrainingBatch& batch);
+  // Q_tot(s, a) of `q` and `mixer`; `obs` without ids ([B, N, O]).
+  at::Tensor QTot(networks::Mlp& q, networks::OmigaMixer& mixer, const at::Tensor& obs,
+                  const at::Tensor& actions, const at::Tensor& state);
+  // Hands the gradients of `optimizers`' parameters to context.reduce_gradients (data parallel).
+  absl::Status ReduceGradients(std::initializer_list<FusedAdam*> optimizers);
+  OnlineUpdate online_update_ = OnlineUpdate::kOmiga;
+  bool online_ = false;
+  networks::TanhGaussianPolicy reference_policy_{nullptr};
+  Temperature temperature_{nullptr};
+  std::unique_ptr<FusedAdam> temperature_optimizer_;
+  std::vector<at::Tensor> policy_parameters_, reference_parameters_;
   int64_t updates_ = 0;
   int64_t env_steps_ = 0;
 };
