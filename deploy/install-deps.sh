@@ -2,16 +2,20 @@
 # Installs every Debian 12 package Tandem needs to build, test and run. Idempotent: packages that
 # are already installed are left alone and nothing is downloaded when nothing is missing.
 #
-# Usage: deploy/install-deps.sh [--runtime]
-#   --runtime  only the shared libraries and tools needed to run the binaries (Docker images).
+# Usage: deploy/install-deps.sh [--runtime] [--image-tools]
+#   --runtime      only the shared libraries and tools needed to run the binaries (Docker images).
+#   --image-tools  also buildah and debootstrap, to build the images without a Docker daemon
+#                  (deploy/build-image.sh).
 set -euo pipefail
 
 runtime_only=0
+image_tools=0
 for arg in "$@"; do
   case "$arg" in
     --runtime) runtime_only=1 ;;
+    --image-tools) image_tools=1 ;;
     -h | --help)
-      sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -40,12 +44,14 @@ runtime_packages=(
 # package (python/) is built with pybind11 against Debian's python3 and NumPy; its replay client
 # uses python3-grpcio with stubs from grpc_python_plugin, pytest runs its tests, and its PyTorch
 # examples use python3-torch (the same LibTorch as libtorch-dev). clang-14 and its libFuzzer runtime
-# build the fuzz targets of tests/fuzz/.
+# build the fuzz targets of tests/fuzz/. MuJoCo's CMake config looks for OpenGL (libqhull-dev,
+# libgl-dev and libopengl-dev; libmujoco-dev does not pull the last two, found by building the
+# image from a bare Debian).
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libmujoco-dev libqhull-dev
+  libmujoco-dev libqhull-dev libgl-dev libopengl-dev
   libabsl-dev
   prometheus-cpp-dev
   libgtest-dev libgmock-dev googletest
@@ -62,6 +68,9 @@ build_packages=(
 packages=("${runtime_packages[@]}")
 if [[ $runtime_only -eq 0 ]]; then
   packages+=("${build_packages[@]}")
+fi
+if [[ $image_tools -eq 1 ]]; then
+  packages+=(buildah debootstrap)
 fi
 
 missing=()
