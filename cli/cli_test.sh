@@ -188,6 +188,21 @@ else
   echo "FAIL results table: $(cat "$tmp/out" "$tmp/sweep/results.csv")"
   failed=$((failed + 1))
 fi
+# Runs with reference returns also get the normalized-score table (mean +- sample std over seeds).
+scored="name,seed,offline_return,online_return,composed_return,env_steps,updates,wall_seconds,env"
+scored="$scored,offline_win_rate,online_win_rate,offline_score,online_score,composed_score"
+mkdir -p "$tmp/scored/s1" "$tmp/scored/s2"
+printf '%s\nexp-s,1,1,2,3,100,5,1.0,mamujoco/HalfCheetah-6x1,,,20,40,45\n' "$scored" \
+  >"$tmp/scored/s1/result.csv"
+printf '%s\nexp-s,2,1,2,3,100,5,1.0,mamujoco/HalfCheetah-6x1,,,30,60,55\n' "$scored" \
+  >"$tmp/scored/s2/result.csv"
+expect "results with scores" 0 "" -- results "$tmp/scored"
+if grep -q "exp-s .* 2 .*25.0 +- 7.1 .*50.0 +- 14.1 .*50.0 +- 7.1" "$tmp/out"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL normalized score table: $(cat "$tmp/out")"
+  failed=$((failed + 1))
+fi
 # Runs that report wins also get the median test win rate per config (OVMSE's Table 1 layout) and
 # each config's median win-rate curve against online env steps, per env.
 header="$header,env,offline_win_rate,online_win_rate"

@@ -256,6 +256,9 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
     metadata.obs_mode = it->second;
   }
   metadata.source = "tandem dataset collect";
+  // The references of normalized scores: the random policy and the expert, same episode seeds.
+  metadata.random_return = random.mean_return;
+  metadata.expert_return = expert.mean_return;
   const TransitionSpec transition_spec = discrete ? spec.ToEpisodeSpec() : spec.ToTransitionSpec();
   auto record = [&](const Candidate& c, const std::string& tier,
                     const std::string& path) -> absl::Status {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "actor/evaluator.h"
 #include "actor/rollout.h"
 #include "cli/collect_command.h"
 #include "common/cfcql_dataset.h"
@@ -38,6 +39,14 @@ absl::Status PrintDatasetInfo(const std::string& path, std::ostream& out) {
       << std::fixed << std::setprecision(1) << "  return         mean " << stats.return_mean
       << " +- " << stats.return_std << ", min " << stats.return_min << ", max " << stats.return_max
       << "\n";
+  if (metadata.random_return && metadata.expert_return) {
+    out << "  references     random " << *metadata.random_return << ", expert "
+        << *metadata.expert_return << " (mean evaluation returns)\n"
+        << "  score          "
+        << actor::NormalizedScore(stats.return_mean, *metadata.random_return,
+                                  *metadata.expert_return)
+        << " (normalized mean return: 100 (R - random) / (expert - random))\n";
+  }
   if (stats.win_rate.has_value()) {
     out << std::setprecision(3) << "  win rate       " << *stats.win_rate << "\n";
   } else if (source->spec().episode_steps() > 0) {

@@ -259,7 +259,25 @@ class Run {
     if (config_.dataset().path().empty()) return absl::OkStatus();
     ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> dataset,
                      replay::OpenOfflineDataset(config_.dataset()));
-    return replay::CheckDatasetForEnv(config_, *dataset);
+    RETURN_IF_ERROR(replay::CheckDatasetForEnv(config_, *dataset));
+    // Normalized scores: reference returns the config leaves unset come from the dataset (files
+    // of `tandem dataset collect` carry them; other files have no metadata to read).
+    EvaluationConfig& eval = *config_.mutable_evaluation();
+    if (std::isnan(eval.random_return()) && std::isnan(eval.expert_return())) {
+      absl::StatusOr<DatasetMetadata> metadata = ReadDatasetMetadata(config_.dataset().path());
+      if (metadata.ok() && metadata->random_return && metadata->expert_return) {
+        eval.set_random_return(*metadata->random_return);
+        eval.set_expert_return(*metadata->expert_return);
+        out_ << absl::StrFormat(
+                    "normalized scores against the dataset's reference returns: random %.1f, "
+                    "expert %.1f",
+                    eval.random_return(), eval.expert_return())
+             << std::endl;
+        RETURN_IF_ERROR(WriteFileAtomically(ConfigPath(), ToTextProto(config_)));
+        report_.set_config(config_);
+      }
+    }
+    return absl::OkStatus();
   }
 
   absl::Status Pretrain() {

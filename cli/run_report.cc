@@ -227,6 +227,17 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
     }
     return std::string();
   };
+  auto score_of = [&](const std::string& prefix) {
+    const EvaluationConfig& eval = config_.evaluation();
+    if (std::isnan(eval.random_return()) || std::isnan(eval.expert_return())) return std::string();
+    for (const auto& [policy, r] : evaluations_) {
+      if (policy.rfind(prefix, 0) == 0) {
+        return absl::StrFormat("%.4f", actor::NormalizedScore(r.mean_return, eval.random_return(),
+                                                              eval.expert_return()));
+      }
+    }
+    return std::string();
+  };
   auto win_rate_of = [&](const std::string& prefix) {
     for (const auto& [policy, r] : evaluations_) {
       if (policy.rfind(prefix, 0) == 0 && r.reports_wins) {
@@ -239,11 +250,13 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
       dir_ + "/result.csv",
       absl::StrCat(
           "name,seed,offline_return,online_return,composed_return,env_steps,updates,"
-          "wall_seconds,env,offline_win_rate,online_win_rate\n",
+          "wall_seconds,env,offline_win_rate,online_win_rate,offline_score,online_score,"
+          "composed_score\n",
           config_.name(), ",", config_.seed(), ",", mean_of("offline"), ",", mean_of("online"), ",",
           mean_of("cbs-composed"), ",", total_env_steps_, ",", total_updates_, ",",
           absl::StrFormat("%.1f", absl::ToDoubleSeconds(absl::Now() - start_)), ",",
-          config_.env().name(), ",", win_rate_of("offline"), ",", win_rate_of("online"), "\n"));
+          config_.env().name(), ",", win_rate_of("offline"), ",", win_rate_of("online"), ",",
+          score_of("offline"), ",", score_of("online"), ",", score_of("cbs-composed"), "\n"));
 }
 
 void RunReport::Plot(std::ostream& out) {

@@ -32,7 +32,8 @@ namespace fs = std::filesystem;
 const std::vector<std::string>& ResultColumns() {
   static const auto* columns = new std::vector<std::string>{
       "offline_return", "online_return", "composed_return",  "env_steps",
-      "updates",        "wall_seconds",  "offline_win_rate", "online_win_rate"};
+      "updates",        "wall_seconds",  "offline_win_rate", "online_win_rate",
+      "offline_score",  "online_score",  "composed_score"};
   return *columns;
 }
 
@@ -280,6 +281,23 @@ absl::Status AggregateResults(const std::vector<std::string>& roots, const std::
       data << " " << (c.count ? absl::StrFormat("%.4f %.4f", c.mean, c.std) : "NaN NaN");
     }
     data << "\n";
+  }
+  // D4RL-style normalized scores, for the runs whose config or dataset had reference returns.
+  bool scored = false;
+  for (const auto& [name, aggregate] : by_name) {
+    scored = scored || Summarize(aggregate.values.at("online_score")).count > 0;
+  }
+  if (scored) {
+    out << "\nnormalized score, 100 (R - random) / (expert - random), mean +- std over seeds:\n"
+        << absl::StrFormat("%-28s %5s %20s %20s %20s\n", "config", "runs", "offline (before)",
+                           "online (after)", "composed (after)");
+    for (const auto& [name, aggregate] : by_name) {
+      if (Summarize(aggregate.values.at("online_score")).count == 0) continue;
+      out << absl::StrFormat("%-28s %5d %20s %20s %20s\n", name, aggregate.runs,
+                             MeanStd(aggregate.values.at("offline_score")),
+                             MeanStd(aggregate.values.at("online_score")),
+                             MeanStd(aggregate.values.at("composed_score")));
+    }
   }
   fs::create_directories(out_dir);
   RETURN_IF_ERROR(WinRateTables(by_name, out_dir, out));

@@ -445,6 +445,16 @@ absl::StatusOr<DatasetMetadata> ReadDatasetMetadata(const std::string& path) {
   ASSIGN_OR_RETURN(metadata.quality, attrs.String("quality"));
   ASSIGN_OR_RETURN(metadata.behaviour_policy, attrs.String("behaviour_policy"));
   ASSIGN_OR_RETURN(metadata.source, attrs.String("source"));
+  for (auto [name, value] : {std::pair{"reference_random_return", &metadata.random_return},
+                             std::pair{"reference_expert_return", &metadata.expert_return}}) {
+    if (!attrs.Has(name)) continue;
+    ASSIGN_OR_RETURN(double reference, attrs.Double(name));
+    if (!std::isfinite(reference)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": attribute '", name, "' is not finite"));
+    }
+    *value = reference;
+  }
   return metadata;
 }
 
@@ -680,6 +690,12 @@ absl::Status DatasetWriter::Finish() {
   }
   const TransitionSpec& spec = impl_->schema.spec();
   const DatasetMetadata& m = impl_->metadata;
+  for (auto [name, value] : {std::pair{"reference_random_return", m.random_return},
+                             std::pair{"reference_expert_return", m.expert_return}}) {
+    if (value.has_value() && !WriteNumberAttr(root, name, *value).ok()) {
+      return absl::InternalError(absl::StrCat(impl_->tmp_path, ": cannot write ", name));
+    }
+  }
   std::vector<int32_t> agent_obs(spec.agent_obs_sizes().begin(), spec.agent_obs_sizes().end());
   for (absl::Status status : {
            WriteStringAttr(root, "format", kFormat),

@@ -41,6 +41,10 @@ struct DatasetMetadata {
   std::string behaviour_policy;
   // What produced the file, e.g. "tandem dataset collect" or "omiga import".
   std::string source;
+  // Reference returns for normalized scores (D4RL's convention, per task): the mean evaluation
+  // return of a uniform-random policy and of the expert, as `tandem dataset collect` measured them
+  // on the same episode seeds. Absent in files that do not know them.
+  std::optional<double> random_return, expert_return;
 };
 
 // Summary statistics, recomputed from the data when a file is written.

@@ -31,7 +31,8 @@ std::string TempPath(const std::string& name) {
 std::string WriteDataset(const TransitionSpec& spec, int batches, int rows) {
   const std::string path = TempPath("data.h5");
   TransitionSchema schema = *TransitionSchema::Create(spec);
-  DatasetMetadata metadata{"test/env", "obs_mode=omiga", "omiga", "medium", "test policy", "test"};
+  DatasetMetadata metadata{"test/env",    "obs_mode=omiga", "omiga",      "medium",
+                           "test policy", "test",           std::nullopt, std::nullopt};
   auto writer = DatasetWriter::Create(path, spec, metadata);
   EXPECT_TRUE(writer.ok()) << writer.status();
   for (int b = 0; b < batches; ++b) {
@@ -338,6 +339,46 @@ TEST(Dataset, NanIsRejectedWithKeyAndRow) {
 
 // Found by tests/fuzz/dataset_reader_fuzz.cc: an attribute that holds an array where one value is
 // expected was read past the reader's single value (a stack overflow). Now it is an error.
+TEST(Dataset, ReferenceReturnsAreStoredWhenKnown) {
+  // Files written without references read back without them.
+  auto plain = ReadDatasetMetadata(WriteDataset(ContinuousSpec(), 1, 5));
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->random_return.has_value());
+  EXPECT_FALSE(plain->expert_return.has_value());
+
+  const std::string path = TempPath("references.h5");
+  const TransitionSpec spec = ContinuousSpec();
+  DatasetMetadata metadata;
+  metadata.env_name = "test/env";
+  metadata.random_return = -280.5;
+  metadata.expert_return = 3600.25;
+  auto writer = DatasetWriter::Create(path, spec, metadata);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->Append(MakeBatch(*TransitionSchema::Create(spec), 5, 0)).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+  auto read = ReadDatasetMetadata(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->random_return.has_value() && read->expert_return.has_value());
+  EXPECT_DOUBLE_EQ(*read->random_return, -280.5);
+  EXPECT_DOUBLE_EQ(*read->expert_return, 3600.25);
+
+  // A non-finite reference is refused, naming it.
+  {
+    RawFile file(path);
+    H5Adelete(file.id(), "reference_expert_return");
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attr = H5Acreate2(file.id(), "reference_expert_return", H5T_NATIVE_DOUBLE, space,
+                                  H5P_DEFAULT, H5P_DEFAULT);
+    const double nan = std::nan("");
+    H5Awrite(attr, H5T_NATIVE_DOUBLE, &nan);
+    H5Aclose(attr);
+    H5Sclose(space);
+  }
+  auto bad = ReadDatasetMetadata(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("'reference_expert_return' is not finite"));
+}
+
 TEST(Dataset, ArrayAttributesWhereOneValueIsExpectedAreRefused) {
   const std::string path = WriteDataset(ContinuousSpec(3, 5, 7, 2), 1, 10);
   auto replace = [&](const char* name, hid_t type, const void* values) {

@@ -47,6 +47,35 @@ awk -v e="$expert" -v m="$medium" 'BEGIN { exit !(e >= m) }' ||
 # medium-expert holds both tiers' episodes.
 [[ $("$TANDEM" dataset info "$tmp/run/datasets/HalfCheetah-6x1-medium-expert.h5" |
   sed -n 's/^  episodes       \([0-9]*\) .*/\1/p') -eq 6 ]] || { echo "FAIL: medium-expert != 6 episodes"; failed=1; }
+# Every tier carries the references of normalized scores; the expert tier replays the expert's
+# evaluation seeds without noise, so its score is 100.
+for tier in expert medium; do
+  grep -q "^  references     random " <("$TANDEM" dataset info "$tmp/run/datasets/HalfCheetah-6x1-$tier.h5") ||
+    { echo "FAIL: $tier tier has no reference returns"; failed=1; }
+done
+expert_score=$("$TANDEM" dataset info "$tmp/run/datasets/HalfCheetah-6x1-expert.h5" |
+  sed -n 's/^  score          \([-0-9.]*\) .*/\1/p')
+[[ "$expert_score" == "100.0" ]] || { echo "FAIL: expert tier score '$expert_score', want 100.0"; failed=1; }
+# `tandem run` on a collected tier scores its policies against those references.
+cat >"$tmp/scored.textproto" <<CONFIG
+name: "scored"
+env { name: "mamujoco/HalfCheetah-6x1" options { key: "obs_mode" value: "omiga" } episode_limit: 50 }
+dataset { path: "$tmp/run/datasets/HalfCheetah-6x1-medium.h5" }
+algorithm { hidden_size: 32 mixer_hidden_size: 16 }
+learner { offline_updates: 50 batch_size: 32 online_env_steps: 600 publish_every_updates: 20
+          checkpoint_every_updates: 100 }
+replay { min_size_to_sample: 100 samples_per_insert: 16 error_buffer: 2000 }
+actors { num_actors: 1 envs_per_actor: 2 }
+evaluation { episodes: 1 every_versions: 10 }
+run { final_evaluation_episodes: 2 progress_interval_seconds: 5 }
+CONFIG
+"$TANDEM" run --config "$tmp/scored.textproto" --run_dir "$tmp/scored" >"$tmp/scored.txt" 2>&1 ||
+  { tail -n 30 "$tmp/scored.txt"; echo "FAIL: run on the medium tier"; failed=1; }
+grep -q "normalized scores against the dataset's reference returns" "$tmp/scored.txt" ||
+  { echo "FAIL: the run did not take the dataset's references"; failed=1; }
+grep -q "normalized" "$tmp/scored/summary.txt" || { echo "FAIL: no normalized column in the summary"; failed=1; }
+awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i } NR == 2 { exit ($col["online_score"] == "") }' \
+  "$tmp/scored/result.csv" || { echo "FAIL: result.csv has no online_score"; failed=1; }
 # Every checkpoint was kept and evaluated.
 [[ $(grep -c '^\[collect\] checkpoint online' "$tmp/out.txt") -ge 3 ]] ||
   { echo "FAIL: fewer than 3 checkpoints evaluated"; failed=1; }
