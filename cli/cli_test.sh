@@ -203,6 +203,24 @@ else
   echo "FAIL normalized score table: $(cat "$tmp/out")"
   failed=$((failed + 1))
 fi
+# Runs that name their method and dataset also get Sim2O's Table I layout: rows task + dataset,
+# columns methods, each the method's own policy's score.
+paper="$scored,method,dataset,method_return,method_score"
+mkdir -p "$tmp/paper/a1" "$tmp/paper/a2" "$tmp/paper/b1"
+printf '%s\nhc-sim2o,1,1,2,3,100,5,1.0,mamujoco/HalfCheetah-6x1,,,20,40,45,Sim2O,medium,3,45\n' \
+  "$paper" >"$tmp/paper/a1/result.csv"
+printf '%s\nhc-sim2o,2,1,2,3,100,5,1.0,mamujoco/HalfCheetah-6x1,,,20,40,45,Sim2O,medium,3,55\n' \
+  "$paper" >"$tmp/paper/a2/result.csv"
+printf '%s\nhc-awac,1,1,2,3,100,5,1.0,mamujoco/HalfCheetah-6x1,,,20,30,45,AWAC-MA,medium,2,30\n' \
+  "$paper" >"$tmp/paper/b1/result.csv"
+expect "results as Table I" 0 "" -- results "$tmp/paper"
+if grep -Eq "task / dataset +AWAC-MA +Sim2O" "$tmp/out" &&
+  grep -Eq "^mamujoco/HalfCheetah-6x1 medium +30.0 \+- 0.0 \(1\) +50.0 \+- 7.1 \(2\)" "$tmp/out"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL Table I layout: $(cat "$tmp/out")"
+  failed=$((failed + 1))
+fi
 # Runs that report wins also get the median test win rate per config (OVMSE's Table 1 layout) and
 # each config's median win-rate curve against online env steps, per env.
 header="$header,env,offline_win_rate,online_win_rate"

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/dataset.h"
 #include "common/files.h"
 #include "common/metrics_scrape.h"
 
@@ -160,6 +161,43 @@ void RunReport::AddEvaluation(const std::string& policy, const actor::Evaluation
   evaluations_.emplace_back(policy, result);
 }
 
+namespace {
+
+struct Method {
+  std::string label;
+  bool composed = false;  // acts with the CBS-composed policy
+};
+
+// The method a configuration runs, in Sim2O's names (Table I, Figure 4, Table VI); empty for
+// configurations of no method of that table (the OVMSE maps have their win-rate table).
+Method MethodOf(const ExperimentConfig& config) {
+  const std::string& selector = config.selector().name();
+  if (config.algorithm().name() == "omiga") {
+    const std::string& update = config.algorithm().omiga().online_update();
+    if (selector == "online" && update == "awac") return {"AWAC-MA"};
+    if (selector == "online" && update == "proto") return {"PROTO-MA"};
+    if (update == "omiga") {
+      if (selector == "cbs") return {"Sim2O", true};
+      if (selector == "cbs-random") return {"Random-Sim2O", true};
+      if (selector == "cbs-greedy") return {"Greedy-Sim2O", true};
+      if (selector == "exhaustive") return {"Exhaustive", true};
+      if (selector == "pex") return {"PEX-MA"};
+      if (selector == "online") return {"OMIGA-FT"};
+    }
+  }
+  return {};
+}
+
+// The dataset's quality tier when the file records one, else its file name; "-" without data.
+std::string DatasetLabel(const std::string& path) {
+  if (path.empty()) return "-";
+  absl::StatusOr<DatasetMetadata> metadata = ReadDatasetMetadata(path);
+  if (metadata.ok() && !metadata->quality.empty()) return metadata->quality;
+  return std::filesystem::path(path).stem().string();
+}
+
+}  // namespace
+
 absl::Status RunReport::WriteSummary(std::ostream& out) {
   const EvaluationConfig& eval = config_.evaluation();
   const bool normalized = !std::isnan(eval.random_return()) && !std::isnan(eval.expert_return());
@@ -246,17 +284,24 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
     }
     return std::string();
   };
+  // Which evaluated policy is the method's own (Sim2O and its ablations act with the composed
+  // policy, everything else with the online one), its label and the dataset's, for the paper-style
+  // table of `tandem results` (tasks x datasets rows, methods columns).
+  const Method method = MethodOf(config_);
+  const char* own = method.composed ? "cbs-composed" : "online";
   return WriteFileAtomically(
       dir_ + "/result.csv",
-      absl::StrCat(
-          "name,seed,offline_return,online_return,composed_return,env_steps,updates,"
-          "wall_seconds,env,offline_win_rate,online_win_rate,offline_score,online_score,"
-          "composed_score\n",
-          config_.name(), ",", config_.seed(), ",", mean_of("offline"), ",", mean_of("online"), ",",
-          mean_of("cbs-composed"), ",", total_env_steps_, ",", total_updates_, ",",
-          absl::StrFormat("%.1f", absl::ToDoubleSeconds(absl::Now() - start_)), ",",
-          config_.env().name(), ",", win_rate_of("offline"), ",", win_rate_of("online"), ",",
-          score_of("offline"), ",", score_of("online"), ",", score_of("cbs-composed"), "\n"));
+      absl::StrCat("name,seed,offline_return,online_return,composed_return,env_steps,updates,"
+                   "wall_seconds,env,offline_win_rate,online_win_rate,offline_score,online_score,"
+                   "composed_score,method,dataset,method_return,method_score\n",
+                   config_.name(), ",", config_.seed(), ",", mean_of("offline"), ",",
+                   mean_of("online"), ",", mean_of("cbs-composed"), ",", total_env_steps_, ",",
+                   total_updates_, ",",
+                   absl::StrFormat("%.1f", absl::ToDoubleSeconds(absl::Now() - start_)), ",",
+                   config_.env().name(), ",", win_rate_of("offline"), ",", win_rate_of("online"),
+                   ",", score_of("offline"), ",", score_of("online"), ",", score_of("cbs-composed"),
+                   ",", method.label, ",", DatasetLabel(config_.dataset().path()), ",",
+                   mean_of(own), ",", score_of(own), "\n"));
 }
 
 void RunReport::Plot(std::ostream& out) {

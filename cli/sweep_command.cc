@@ -31,15 +31,17 @@ namespace fs = std::filesystem;
 // The columns of result.csv that `tandem results` aggregates (written by tandem run).
 const std::vector<std::string>& ResultColumns() {
   static const auto* columns = new std::vector<std::string>{
-      "offline_return", "online_return", "composed_return",  "env_steps",
-      "updates",        "wall_seconds",  "offline_win_rate", "online_win_rate",
-      "offline_score",  "online_score",  "composed_score"};
+      "offline_return", "online_return",    "composed_return", "env_steps",     "updates",
+      "wall_seconds",   "offline_win_rate", "online_win_rate", "offline_score", "online_score",
+      "composed_score", "method_return",    "method_score"};
   return *columns;
 }
 
 struct RunResult {
   std::string name;
   std::string env;  // runs written before result.csv named it: ""
+  // The method's paper name and the dataset's tier (runs written before result.csv had them: "").
+  std::string method, dataset;
   std::string dir;
   std::map<std::string, double> values;
 };
@@ -58,8 +60,12 @@ absl::StatusOr<RunResult> ReadResult(const fs::path& csv) {
   RunResult result;
   result.dir = csv.parent_path().string();
   for (size_t i = 0; i < header.size(); ++i) {
-    if (header[i] == "name" || header[i] == "env") {
-      (header[i] == "name" ? result.name : result.env) = row[i];
+    if (header[i] == "name" || header[i] == "env" || header[i] == "method" ||
+        header[i] == "dataset") {
+      (header[i] == "name"     ? result.name
+       : header[i] == "env"    ? result.env
+       : header[i] == "method" ? result.method
+                               : result.dataset) = row[i];
       continue;
     }
     double value = NAN;
@@ -71,7 +77,7 @@ absl::StatusOr<RunResult> ReadResult(const fs::path& csv) {
 
 struct ConfigRuns {
   int runs = 0;
-  std::string env;
+  std::string env, method, dataset;
   std::map<std::string, std::vector<double>> values;
   // Per run: its test win rate against online env steps (learning_curve.dat), from the offline
   // policy's at step 0 when it had one.
@@ -226,6 +232,45 @@ std::string MeanStd(const std::vector<double>& values) {
   return s.count == 0 ? "-" : absl::StrFormat("%.1f +- %.1f", s.mean, s.std);
 }
 
+// Sim2O's Table I layout: one row per task and dataset, one column per method, each cell the
+// method's own policy (composed for Sim2O and its ablations, online otherwise) over seeds:
+// normalized score when the runs have reference returns, else raw return. Only for runs that name
+// their method and dataset, and only when some row compares two methods or more.
+void PaperTable(const std::map<std::string, ConfigRuns>& by_name, std::ostream& out) {
+  std::vector<std::string> methods;  // in order of first appearance
+  std::map<std::pair<std::string, std::string>, std::map<std::string, const ConfigRuns*>> rows;
+  bool scored = false;
+  for (const auto& [name, aggregate] : by_name) {
+    if (aggregate.method.empty() || aggregate.dataset.empty()) continue;
+    if (std::find(methods.begin(), methods.end(), aggregate.method) == methods.end()) {
+      methods.push_back(aggregate.method);
+    }
+    rows[{aggregate.env, aggregate.dataset}][aggregate.method] = &aggregate;
+    scored = scored || Summarize(aggregate.values.at("method_score")).count > 0;
+  }
+  bool compares = false;
+  for (const auto& [key, cells] : rows) compares = compares || cells.size() >= 2;
+  if (!compares) return;
+  const std::string column = scored ? "method_score" : "method_return";
+  out << "\n"
+      << (scored ? "normalized score" : "return")
+      << " of each method's own policy, mean +- std over seeds (runs):\n"
+      << absl::StrFormat("%-40s", "task / dataset");
+  for (const std::string& method : methods) out << absl::StrFormat(" %20s", method);
+  out << "\n";
+  for (const auto& [key, cells] : rows) {
+    out << absl::StrFormat("%-40s", absl::StrCat(key.first, " ", key.second));
+    for (const std::string& method : methods) {
+      auto it = cells.find(method);
+      out << absl::StrFormat(" %20s", it == cells.end()
+                                          ? std::string("")
+                                          : absl::StrCat(MeanStd(it->second->values.at(column)),
+                                                         " (", it->second->runs, ")"));
+    }
+    out << "\n";
+  }
+}
+
 // Aggregates every result.csv under `roots` by run name; prints the table, writes results.csv
 // and (with gnuplot) results.png into `out_dir`.
 absl::Status AggregateResults(const std::vector<std::string>& roots, const std::string& out_dir,
@@ -245,6 +290,8 @@ absl::Status AggregateResults(const std::vector<std::string>& roots, const std::
       ConfigRuns& aggregate = by_name[result->name];
       ++aggregate.runs;
       if (!result->env.empty()) aggregate.env = result->env;
+      if (!result->method.empty()) aggregate.method = result->method;
+      if (!result->dataset.empty()) aggregate.dataset = result->dataset;
       for (const std::string& column : ResultColumns()) {
         auto it = result->values.find(column);
         aggregate.values[column].push_back(it == result->values.end() ? NAN : it->second);
@@ -299,6 +346,7 @@ absl::Status AggregateResults(const std::vector<std::string>& roots, const std::
                              MeanStd(aggregate.values.at("composed_score")));
     }
   }
+  PaperTable(by_name, out);
   fs::create_directories(out_dir);
   RETURN_IF_ERROR(WinRateTables(by_name, out_dir, out));
   RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/results.csv", csv.str()));

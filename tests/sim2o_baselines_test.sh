@@ -44,4 +44,10 @@ for method in awac-ma proto-ma; do
     fail "no row with 2 runs for hc6x1-$method: $(cat "$tmp/results.out")"
 done
 
+# Sim2O's Table I layout: the task and dataset as the row, one column per method (2 runs each).
+grep -Eq "task / dataset +AWAC-MA +PROTO-MA" "$tmp/results.out" ||
+  fail "no table with AWAC-MA and PROTO-MA columns: $(cat "$tmp/results.out")"
+grep -Eq "^mamujoco/HalfCheetah-6x1 random .*\(2\) .*\(2\)" "$tmp/results.out" ||
+  fail "no HalfCheetah-6x1 random row with both methods: $(cat "$tmp/results.out")"
+
 [[ $failed -eq 0 ]] && echo "PASS sim2o baselines sweep" || exit 1
