@@ -118,6 +118,12 @@ class Omiga : public Algorithm {
   // Q_tot(s, a) of `q` and `mixer`; `obs` without ids ([B, N, O]).
   at::Tensor QTot(networks::Mlp& q, networks::OmigaMixer& mixer, const at::Tensor& obs,
                   const at::Tensor& actions, const at::Tensor& state);
+  // One step of the critic (Q and mixer) towards `target` (detached, [B]).
+  struct CriticStep {
+    at::Tensor q_tot, q_loss;
+    double grad_norm = 0;
+  };
+  absl::StatusOr<CriticStep> StepCritic(const TrainingBatch& batch, const at::Tensor& target);
   // Hands the gradients of `optimizers`' parameters to context.reduce_gradients (data parallel).
   absl::Status ReduceGradients(std::initializer_list<FusedAdam*> optimizers);
   OnlineUpdate online_update_ = OnlineUpdate::kOmiga;

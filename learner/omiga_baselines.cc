@@ -19,6 +19,18 @@ absl::Status Omiga::ReduceGradients(std::initializer_list<FusedAdam*> optimizers
   return context_.reduce_gradients(gradients);
 }
 
+absl::StatusOr<Omiga::CriticStep> Omiga::StepCritic(const TrainingBatch& batch,
+                                                    const at::Tensor& target) {
+  CriticStep step;
+  step.q_tot = QTot(q_, mixer_, batch.obs, batch.actions, batch.state);
+  step.q_loss = (step.q_tot - target).pow(2).mean();
+  q_optimizer_->ZeroGrad();
+  step.q_loss.backward();
+  RETURN_IF_ERROR(ReduceGradients({q_optimizer_.get()}));
+  step.grad_norm = q_optimizer_->Step();
+  return step;
+}
+
 at::Tensor Omiga::QTot(networks::Mlp& q, networks::OmigaMixer& mixer, const at::Tensor& obs,
                        const at::Tensor& actions, const at::Tensor& state) {
   WithIds(obs);  // sizes the id cache for this batch
@@ -41,12 +53,7 @@ absl::StatusOr<UpdateStats> Omiga::AwacUpdate(const TrainingBatch& batch) {
         gamma * (1 - batch.terminated) *
             QTot(q_target_, mixer_target_, batch.next_obs, next_actions, batch.next_state);
   }
-  const at::Tensor q_tot = QTot(q_, mixer_, batch.obs, batch.actions, batch.state);
-  const at::Tensor q_loss = (q_tot - y).pow(2).mean();
-  q_optimizer_->ZeroGrad();
-  q_loss.backward();
-  RETURN_IF_ERROR(ReduceGradients({q_optimizer_.get()}));
-  const double q_grad_norm = q_optimizer_->Step();
+  ASSIGN_OR_RETURN(const CriticStep critic, StepCritic(batch, y));
 
   // Actor: advantage-weighted log-likelihood of the batch's actions, per agent.
   at::Tensor advantage, weights;
@@ -68,14 +75,18 @@ absl::StatusOr<UpdateStats> Omiga::AwacUpdate(const TrainingBatch& batch) {
   const double policy_grad_norm = policy_optimizer_->Step();
   PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
   ++updates_;
-  const at::Tensor stats = at::stack({q_loss.detach(), policy_loss.detach(), q_tot.detach().mean(),
-                                      advantage.mean(), weights.mean()})
-                               .to(at::kCPU);
+  const at::Tensor stats =
+      at::stack({critic.q_loss.detach(), policy_loss.detach(), critic.q_tot.detach().mean(),
+                 advantage.mean(), weights.mean()})
+          .to(at::kCPU);
   const float* values = stats.data_ptr<float>();
-  return UpdateStats{{"q_loss", values[0]},           {"policy_loss", values[1]},
-                     {"q_tot_mean", values[2]},       {"advantage_mean", values[3]},
-                     {"awac_weight_mean", values[4]}, {"policy_grad_norm", policy_grad_norm},
-                     {"q_grad_norm", q_grad_norm}};
+  return UpdateStats{{"q_loss", values[0]},
+                     {"policy_loss", values[1]},
+                     {"q_tot_mean", values[2]},
+                     {"advantage_mean", values[3]},
+                     {"awac_weight_mean", values[4]},
+                     {"policy_grad_norm", policy_grad_norm},
+                     {"q_grad_norm", critic.grad_norm}};
 }
 
 absl::StatusOr<UpdateStats> Omiga::ProtoUpdate(const TrainingBatch& batch) {
@@ -111,12 +122,7 @@ absl::StatusOr<UpdateStats> Omiga::ProtoUpdate(const TrainingBatch& batch) {
                      QTot(q_target_, mixer_target_, batch.next_obs, next_actions, batch.next_state),
                      ProtoPenalty(next_log_prob, next_log_ratio, alpha, kl_weight));
   }
-  const at::Tensor q_tot = QTot(q_, mixer_, batch.obs, batch.actions, batch.state);
-  const at::Tensor q_loss = (q_tot - y).pow(2).mean();
-  q_optimizer_->ZeroGrad();
-  q_loss.backward();
-  RETURN_IF_ERROR(ReduceGradients({q_optimizer_.get()}));
-  const double q_grad_norm = q_optimizer_->Step();
+  ASSIGN_OR_RETURN(const CriticStep critic, StepCritic(batch, y));
 
   // Actor and temperature, through the updated critic (its gradients here are discarded).
   auto [actions, log_prob, log_ratio] = sample(obs);
@@ -135,8 +141,9 @@ absl::StatusOr<UpdateStats> Omiga::ProtoUpdate(const TrainingBatch& batch) {
   PolyakUpdate(reference_parameters_, policy_parameters_, proto.reference_update_rate());
   ++updates_;
   const at::Tensor stats =
-      at::stack({q_loss.detach(), policy_loss.detach(), alpha_loss.detach(), q_tot.detach().mean(),
-                 alpha.squeeze(), -log_prob.detach().mean(), log_ratio.detach().mean()})
+      at::stack({critic.q_loss.detach(), policy_loss.detach(), alpha_loss.detach(),
+                 critic.q_tot.detach().mean(), alpha.squeeze(), -log_prob.detach().mean(),
+                 log_ratio.detach().mean()})
           .to(at::kCPU);
   const float* values = stats.data_ptr<float>();
   return UpdateStats{{"q_loss", values[0]},
@@ -148,7 +155,7 @@ absl::StatusOr<UpdateStats> Omiga::ProtoUpdate(const TrainingBatch& batch) {
                      {"reference_log_ratio", values[6]},
                      {"kl_weight", kl_weight},
                      {"policy_grad_norm", policy_grad_norm},
-                     {"q_grad_norm", q_grad_norm}};
+                     {"q_grad_norm", critic.grad_norm}};
 }
 
 }  // namespace tandem::learner
