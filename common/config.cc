@@ -403,9 +403,15 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   c.Positive("algorithm.omiga.alpha", algo.omiga().alpha());
   c.Positive("algorithm.omiga.z_clip", algo.omiga().z_clip());
   const std::string& online_update = algo.omiga().online_update();
-  c.Require(online_update == "omiga" || online_update == "awac" || online_update == "proto",
+  c.Require(online_update == "omiga" || online_update == "awac" || online_update == "proto" ||
+                online_update == "rlpd",
             "algorithm.omiga.online_update",
-            absl::StrCat("must be omiga, awac or proto, got \"", online_update, "\""));
+            absl::StrCat("must be omiga, awac, proto or rlpd, got \"", online_update, "\""));
+  const RlpdConfig& rlpd = algo.omiga().rlpd();
+  c.InRange("algorithm.omiga.rlpd.critics", rlpd.critics(), 1, 100);
+  c.InRange("algorithm.omiga.rlpd.target_subset", rlpd.target_subset(), 1, rlpd.critics());
+  c.InRange("algorithm.omiga.rlpd.updates_per_batch", rlpd.updates_per_batch(), 1, 1000);
+  c.Positive("algorithm.omiga.rlpd.initial_temperature", rlpd.initial_temperature());
   c.Positive("algorithm.omiga.awac.lambda", algo.omiga().awac().lambda());
   c.Positive("algorithm.omiga.awac.max_weight", algo.omiga().awac().max_weight());
   c.AtLeast("algorithm.omiga.proto.kl_weight_start", algo.omiga().proto().kl_weight_start(), 0.0);

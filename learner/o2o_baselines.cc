@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <string>
 
 namespace tandem::learner {
 
@@ -58,6 +59,30 @@ at::Tensor SoftTdTarget(const at::Tensor& reward, const at::Tensor& terminated, 
 at::Tensor TemperatureLoss(const at::Tensor& log_alpha, const at::Tensor& log_prob,
                            double target_entropy) {
   return -(log_alpha * (log_prob.detach() + target_entropy)).mean();
+}
+
+at::Tensor SubsetMinimum(const at::Tensor& q, const at::Tensor& members) {
+  return std::get<0>(q.index_select(0, members).min(0));
+}
+
+LayerNormMlpImpl::LayerNormMlpImpl(const networks::MlpOptions& options) {
+  int64_t in = options.input_size;
+  for (size_t i = 0; i < options.hidden_sizes.size(); ++i) {
+    const int64_t out = options.hidden_sizes[i];
+    linears_.push_back(register_module("linear" + std::to_string(i), torch::nn::Linear(in, out)));
+    norms_.push_back(register_module("norm" + std::to_string(i),
+                                     torch::nn::LayerNorm(torch::nn::LayerNormOptions({out}))));
+    in = out;
+  }
+  linears_.push_back(register_module("linear" + std::to_string(options.hidden_sizes.size()),
+                                     torch::nn::Linear(in, options.output_size)));
+}
+
+at::Tensor LayerNormMlpImpl::forward(at::Tensor x) {
+  for (size_t i = 0; i < norms_.size(); ++i) {
+    x = at::relu(norms_[i]->forward(linears_[i]->forward(x)));
+  }
+  return linears_.back()->forward(x);
 }
 
 }  // namespace tandem::learner

@@ -17,12 +17,24 @@
 //   critic  y   = r + gamma (1 - d) (Q_tot'(s', a') - penalty(a')),  a' ~ pi(o')
 //   actor   L   = mean_b (penalty(a~) - Q_tot(s, a~)),  a~ ~ pi(o) reparameterised
 //   alpha   L   = -mean_{b,i} log_alpha (log pi(a~_i | o_i) + target_entropy),  target -|A_i|/2
+// RLPD-MA (Ball et al., ICML 2023), SAC over an ensemble of E LayerNorm critics Q_tot^k:
+//   critic  y   = r + gamma (1 - d) (min_{k in S} Q_tot^k'(s', a') - alpha sum_i log pi(a'_i|o'_i))
+//                 with S a random subset of the members and a' ~ pi(o');
+//           L   = sum_k mean_b (Q_tot^k(s, a) - y)^2
+//   actor   L   = mean_b (alpha sum_i log pi(a~_i | o_i) - mean_k Q_tot^k(s, a~))
 #ifndef TANDEM_LEARNER_O2O_BASELINES_H_
 #define TANDEM_LEARNER_O2O_BASELINES_H_
 
 #include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <vector>
+
+#include "common/networks/mlp.h"
 
 namespace tandem::learner {
 
@@ -64,6 +76,22 @@ at::Tensor SoftTdTarget(const at::Tensor& reward, const at::Tensor& terminated, 
 // The temperature loss -mean(log_alpha * (log_prob + target_entropy)) (log_prob detached).
 at::Tensor TemperatureLoss(const at::Tensor& log_alpha, const at::Tensor& log_prob,
                            double target_entropy);
+
+// RLPD's subset-min target: the minimum over `members` (long [m]) of `q` ([E, B]): [B].
+at::Tensor SubsetMinimum(const at::Tensor& q, const at::Tensor& members);
+
+// RLPD's critic network: an MLP with LayerNorm after every hidden Linear, before the ReLU.
+// Submodules "linear0", "norm0", ..., "linear<n>" (the output layer).
+class LayerNormMlpImpl : public torch::nn::Module {
+ public:
+  explicit LayerNormMlpImpl(const networks::MlpOptions& options);
+  at::Tensor forward(at::Tensor x);
+
+ private:
+  std::vector<torch::nn::Linear> linears_;
+  std::vector<torch::nn::LayerNorm> norms_;
+};
+TORCH_MODULE(LayerNormMlp);
 
 }  // namespace tandem::learner
 

@@ -93,6 +93,30 @@ TEST(O2oBaselines, TemperatureLossPullsEntropyTowardsTheTarget) {
   EXPECT_NEAR(log_alpha.grad().item<double>(), 2.5, 1e-12);
 }
 
+TEST(O2oBaselines, SubsetMinimumTakesTheMinimumOverTheChosenMembersOnly) {
+  // Three members, two rows.
+  const at::Tensor q = T({1.0, 5.0, 3.0, 2.0, 0.0, 9.0}, {3, 2});
+  const auto chosen = Values(SubsetMinimum(q, at::tensor(std::vector<int64_t>{0, 1})));
+  EXPECT_DOUBLE_EQ(chosen[0], 1.0);
+  EXPECT_DOUBLE_EQ(chosen[1], 2.0);
+  const auto other = Values(SubsetMinimum(q, at::tensor(std::vector<int64_t>{2, 1})));
+  EXPECT_DOUBLE_EQ(other[0], 0.0);
+  EXPECT_DOUBLE_EQ(other[1], 2.0);
+}
+
+TEST(O2oBaselines, LayerNormCriticNormalisesItsHiddenLayers) {
+  // LayerNorm after the first Linear: without that layer's bias, scaling the input by a positive
+  // constant scales the pre-norm activations alike and leaves the output unchanged.
+  LayerNormMlp critic(networks::MlpOptions{4, {8, 8}, 1, false});
+  {
+    at::NoGradGuard no_grad;
+    critic->named_parameters()["linear0.bias"].zero_();
+  }
+  const at::Tensor x = at::randn({5, 4});
+  EXPECT_TRUE(at::allclose(critic->forward(x), critic->forward(3.0 * x), 1e-4, 1e-5));
+  EXPECT_EQ(critic->named_parameters().size(), 2u * 3 + 2u * 2);  // 3 Linear, 2 LayerNorm
+}
+
 // --- The online updates inside OMIGA ---------------------------------------------------------
 
 constexpr int kAgents = 2, kObs = 3, kAct = 2;
@@ -140,7 +164,7 @@ bool Same(const std::vector<at::Tensor>& a, torch::nn::Module& module) {
 }
 
 TEST(OmigaBaselines, UnknownOnlineUpdatesAreRefused) {
-  auto created = Omiga::Create(Context("rlpd"));
+  auto created = Omiga::Create(Context("sac"));
   ASSERT_FALSE(created.ok());
   EXPECT_EQ(created.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(created.status().message().find("algorithm.omiga.online_update"), std::string::npos);
@@ -151,14 +175,16 @@ TEST(OmigaBaselines, TheOfflinePhaseIsOmigaForEveryVariant) {
   auto omiga = Omiga::Create(Context("omiga"));
   auto awac = Omiga::Create(Context("awac"));
   auto proto = Omiga::Create(Context("proto"));
-  ASSERT_TRUE(omiga.ok() && awac.ok() && proto.ok());
+  auto rlpd = Omiga::Create(Context("rlpd"));
+  ASSERT_TRUE(omiga.ok() && awac.ok() && proto.ok() && rlpd.ok());
   for (int i = 0; i < 3; ++i) {
     const TrainingBatch batch = Batch(8, 100 + i);
     ASSERT_TRUE((*omiga)->Update(batch).ok());
     ASSERT_TRUE((*awac)->Update(batch).ok());
     ASSERT_TRUE((*proto)->Update(batch).ok());
+    ASSERT_TRUE((*rlpd)->Update(batch).ok());
   }
-  for (Omiga* other : {awac->get(), proto->get()}) {
+  for (Omiga* other : {awac->get(), proto->get(), rlpd->get()}) {
     for (auto& [name, module] : (*omiga)->Modules()) {
       const auto modules = other->Modules();
       auto it = std::find_if(modules.begin(), modules.end(),
@@ -189,6 +215,54 @@ TEST(OmigaBaselines, AwacTrainsPolicyAndCriticButNotOmigasValueBranch) {
   EXPECT_GT(stats->at("awac_weight_mean"), 0.0);
   EXPECT_LE(stats->at("awac_weight_mean"), 100.0);
   EXPECT_EQ(stats->count("v_loss"), 0u);
+}
+
+TEST(OmigaBaselines, RlpdTrainsItsEnsembleOfflineThenStepsItUTimesPerUpdate) {
+  AlgorithmContext context = Context("rlpd");
+  RlpdConfig& rlpd_config = *context.config.mutable_omiga()->mutable_rlpd();
+  rlpd_config.set_critics(3);
+  rlpd_config.set_updates_per_batch(2);
+  auto created = Omiga::Create(context);
+  ASSERT_TRUE(created.ok());
+  Omiga& rlpd = **created;
+  ASSERT_EQ(rlpd.ensemble_size(), 3);
+  // Members start different (own initialisation) and learn offline beside OMIGA.
+  EXPECT_FALSE(Same(Snapshot(*rlpd.ensemble_q(0)), *rlpd.ensemble_q(1)));
+  const auto member = Snapshot(*rlpd.ensemble_q(2));
+  ASSERT_TRUE(rlpd.Update(Batch(8, 4)).ok());
+  EXPECT_FALSE(Same(member, *rlpd.ensemble_q(2)));
+  EXPECT_EQ(rlpd.ensemble_optimizer(2).step(), 1);
+
+  rlpd.BeginOnlinePhase();
+  const auto v = Snapshot(*rlpd.v()), policy = Snapshot(*rlpd.policy());
+  const int64_t policy_steps = rlpd.policy_optimizer().step();
+  auto stats = rlpd.Update(Batch(16, 5));
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(rlpd.ensemble_optimizer(k).step(), 3) << k;  // 1 + 2
+  EXPECT_EQ(rlpd.policy_optimizer().step(), policy_steps + 1);
+  EXPECT_FALSE(Same(policy, *rlpd.policy()));
+  EXPECT_TRUE(Same(v, *rlpd.v()));
+  EXPECT_NEAR(stats->at("alpha"), 1.0, 1e-6);  // RLPD's initial temperature
+  for (const char* key : {"q_loss", "policy_loss", "alpha_loss", "entropy"}) {
+    ASSERT_TRUE(stats->count(key)) << key;
+    EXPECT_TRUE(std::isfinite(stats->at(key))) << key;
+  }
+  // A batch smaller than the number of critic minibatches is refused, naming the setting.
+  auto small = rlpd.Update(Batch(1, 6));
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.status().message().find("updates_per_batch"), std::string::npos);
+
+  // The checkpoint carries every member, its target and its optimizer.
+  const std::string path = ::testing::TempDir() + "/rlpd_online.ckpt";
+  ASSERT_TRUE(SaveCheckpoint(path, rlpd, {"omiga", context.spec, 2, 0, "online"}).ok());
+  auto restored = Omiga::Create(context);
+  ASSERT_TRUE(restored.ok());
+  (*restored)->BeginOnlinePhase();
+  ASSERT_TRUE(LoadCheckpoint(path, **restored).ok());
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_TRUE(Same(Snapshot(*rlpd.ensemble_q(k)), *(*restored)->ensemble_q(k))) << k;
+    EXPECT_EQ((*restored)->ensemble_optimizer(k).step(), 3) << k;
+  }
 }
 
 TEST(OmigaBaselines, ProtoReferencePolicyStartsAsThePolicyAndFollowsItByEma) {

@@ -31,9 +31,11 @@ absl::StatusOr<std::unique_ptr<Omiga>> Omiga::Create(const AlgorithmContext& con
     omiga->online_update_ = OnlineUpdate::kAwac;
   } else if (online_update == "proto") {
     omiga->online_update_ = OnlineUpdate::kProto;
+  } else if (online_update == "rlpd") {
+    omiga->online_update_ = OnlineUpdate::kRlpd;
   } else if (online_update != "omiga") {
     return absl::InvalidArgumentError(
-        absl::StrCat("algorithm.omiga.online_update: must be omiga, awac or proto, got \"",
+        absl::StrCat("algorithm.omiga.online_update: must be omiga, awac, proto or rlpd, got \"",
                      online_update, "\""));
   }
   torch::manual_seed(context.seed);
@@ -69,6 +71,8 @@ absl::StatusOr<std::unique_ptr<Omiga>> Omiga::Create(const AlgorithmContext& con
   if (context.device.is_cpu() && context.update_streams >= 2) {
     omiga->streams_ = std::make_unique<WorkerPool>(2);
   }
+  // After OMIGA's networks, so they are initialised exactly as in every other variant.
+  if (omiga->online_update_ == OnlineUpdate::kRlpd) omiga->CreateEnsemble();
   return omiga;
 }
 
@@ -85,9 +89,13 @@ std::vector<std::pair<std::string, torch::nn::Module*>> Omiga::Modules() {
     modules.emplace_back("q_memory", q_memory_.get());
     modules.emplace_back("mixer_memory", mixer_memory_.get());
   }
-  if (reference_policy_) {
-    modules.emplace_back("reference_policy", reference_policy_.get());
-    modules.emplace_back("temperature", temperature_.get());
+  if (reference_policy_) modules.emplace_back("reference_policy", reference_policy_.get());
+  if (temperature_) modules.emplace_back("temperature", temperature_.get());
+  for (size_t k = 0; k < ensemble_q_.size(); ++k) {
+    modules.emplace_back(absl::StrCat("rlpd_q", k), ensemble_q_[k].get());
+    modules.emplace_back(absl::StrCat("rlpd_mixer", k), ensemble_mixer_[k].get());
+    modules.emplace_back(absl::StrCat("rlpd_q_target", k), ensemble_q_target_[k].get());
+    modules.emplace_back(absl::StrCat("rlpd_mixer_target", k), ensemble_mixer_target_[k].get());
   }
   return modules;
 }
@@ -96,6 +104,9 @@ std::vector<std::pair<std::string, FusedAdam*>> Omiga::Optimizers() {
   std::vector<std::pair<std::string, FusedAdam*>> optimizers = {
       {"policy", policy_optimizer_.get()}, {"q", q_optimizer_.get()}, {"v", v_optimizer_.get()}};
   if (temperature_optimizer_) optimizers.emplace_back("temperature", temperature_optimizer_.get());
+  for (size_t k = 0; k < ensemble_optimizers_.size(); ++k) {
+    optimizers.emplace_back(absl::StrCat("rlpd_critic", k), ensemble_optimizers_[k].get());
+  }
   return optimizers;
 }
 
@@ -261,6 +272,7 @@ absl::StatusOr<OmigaLosses> Omiga::BackwardInTwoStreams(const TrainingBatch& bat
 absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
   if (online_ && online_update_ == OnlineUpdate::kAwac) return AwacUpdate(batch);
   if (online_ && online_update_ == OnlineUpdate::kProto) return ProtoUpdate(batch);
+  if (online_ && online_update_ == OnlineUpdate::kRlpd) return RlpdUpdate(batch);
   policy_optimizer_->ZeroGrad();
   q_optimizer_->ZeroGrad();
   v_optimizer_->ZeroGrad();
@@ -280,6 +292,10 @@ absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
   const double q_grad_norm = q_optimizer_->Step();
   const double v_grad_norm = v_optimizer_->Step();
   PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
+  // RLPD-MA's critics learn offline beside OMIGA, from OMIGA's own TD target.
+  if (online_update_ == OnlineUpdate::kRlpd) {
+    RETURN_IF_ERROR(EnsembleOfflineStep(batch, losses.td_target));
+  }
   ++updates_;
   const at::Tensor stats =
       at::stack({losses.q_loss.detach(), losses.v_loss.detach(), losses.policy_loss.detach(),

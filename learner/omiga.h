@@ -29,6 +29,7 @@
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
 #include "learner/module_util.h"
+#include "learner/o2o_baselines.h"
 
 namespace tandem::learner {
 
@@ -63,11 +64,16 @@ class Omiga : public Algorithm {
   OmigaLosses ComputeLosses(const TrainingBatch& batch);
 
   // The online phase's update (algorithm.omiga.online_update).
-  enum class OnlineUpdate { kOmiga, kAwac, kProto };
+  enum class OnlineUpdate { kOmiga, kAwac, kProto, kRlpd };
   OnlineUpdate online_update() const { return online_update_; }
   // PROTO-MA's reference policy pi_k and temperature alpha: null before its online phase.
   networks::TanhGaussianPolicy& reference_policy() { return reference_policy_; }
   Temperature& temperature() { return temperature_; }
+  // RLPD-MA's critic ensemble (empty unless online_update is rlpd): member k's critic and mixer.
+  int ensemble_size() const { return static_cast<int>(ensemble_q_.size()); }
+  LayerNormMlp& ensemble_q(int k) { return ensemble_q_[k]; }
+  networks::OmigaMixer& ensemble_mixer(int k) { return ensemble_mixer_[k]; }
+  FusedAdam& ensemble_optimizer(int k) { return *ensemble_optimizers_[k]; }
 
   networks::TanhGaussianPolicy& policy() { return policy_; }
   networks::Mlp& q() { return q_; }
@@ -115,6 +121,14 @@ class Omiga : public Algorithm {
   // Sim2O's baselines (learner/omiga_baselines.cc).
   absl::StatusOr<UpdateStats> AwacUpdate(const TrainingBatch& batch);
   absl::StatusOr<UpdateStats> ProtoUpdate(const TrainingBatch& batch);
+  absl::StatusOr<UpdateStats> RlpdUpdate(const TrainingBatch& batch);
+  // RLPD-MA's offline phase: every member regresses OMIGA's TD target `td_target` ([B]).
+  absl::Status EnsembleOfflineStep(const TrainingBatch& batch, const at::Tensor& td_target);
+  // Member k's Q_tot(s, a) (its online or target networks); `obs` without ids.
+  at::Tensor EnsembleQTot(int k, bool target, const at::Tensor& obs, const at::Tensor& actions,
+                          const at::Tensor& state);
+  // Creates the ensemble, its targets, its optimizer and the temperature (Create, for rlpd).
+  void CreateEnsemble();
   // Q_tot(s, a) of `q` and `mixer`; `obs` without ids ([B, N, O]).
   at::Tensor QTot(networks::Mlp& q, networks::OmigaMixer& mixer, const at::Tensor& obs,
                   const at::Tensor& actions, const at::Tensor& state);
@@ -132,6 +146,10 @@ class Omiga : public Algorithm {
   Temperature temperature_{nullptr};
   std::unique_ptr<FusedAdam> temperature_optimizer_;
   std::vector<at::Tensor> policy_parameters_, reference_parameters_;
+  std::vector<LayerNormMlp> ensemble_q_, ensemble_q_target_;
+  std::vector<networks::OmigaMixer> ensemble_mixer_, ensemble_mixer_target_;
+  std::vector<std::unique_ptr<FusedAdam>> ensemble_optimizers_;  // one per member, as OMIGA's
+  std::vector<at::Tensor> ensemble_parameters_, ensemble_target_parameters_;
   int64_t updates_ = 0;
   int64_t env_steps_ = 0;
 };

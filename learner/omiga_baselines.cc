@@ -1,10 +1,15 @@
-// The online updates of Sim2O's AWAC-MA and PROTO-MA baselines over OMIGA's networks (the losses
-// are in learner/o2o_baselines.h). Both update the critic first and the actor through the updated
-// critic (CORL's and PROTO's order), and leave OMIGA's V branch untouched.
+// The online updates of Sim2O's AWAC-MA, PROTO-MA and RLPD-MA baselines over OMIGA's networks (the
+// losses are in learner/o2o_baselines.h). Each updates the critic first and the actor through the
+// updated critic (CORL's, PROTO's and RLPD's order), and leaves OMIGA's V branch untouched.
 #include <ATen/ATen.h>
 
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "common/networks/architectures.h"
 #include "common/networks/omiga_mixer.h"
 #include "common/status_macros.h"
+#include "learner/module_util.h"
 #include "learner/o2o_baselines.h"
 #include "learner/omiga.h"
 
@@ -156,6 +161,175 @@ absl::StatusOr<UpdateStats> Omiga::ProtoUpdate(const TrainingBatch& batch) {
                      {"kl_weight", kl_weight},
                      {"policy_grad_norm", policy_grad_norm},
                      {"q_grad_norm", critic.grad_norm}};
+}
+
+namespace {
+
+// Rows [begin, end) of a transition batch.
+TrainingBatch Rows(const TrainingBatch& batch, int64_t begin, int64_t end) {
+  TrainingBatch rows;
+  rows.obs = batch.obs.slice(0, begin, end);
+  rows.state = batch.state.slice(0, begin, end);
+  rows.actions = batch.actions.slice(0, begin, end);
+  rows.reward = batch.reward.slice(0, begin, end);
+  rows.terminated = batch.terminated.slice(0, begin, end);
+  rows.next_obs = batch.next_obs.slice(0, begin, end);
+  rows.next_state = batch.next_state.slice(0, begin, end);
+  return rows;
+}
+
+}  // namespace
+
+void Omiga::CreateEnsemble() {
+  const RlpdConfig& rlpd = context_.config.omiga().rlpd();
+  const auto q_options = networks::OmigaCriticOptions(context_.spec, context_.config);
+  const auto mixer_options = networks::OmigaMixerOptionsFor(context_.spec, context_.config);
+  FusedAdamOptions adam;
+  adam.learning_rate = context_.config.learning_rate();
+  adam.max_grad_norm = context_.config.max_grad_norm();
+  for (int k = 0; k < rlpd.critics(); ++k) {
+    ensemble_q_.emplace_back(q_options);
+    ensemble_q_target_.emplace_back(q_options);
+    ensemble_mixer_.emplace_back(mixer_options);
+    ensemble_mixer_target_.emplace_back(mixer_options);
+    ensemble_q_[k]->to(context_.device);
+    ensemble_q_target_[k]->to(context_.device);
+    ensemble_mixer_[k]->to(context_.device);
+    ensemble_mixer_target_[k]->to(context_.device);
+    CopyParameters(*ensemble_q_[k], *ensemble_q_target_[k]);
+    CopyParameters(*ensemble_mixer_[k], *ensemble_mixer_target_[k]);
+    Freeze(*ensemble_q_target_[k]);
+    Freeze(*ensemble_mixer_target_[k]);
+    const std::vector<at::Tensor> member =
+        ParametersOf({ensemble_q_[k].get(), ensemble_mixer_[k].get()});
+    ensemble_optimizers_.push_back(std::make_unique<FusedAdam>(member, adam));
+    ensemble_parameters_.insert(ensemble_parameters_.end(), member.begin(), member.end());
+    for (const at::Tensor& p :
+         ParametersOf({ensemble_q_target_[k].get(), ensemble_mixer_target_[k].get()})) {
+      ensemble_target_parameters_.push_back(p);
+    }
+  }
+  temperature_ = Temperature();
+  temperature_->to(context_.device);
+  {
+    at::NoGradGuard no_grad;
+    temperature_->log_alpha.fill_(std::log(rlpd.initial_temperature()));
+  }
+  FusedAdamOptions temperature = adam;
+  temperature.max_grad_norm = 0;
+  temperature_optimizer_ =
+      std::make_unique<FusedAdam>(ParametersOf({temperature_.get()}), temperature);
+}
+
+at::Tensor Omiga::EnsembleQTot(int k, bool target, const at::Tensor& obs, const at::Tensor& actions,
+                               const at::Tensor& state) {
+  WithIds(obs);  // sizes the id cache for this batch
+  LayerNormMlp& q = target ? ensemble_q_target_[k] : ensemble_q_[k];
+  networks::OmigaMixer& mixer = target ? ensemble_mixer_target_[k] : ensemble_mixer_[k];
+  const at::Tensor local = q->forward(at::cat({obs, actions, ids_}, -1)).squeeze(-1);  // [B, N]
+  auto [w, b] = mixer->forward(state);
+  return networks::OmigaMixerImpl::Mix(w, b, local);
+}
+
+absl::Status Omiga::EnsembleOfflineStep(const TrainingBatch& batch, const at::Tensor& td_target) {
+  at::Tensor loss = at::zeros({}, batch.reward.options());
+  for (int k = 0; k < ensemble_size(); ++k) {
+    loss =
+        loss + (EnsembleQTot(k, false, batch.obs, batch.actions, batch.state) - td_target.detach())
+                   .pow(2)
+                   .mean();
+  }
+  for (auto& optimizer : ensemble_optimizers_) optimizer->ZeroGrad();
+  loss.backward();
+  std::vector<at::Tensor> gradients;
+  if (context_.reduce_gradients) {
+    for (const at::Tensor& p : ensemble_parameters_) gradients.push_back(p.grad());
+    RETURN_IF_ERROR(context_.reduce_gradients(gradients));
+  }
+  for (auto& optimizer : ensemble_optimizers_) optimizer->Step();
+  PolyakUpdate(ensemble_target_parameters_, ensemble_parameters_,
+               context_.config.target_update_rate());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UpdateStats> Omiga::RlpdUpdate(const TrainingBatch& batch) {
+  const RlpdConfig& rlpd = context_.config.omiga().rlpd();
+  const int64_t rows = batch.size(), minibatches = rlpd.updates_per_batch();
+  if (rows < minibatches) {
+    return absl::InvalidArgumentError(absl::StrCat("algorithm.omiga.rlpd.updates_per_batch (",
+                                                   minibatches, ") exceeds the batch of ", rows,
+                                                   " rows: raise learner.batch_size"));
+  }
+  const double gamma = context_.config.discount();
+  const double target_entropy = -0.5 * static_cast<double>(context_.spec.action_size());
+  const int members = ensemble_size();
+  const at::Tensor alpha = temperature_->log_alpha.exp().detach();
+
+  // updates_per_batch critic steps, each on its own rows.
+  TrainingBatch part;
+  at::Tensor critic_loss;
+  for (int64_t u = 0; u < minibatches; ++u) {
+    part = Rows(batch, u * rows / minibatches, (u + 1) * rows / minibatches);
+    at::Tensor y;
+    {
+      at::NoGradGuard no_grad;
+      auto [next_actions, next_log_prob] = policy_->SampleWithLogProb(WithIds(part.next_obs));
+      std::vector<at::Tensor> next_q;
+      for (int k = 0; k < members; ++k) {
+        next_q.push_back(EnsembleQTot(k, true, part.next_obs, next_actions, part.next_state));
+      }
+      const at::Tensor subset =
+          at::randperm(members, at::TensorOptions().dtype(at::kLong).device(part.reward.device()))
+              .slice(0, 0, rlpd.target_subset());
+      y = part.reward +
+          gamma * (1 - part.terminated) *
+              (SubsetMinimum(at::stack(next_q), subset) - alpha * next_log_prob.sum(-1));
+    }
+    critic_loss = at::zeros({}, part.reward.options());
+    for (int k = 0; k < members; ++k) {
+      critic_loss = critic_loss +
+                    (EnsembleQTot(k, false, part.obs, part.actions, part.state) - y).pow(2).mean();
+    }
+    for (auto& optimizer : ensemble_optimizers_) optimizer->ZeroGrad();
+    critic_loss.backward();
+    if (context_.reduce_gradients) {
+      std::vector<at::Tensor> gradients;
+      for (const at::Tensor& p : ensemble_parameters_) gradients.push_back(p.grad());
+      RETURN_IF_ERROR(context_.reduce_gradients(gradients));
+    }
+    for (auto& optimizer : ensemble_optimizers_) optimizer->Step();
+    PolyakUpdate(ensemble_target_parameters_, ensemble_parameters_,
+                 context_.config.target_update_rate());
+  }
+
+  // One actor and temperature step on the last minibatch (RLPD's order), on the ensemble mean.
+  auto [actions, log_prob] = policy_->SampleWithLogProb(WithIds(part.obs));
+  at::Tensor q_mean = at::zeros({}, part.reward.options());
+  for (int k = 0; k < members; ++k) {
+    q_mean = q_mean + EnsembleQTot(k, false, part.obs, actions, part.state) / members;
+  }
+  const at::Tensor policy_loss = (alpha * log_prob.sum(-1) - q_mean).mean();
+  const at::Tensor alpha_loss = TemperatureLoss(temperature_->log_alpha, log_prob, target_entropy);
+  policy_optimizer_->ZeroGrad();
+  temperature_optimizer_->ZeroGrad();
+  (policy_loss + alpha_loss).backward();
+  RETURN_IF_ERROR(ReduceGradients({policy_optimizer_.get(), temperature_optimizer_.get()}));
+  const double policy_grad_norm = policy_optimizer_->Step();
+  temperature_optimizer_->Step();
+  for (auto& optimizer : ensemble_optimizers_) optimizer->ZeroGrad();
+  ++updates_;
+  const at::Tensor stats =
+      at::stack({critic_loss.detach() / members, policy_loss.detach(), alpha_loss.detach(),
+                 q_mean.detach().mean(), alpha.squeeze(), -log_prob.detach().mean()})
+          .to(at::kCPU);
+  const float* values = stats.data_ptr<float>();
+  return UpdateStats{{"q_loss", values[0]},
+                     {"policy_loss", values[1]},
+                     {"alpha_loss", values[2]},
+                     {"q_tot_mean", values[3]},
+                     {"alpha", values[4]},
+                     {"entropy", values[5]},
+                     {"policy_grad_norm", policy_grad_norm}};
 }
 
 }  // namespace tandem::learner

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Two of Sim2O's baselines (AWAC-MA, PROTO-MA) × one task × two seeds through `tandem sweep`, from
-# the shipped recipe configs (configs/sim2o/halfcheetah_6x1/) shrunk by --set: every run goes
-# through real replay, learner, actor and evaluator processes (offline OMIGA, then the baseline's
-# online update), and `tandem results` prints one row per method over both seeds.
+# Three of Sim2O's baselines (AWAC-MA, PROTO-MA, RLPD-MA) × one task × two seeds through
+# `tandem sweep`, from the shipped recipe configs (configs/sim2o/halfcheetah_6x1/) shrunk by --set:
+# every run goes through real replay, learner, actor and evaluator processes (offline OMIGA, then
+# the baseline's online update), and `tandem results` prints one row per method over both seeds.
 # Env: TANDEM (binary), TANDEM_SOURCE_DIR.
 set -uo pipefail
 tmp=$(mktemp -d)
@@ -19,13 +19,14 @@ tiny=(--set "dataset.path=$tmp/random.h5" --set run.collect_random_steps=2000
       --set replay.samples_per_insert=16 --set replay.error_buffer=5000
       --set actors.envs_per_actor=4 --set evaluation.episodes=1 --set evaluation.every_versions=20)
 
-if ! "$TANDEM" sweep "$recipes/awac_ma.textproto" "$recipes/proto_ma.textproto" --seeds 2 \
+if ! "$TANDEM" sweep "$recipes/awac_ma.textproto" "$recipes/proto_ma.textproto" \
+     "$recipes/rlpd_ma.textproto" --seeds 2 \
      --out "$tmp/sweep" "${tiny[@]}" >"$tmp/sweep.out" 2>&1; then
   fail "the sweep failed: $(tail -n 40 "$tmp/sweep.out")"
   exit 1
 fi
 
-for method in awac-ma proto-ma; do
+for method in awac-ma proto-ma rlpd-ma; do
   for seed in 1 2; do
     dir=$(ls -d "$tmp/sweep/hc6x1-$method"/seed-$seed 2>/dev/null | head -n1)
     [[ -n "$dir" && -f "$dir/result.csv" ]] ||
@@ -39,15 +40,15 @@ done
 
 "$TANDEM" results "$tmp/sweep" >"$tmp/results.out" 2>&1 ||
   fail "tandem results failed: $(cat "$tmp/results.out")"
-for method in awac-ma proto-ma; do
+for method in awac-ma proto-ma rlpd-ma; do
   grep -Eq "hc6x1-$method .* 2 " "$tmp/results.out" ||
     fail "no row with 2 runs for hc6x1-$method: $(cat "$tmp/results.out")"
 done
 
 # Sim2O's Table I layout: the task and dataset as the row, one column per method (2 runs each).
-grep -Eq "task / dataset +AWAC-MA +PROTO-MA" "$tmp/results.out" ||
-  fail "no table with AWAC-MA and PROTO-MA columns: $(cat "$tmp/results.out")"
-grep -Eq "^mamujoco/HalfCheetah-6x1 random .*\(2\) .*\(2\)" "$tmp/results.out" ||
+grep -Eq "task / dataset +AWAC-MA +PROTO-MA +RLPD-MA" "$tmp/results.out" ||
+  fail "no table with AWAC-MA, PROTO-MA and RLPD-MA columns: $(cat "$tmp/results.out")"
+grep -Eq "^mamujoco/HalfCheetah-6x1 random .*\(2\) .*\(2\) .*\(2\)" "$tmp/results.out" ||
   fail "no HalfCheetah-6x1 random row with both methods: $(cat "$tmp/results.out")"
 
 [[ $failed -eq 0 ]] && echo "PASS sim2o baselines sweep" || exit 1
