@@ -56,7 +56,8 @@ expect "env info smac" 0 "" -- env info smac/3s5z
 
 good="$TANDEM_SOURCE_DIR/configs/halfcheetah_6x1_sim2o.textproto"
 expect "check shipped config" 0 "" -- config check "$good"
-for config in "$TANDEM_SOURCE_DIR"/configs/*.textproto "$TANDEM_SOURCE_DIR"/configs/*/*/*.textproto; do
+configs="$TANDEM_SOURCE_DIR/configs"
+for config in "$configs"/*.textproto "$configs"/*/*/*.textproto "$configs"/*/*/*/*.textproto; do
   expect "check ${config#"$TANDEM_SOURCE_DIR"/configs/}" 0 "" -- config check "$config"
 done
 

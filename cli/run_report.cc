@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "cli/method_label.h"
 #include "common/dataset.h"
 #include "common/files.h"
 #include "common/metrics_scrape.h"
@@ -163,31 +164,6 @@ void RunReport::AddEvaluation(const std::string& policy, const actor::Evaluation
 
 namespace {
 
-struct Method {
-  std::string label;
-  bool composed = false;  // acts with the CBS-composed policy
-};
-
-// The method a configuration runs, in Sim2O's names (Table I, Figure 4, Table VI); empty for
-// configurations of no method of that table (the OVMSE maps have their win-rate table).
-Method MethodOf(const ExperimentConfig& config) {
-  const std::string& selector = config.selector().name();
-  if (config.algorithm().name() == "omiga") {
-    const std::string& update = config.algorithm().omiga().online_update();
-    if (selector == "online" && update == "awac") return {"AWAC-MA"};
-    if (selector == "online" && update == "proto") return {"PROTO-MA"};
-    if (update == "omiga") {
-      if (selector == "cbs") return {"Sim2O", true};
-      if (selector == "cbs-random") return {"Random-Sim2O", true};
-      if (selector == "cbs-greedy") return {"Greedy-Sim2O", true};
-      if (selector == "exhaustive") return {"Exhaustive", true};
-      if (selector == "pex") return {"PEX-MA"};
-      if (selector == "online") return {"OMIGA-FT"};
-    }
-  }
-  return {};
-}
-
 // The dataset's quality tier when the file records one, else its file name; "-" without data.
 std::string DatasetLabel(const std::string& path) {
   if (path.empty()) return "-";
@@ -287,7 +263,7 @@ absl::Status RunReport::WriteSummary(std::ostream& out) {
   // Which evaluated policy is the method's own (Sim2O and its ablations act with the composed
   // policy, everything else with the online one), its label and the dataset's, for the paper-style
   // table of `tandem results` (tasks x datasets rows, methods columns).
-  const Method method = MethodOf(config_);
+  const Sim2OMethod method = Sim2OMethodOf(config_);
   const char* own = method.composed ? "cbs-composed" : "online";
   return WriteFileAtomically(
       dir_ + "/result.csv",
