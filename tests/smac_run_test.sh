@@ -70,12 +70,13 @@ if [[ -z "$dataset" ]]; then
   fail "the QMIX run's actor recorded no episodes: $(ls "$tmp/recorded" 2>&1)"
 else
   "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/ovmse/3m/ovmse.textproto" --run_dir "$tmp/ovmse" \
-    --set dataset.path="$dataset" --set learner.offline_updates=30 --set learner.batch_size=16 \
+    --set dataset.path="$dataset" --set learner.offline_updates=100 --set learner.batch_size=16 \
     --set learner.checkpoint_every_updates=10 --set learner.online_env_steps=30000 \
     --set replay.error_buffer=100 --set replay.min_size_to_sample=600 \
     --set replay.samples_per_insert=0.16 --set learner.publish_every_updates=2 \
     --set evaluation.episodes=4 --set evaluation.every_versions=2 \
     --set algorithm.ovm.anneal_env_steps=4000 --set run.progress_interval_seconds=1 \
+    --set metrics.csv_interval_seconds=0.2 \
     >"$tmp/ovmse.out" 2>&1 || fail "OVMSE run failed: $(tail -20 "$tmp/ovmse.out")"
   ovmse="$tmp/ovmse"
   # `tandem pretrain` trains the same offline phase alone on the episode dataset.
