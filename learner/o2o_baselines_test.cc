@@ -106,13 +106,17 @@ TEST(O2oBaselines, SubsetMinimumTakesTheMinimumOverTheChosenMembersOnly) {
 
 TEST(O2oBaselines, LayerNormCriticNormalisesItsHiddenLayers) {
   // LayerNorm after the first Linear: without that layer's bias, scaling the input by a positive
-  // constant scales the pre-norm activations alike and leaves the output unchanged.
+  // constant scales the pre-norm activations alike and leaves the output unchanged (up to
+  // LayerNorm's epsilon 1e-5 against the activations' variance, which the input's scale of 100
+  // makes negligible; unscaled, a row whose 8 activations happen to lie close together would not
+  // be).
+  at::manual_seed(7);
   LayerNormMlp critic(networks::MlpOptions{4, {8, 8}, 1, false});
   {
     at::NoGradGuard no_grad;
     critic->named_parameters()["linear0.bias"].zero_();
   }
-  const at::Tensor x = at::randn({5, 4});
+  const at::Tensor x = 100.0 * at::randn({5, 4});
   EXPECT_TRUE(at::allclose(critic->forward(x), critic->forward(3.0 * x), 1e-4, 1e-5));
   EXPECT_EQ(critic->named_parameters().size(), 2u * 3 + 2u * 2);  // 3 Linear, 2 LayerNorm
 }
