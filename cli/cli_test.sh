@@ -76,6 +76,12 @@ expect "missing file" 1 "cannot open config file" -- config check "$tmp/none.tex
 expect "bad override path" 1 'no field "capcity"' -- config check "$good" --set replay.capcity=1
 expect "bad override value" 1 "expects double" -- config check "$good" --set replay.offline_ratio=x
 expect "bad override enum" 1 "AGENT_ORDER_RANDOM" -- config check "$good" --set selector.agent_order=up
+quickstart="$TANDEM_SOURCE_DIR/configs/quickstart.textproto"
+expect "two ways to create a dataset" 1 "run.collect_config: excludes run.collect_random_steps" -- \
+  config check "$quickstart" --set run.collect_config=x.textproto
+expect "missing collect config" 1 "run.collect_config: $tmp/none.textproto does not exist" -- \
+  run --config "$quickstart" --run_dir "$tmp/collect-run" --set dataset.path="$tmp/data/x.h5" \
+  --set run.collect_random_steps=0 --set run.collect_config="$tmp/none.textproto"
 expect "unknown flag" 2 "unknown flag '--sett'" -- config check "$good" --sett a=1
 expect "missing flag value" 2 "needs a value" -- config check "$good" --set
 expect "missing positional" 2 "expected FILE" -- config check

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "actor/evaluator.h"
 #include "cli/cluster.h"
@@ -43,6 +45,19 @@ std::string EnvSpecString(const EnvConfig& env) {
   std::vector<std::string> pairs;
   for (const auto& [key, value] : sorted) pairs.push_back(absl::StrCat(key, "=", value));
   return absl::StrCat(env.name(), "(", absl::StrJoin(pairs, ","), ")");
+}
+
+// The last non-empty line of a text file (from its final 4 KiB), "" when there is none.
+std::string LastLine(const std::string& path) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) return "";
+  const std::streamoff size = file.tellg();
+  const std::streamoff start = std::max<std::streamoff>(0, size - 4096);
+  file.seekg(start);
+  std::string tail(static_cast<size_t>(size - start), '\0');
+  file.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  std::vector<std::string> lines = absl::StrSplit(tail, absl::ByAnyChar("\r\n"), absl::SkipEmpty());
+  return lines.empty() ? "" : lines.back();
 }
 
 // `git describe`-like revision of the source tree this binary was built from, when it is a git
@@ -215,13 +230,23 @@ class Run {
   }
 
   // Runs a one-shot child to completion (with the progress of its log shown as phase time).
-  absl::Status RunToCompletion(const ChildSpec& spec) {
+  // Runs one child until it finishes; with `echo_log`, prints the log's latest line as progress.
+  absl::Status RunToCompletion(const ChildSpec& spec, bool echo_log = false) {
     RETURN_IF_ERROR(cluster_.Start(spec));
+    const absl::Duration progress_every = absl::Seconds(config_.run().progress_interval_seconds());
+    absl::Time next_progress = absl::Now() + progress_every;
+    std::string last_echoed;
     while (true) {
       const ChildState* child = cluster_.Find(spec.name);
       RETURN_IF_ERROR(cluster_.Poll());
       if (child->finished) break;
       if (ShutdownRequested()) return absl::CancelledError("interrupted");
+      if (echo_log && absl::Now() >= next_progress) {
+        const std::string line = LastLine(dir_ + "/logs/" + spec.name + ".log");
+        if (!line.empty() && line != last_echoed) PrintProgress(Progress(), line);
+        last_echoed = line;
+        next_progress = absl::Now() + progress_every;
+      }
       absl::SleepFor(absl::Milliseconds(100));
     }
     cluster_.Stop(spec.name);
@@ -231,12 +256,13 @@ class Run {
   absl::Status CollectIfMissing() {
     const std::string& path = config_.dataset().path();
     if (path.empty() || fs::exists(path)) return absl::OkStatus();
+    if (!config_.run().collect_config().empty()) return CollectBehaviour(path);
     const int64_t steps = config_.run().collect_random_steps();
     if (steps == 0) {
-      return absl::NotFoundError(
-          absl::StrCat("dataset.path: ", path,
-                       " does not exist (set run.collect_random_steps to have tandem "
-                       "run record a random-policy dataset there first)"));
+      return absl::NotFoundError(absl::StrCat(
+          "dataset.path: ", path,
+          " does not exist (set run.collect_random_steps or run.collect_config to have tandem "
+          "run record a dataset there first)"));
     }
     BeginPhase("collect");
     out_ << "[collect] recording " << steps << " random-policy steps of "
@@ -250,6 +276,37 @@ class Run {
                    ""};
     spec.may_finish = true;
     RETURN_IF_ERROR(RunToCompletion(spec));
+    EndPhase();
+    return absl::OkStatus();
+  }
+
+  // run.collect_config: `tandem dataset collect` trains a behaviour policy and writes its tiers
+  // into dataset.path's folder (its own run directory is <run>/collect).
+  absl::Status CollectBehaviour(const std::string& path) {
+    const std::string& collect_config = config_.run().collect_config();
+    if (!fs::exists(collect_config)) {
+      return absl::NotFoundError(
+          absl::StrCat("run.collect_config: ", collect_config, " does not exist"));
+    }
+    BeginPhase("collect");
+    std::string out_dir = fs::path(path).parent_path().string();
+    if (out_dir.empty()) out_dir = ".";
+    out_ << "[collect] training a behaviour policy (" << collect_config << ") and writing its "
+         << "dataset tiers into " << out_dir << " (log: " << dir_ << "/logs/collect.log)"
+         << std::endl;
+    ChildSpec spec{"collect",
+                   "collect",
+                   {exe_, "dataset", "collect", "--config", collect_config, "--run_dir",
+                    dir_ + "/collect", "--set", "collection.out_dir=" + out_dir},
+                   ""};
+    spec.may_finish = true;
+    RETURN_IF_ERROR(RunToCompletion(spec, /*echo_log=*/true));
+    if (tty_) out_ << std::endl;
+    if (!fs::exists(path)) {
+      return absl::NotFoundError(absl::StrCat(
+          "dataset.path: ", path, " was not written by the collection (", collect_config,
+          " writes <Task>-<tier>.h5 files into ", out_dir, ": name one of them)"));
+    }
     EndPhase();
     return absl::OkStatus();
   }

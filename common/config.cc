@@ -542,6 +542,8 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
 
   const RunConfig& run = config.run();
   c.AtLeast("run.collect_random_steps", run.collect_random_steps(), int64_t{0});
+  c.Require(run.collect_config().empty() || run.collect_random_steps() == 0, "run.collect_config",
+            "excludes run.collect_random_steps (one way to create the dataset)");
   c.AtLeast("run.max_restarts", run.max_restarts(), 0);
   c.Positive("run.progress_interval_seconds", run.progress_interval_seconds());
   c.Positive("run.health_timeout_seconds", run.health_timeout_seconds());
