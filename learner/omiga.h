@@ -140,6 +140,9 @@ class Omiga : public Algorithm {
   absl::StatusOr<CriticStep> StepCritic(const TrainingBatch& batch, const at::Tensor& target);
   // Hands the gradients of `optimizers`' parameters to context.reduce_gradients (data parallel).
   absl::Status ReduceGradients(std::initializer_list<FusedAdam*> optimizers);
+  // One step of the SAC-style actor and temperature (PROTO-MA, RLPD-MA) on their losses; returns
+  // the policy's gradient norm.
+  absl::StatusOr<double> StepSoftActor(const at::Tensor& policy_loss, const at::Tensor& alpha_loss);
   OnlineUpdate online_update_ = OnlineUpdate::kOmiga;
   bool online_ = false;
   networks::TanhGaussianPolicy reference_policy_{nullptr};

@@ -4,6 +4,9 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/networks/architectures.h"
@@ -14,6 +17,22 @@
 #include "learner/omiga.h"
 
 namespace tandem::learner {
+namespace {
+
+// UpdateStats of named scalar tensors (copied to the CPU together) and plain numbers.
+UpdateStats StatsOf(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                    const std::vector<std::pair<std::string, double>>& numbers) {
+  std::vector<at::Tensor> scalars;
+  for (const auto& [name, tensor] : tensors) scalars.push_back(tensor.detach().reshape({}));
+  const at::Tensor values = at::stack(scalars).to(at::kCPU, at::kDouble);
+  UpdateStats stats(numbers.begin(), numbers.end());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    stats[tensors[i].first] = values[static_cast<int64_t>(i)].item<double>();
+  }
+  return stats;
+}
+
+}  // namespace
 
 absl::Status Omiga::ReduceGradients(std::initializer_list<FusedAdam*> optimizers) {
   if (!context_.reduce_gradients) return absl::OkStatus();
@@ -80,18 +99,12 @@ absl::StatusOr<UpdateStats> Omiga::AwacUpdate(const TrainingBatch& batch) {
   const double policy_grad_norm = policy_optimizer_->Step();
   PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
   ++updates_;
-  const at::Tensor stats =
-      at::stack({critic.q_loss.detach(), policy_loss.detach(), critic.q_tot.detach().mean(),
-                 advantage.mean(), weights.mean()})
-          .to(at::kCPU);
-  const float* values = stats.data_ptr<float>();
-  return UpdateStats{{"q_loss", values[0]},
-                     {"policy_loss", values[1]},
-                     {"q_tot_mean", values[2]},
-                     {"advantage_mean", values[3]},
-                     {"awac_weight_mean", values[4]},
-                     {"policy_grad_norm", policy_grad_norm},
-                     {"q_grad_norm", critic.grad_norm}};
+  return StatsOf({{"q_loss", critic.q_loss},
+                  {"policy_loss", policy_loss},
+                  {"q_tot_mean", critic.q_tot.mean()},
+                  {"advantage_mean", advantage.mean()},
+                  {"awac_weight_mean", weights.mean()}},
+                 {{"policy_grad_norm", policy_grad_norm}, {"q_grad_norm", critic.grad_norm}});
 }
 
 absl::StatusOr<UpdateStats> Omiga::ProtoUpdate(const TrainingBatch& batch) {
@@ -135,32 +148,21 @@ absl::StatusOr<UpdateStats> Omiga::ProtoUpdate(const TrainingBatch& batch) {
   const at::Tensor policy_loss =
       (ProtoPenalty(log_prob, log_ratio, alpha, kl_weight) - q_policy).mean();
   const at::Tensor alpha_loss = TemperatureLoss(temperature_->log_alpha, log_prob, target_entropy);
-  policy_optimizer_->ZeroGrad();
-  temperature_optimizer_->ZeroGrad();
-  (policy_loss + alpha_loss).backward();
-  RETURN_IF_ERROR(ReduceGradients({policy_optimizer_.get(), temperature_optimizer_.get()}));
-  const double policy_grad_norm = policy_optimizer_->Step();
-  temperature_optimizer_->Step();
+  ASSIGN_OR_RETURN(const double policy_grad_norm, StepSoftActor(policy_loss, alpha_loss));
   q_optimizer_->ZeroGrad();
   PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
   PolyakUpdate(reference_parameters_, policy_parameters_, proto.reference_update_rate());
   ++updates_;
-  const at::Tensor stats =
-      at::stack({critic.q_loss.detach(), policy_loss.detach(), alpha_loss.detach(),
-                 critic.q_tot.detach().mean(), alpha.squeeze(), -log_prob.detach().mean(),
-                 log_ratio.detach().mean()})
-          .to(at::kCPU);
-  const float* values = stats.data_ptr<float>();
-  return UpdateStats{{"q_loss", values[0]},
-                     {"policy_loss", values[1]},
-                     {"alpha_loss", values[2]},
-                     {"q_tot_mean", values[3]},
-                     {"alpha", values[4]},
-                     {"entropy", values[5]},
-                     {"reference_log_ratio", values[6]},
-                     {"kl_weight", kl_weight},
-                     {"policy_grad_norm", policy_grad_norm},
-                     {"q_grad_norm", critic.grad_norm}};
+  return StatsOf({{"q_loss", critic.q_loss},
+                  {"policy_loss", policy_loss},
+                  {"alpha_loss", alpha_loss},
+                  {"q_tot_mean", critic.q_tot.mean()},
+                  {"alpha", alpha},
+                  {"entropy", -log_prob.mean()},
+                  {"reference_log_ratio", log_ratio.mean()}},
+                 {{"kl_weight", kl_weight},
+                  {"policy_grad_norm", policy_grad_norm},
+                  {"q_grad_norm", critic.grad_norm}});
 }
 
 namespace {
@@ -179,6 +181,17 @@ TrainingBatch Rows(const TrainingBatch& batch, int64_t begin, int64_t end) {
 }
 
 }  // namespace
+
+absl::StatusOr<double> Omiga::StepSoftActor(const at::Tensor& policy_loss,
+                                            const at::Tensor& alpha_loss) {
+  policy_optimizer_->ZeroGrad();
+  temperature_optimizer_->ZeroGrad();
+  (policy_loss + alpha_loss).backward();
+  RETURN_IF_ERROR(ReduceGradients({policy_optimizer_.get(), temperature_optimizer_.get()}));
+  const double policy_grad_norm = policy_optimizer_->Step();
+  temperature_optimizer_->Step();
+  return policy_grad_norm;
+}
 
 void Omiga::CreateEnsemble() {
   const RlpdConfig& rlpd = context_.config.omiga().rlpd();
@@ -310,26 +323,16 @@ absl::StatusOr<UpdateStats> Omiga::RlpdUpdate(const TrainingBatch& batch) {
   }
   const at::Tensor policy_loss = (alpha * log_prob.sum(-1) - q_mean).mean();
   const at::Tensor alpha_loss = TemperatureLoss(temperature_->log_alpha, log_prob, target_entropy);
-  policy_optimizer_->ZeroGrad();
-  temperature_optimizer_->ZeroGrad();
-  (policy_loss + alpha_loss).backward();
-  RETURN_IF_ERROR(ReduceGradients({policy_optimizer_.get(), temperature_optimizer_.get()}));
-  const double policy_grad_norm = policy_optimizer_->Step();
-  temperature_optimizer_->Step();
+  ASSIGN_OR_RETURN(const double policy_grad_norm, StepSoftActor(policy_loss, alpha_loss));
   for (auto& optimizer : ensemble_optimizers_) optimizer->ZeroGrad();
   ++updates_;
-  const at::Tensor stats =
-      at::stack({critic_loss.detach() / members, policy_loss.detach(), alpha_loss.detach(),
-                 q_mean.detach().mean(), alpha.squeeze(), -log_prob.detach().mean()})
-          .to(at::kCPU);
-  const float* values = stats.data_ptr<float>();
-  return UpdateStats{{"q_loss", values[0]},
-                     {"policy_loss", values[1]},
-                     {"alpha_loss", values[2]},
-                     {"q_tot_mean", values[3]},
-                     {"alpha", values[4]},
-                     {"entropy", values[5]},
-                     {"policy_grad_norm", policy_grad_norm}};
+  return StatsOf({{"q_loss", critic_loss / members},
+                  {"policy_loss", policy_loss},
+                  {"alpha_loss", alpha_loss},
+                  {"q_tot_mean", q_mean.mean()},
+                  {"alpha", alpha},
+                  {"entropy", -log_prob.mean()}},
+                 {{"policy_grad_norm", policy_grad_norm}});
 }
 
 }  // namespace tandem::learner
