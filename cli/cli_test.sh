@@ -78,7 +78,7 @@ expect "bad override value" 1 "expects double" -- config check "$good" --set rep
 expect "bad override enum" 1 "AGENT_ORDER_RANDOM" -- config check "$good" --set selector.agent_order=up
 quickstart="$TANDEM_SOURCE_DIR/configs/quickstart.textproto"
 expect "two ways to create a dataset" 1 "run.collect_config: excludes run.collect_random_steps" -- \
-  config check "$quickstart" --set run.collect_config=x.textproto
+  config check "$quickstart" --set run.collect_random_steps=100
 expect "missing collect config" 1 "run.collect_config: $tmp/none.textproto does not exist" -- \
   run --config "$quickstart" --run_dir "$tmp/collect-run" --set dataset.path="$tmp/data/x.h5" \
   --set run.collect_random_steps=0 --set run.collect_config="$tmp/none.textproto"
