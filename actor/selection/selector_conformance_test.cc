@@ -4,6 +4,7 @@
 // a selector that does not fit an env or a policy is refused at creation, naming itself.
 #include <ATen/ATen.h>
 #include <torch/serialize/output-archive.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -43,9 +44,12 @@ AlgorithmConfig Algorithm(const std::string& name) {
   return config;
 }
 
-// A checkpoint holding freshly initialised networks of the family, as the offline policy.
+// A checkpoint holding freshly initialised networks of the family, as the offline policy. The
+// file is this process's own: CTest runs each test of this binary as a process of its own, in
+// parallel, and they write checkpoints of different shapes.
 std::string WriteOfflineCheckpoint(const TransitionSpec& spec, const AlgorithmConfig& algorithm) {
-  const std::string path = ::testing::TempDir() + "/conformance-" + algorithm.name() + ".pt";
+  const std::string path = ::testing::TempDir() + "/conformance-" + algorithm.name() + "-" +
+                           std::to_string(getpid()) + ".pt";
   torch::serialize::OutputArchive archive;
   if (algorithm.name() == "qmix") {
     networks::GruAgent agent(networks::GruAgentOptionsFor(spec, algorithm));
