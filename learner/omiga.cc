@@ -294,7 +294,7 @@ absl::StatusOr<UpdateStats> Omiga::Update(const TrainingBatch& batch) {
   PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
   // RLPD-MA's critics learn offline beside OMIGA, from OMIGA's own TD target.
   if (online_update_ == OnlineUpdate::kRlpd) {
-    RETURN_IF_ERROR(EnsembleOfflineStep(batch, losses.td_target));
+    RETURN_IF_ERROR(StepEnsemble(batch, losses.td_target).status());
   }
   ++updates_;
   const at::Tensor stats =

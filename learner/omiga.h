@@ -122,8 +122,9 @@ class Omiga : public Algorithm {
   absl::StatusOr<UpdateStats> AwacUpdate(const TrainingBatch& batch);
   absl::StatusOr<UpdateStats> ProtoUpdate(const TrainingBatch& batch);
   absl::StatusOr<UpdateStats> RlpdUpdate(const TrainingBatch& batch);
-  // RLPD-MA's offline phase: every member regresses OMIGA's TD target `td_target` ([B]).
-  absl::Status EnsembleOfflineStep(const TrainingBatch& batch, const at::Tensor& td_target);
+  // One step of every RLPD-MA critic towards `target` ([B]): online, the subset-min soft target;
+  // offline, OMIGA's TD target. Returns the summed loss.
+  absl::StatusOr<at::Tensor> StepEnsemble(const TrainingBatch& batch, const at::Tensor& target);
   // Member k's Q_tot(s, a) (its online or target networks); `obs` without ids.
   at::Tensor EnsembleQTot(int k, bool target, const at::Tensor& obs, const at::Tensor& actions,
                           const at::Tensor& state);

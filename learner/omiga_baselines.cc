@@ -244,25 +244,25 @@ at::Tensor Omiga::EnsembleQTot(int k, bool target, const at::Tensor& obs, const 
   return networks::OmigaMixerImpl::Mix(w, b, local);
 }
 
-absl::Status Omiga::EnsembleOfflineStep(const TrainingBatch& batch, const at::Tensor& td_target) {
+absl::StatusOr<at::Tensor> Omiga::StepEnsemble(const TrainingBatch& batch,
+                                               const at::Tensor& target) {
   at::Tensor loss = at::zeros({}, batch.reward.options());
   for (int k = 0; k < ensemble_size(); ++k) {
-    loss =
-        loss + (EnsembleQTot(k, false, batch.obs, batch.actions, batch.state) - td_target.detach())
-                   .pow(2)
-                   .mean();
+    loss = loss + (EnsembleQTot(k, false, batch.obs, batch.actions, batch.state) - target.detach())
+                      .pow(2)
+                      .mean();
   }
   for (auto& optimizer : ensemble_optimizers_) optimizer->ZeroGrad();
   loss.backward();
-  std::vector<at::Tensor> gradients;
   if (context_.reduce_gradients) {
+    std::vector<at::Tensor> gradients;
     for (const at::Tensor& p : ensemble_parameters_) gradients.push_back(p.grad());
     RETURN_IF_ERROR(context_.reduce_gradients(gradients));
   }
   for (auto& optimizer : ensemble_optimizers_) optimizer->Step();
   PolyakUpdate(ensemble_target_parameters_, ensemble_parameters_,
                context_.config.target_update_rate());
-  return absl::OkStatus();
+  return loss.detach();
 }
 
 absl::StatusOr<UpdateStats> Omiga::RlpdUpdate(const TrainingBatch& batch) {
@@ -298,21 +298,7 @@ absl::StatusOr<UpdateStats> Omiga::RlpdUpdate(const TrainingBatch& batch) {
           gamma * (1 - part.terminated) *
               (SubsetMinimum(at::stack(next_q), subset) - alpha * next_log_prob.sum(-1));
     }
-    critic_loss = at::zeros({}, part.reward.options());
-    for (int k = 0; k < members; ++k) {
-      critic_loss = critic_loss +
-                    (EnsembleQTot(k, false, part.obs, part.actions, part.state) - y).pow(2).mean();
-    }
-    for (auto& optimizer : ensemble_optimizers_) optimizer->ZeroGrad();
-    critic_loss.backward();
-    if (context_.reduce_gradients) {
-      std::vector<at::Tensor> gradients;
-      for (const at::Tensor& p : ensemble_parameters_) gradients.push_back(p.grad());
-      RETURN_IF_ERROR(context_.reduce_gradients(gradients));
-    }
-    for (auto& optimizer : ensemble_optimizers_) optimizer->Step();
-    PolyakUpdate(ensemble_target_parameters_, ensemble_parameters_,
-                 context_.config.target_update_rate());
+    ASSIGN_OR_RETURN(critic_loss, StepEnsemble(part, y));
   }
 
   // One actor and temperature step on the last minibatch (RLPD's order), on the ensemble mean.
