@@ -205,32 +205,44 @@ absl::Status RunCollect(const cli::Args& args, std::ostream& out) {
   auto normalized = [&](const Candidate& c) {
     return span > 0 ? (c.mean_return - random.mean_return) / span : 0.0;
   };
+  // The medium policy comes from earlier in training; when training only got worse after its
+  // first checkpoint (the expert), from after it instead, with a warning.
   const Candidate* medium = nullptr;
   bool in_band = false;
-  for (const Candidate& c : candidates) {
-    if (c.updates >= expert.updates) continue;  // medium comes from earlier in training
-    if (discrete) {
-      // Nearest win rate to the target; the later checkpoint on ties.
-      if (medium == nullptr || std::fabs(c.win_rate - collection.medium_win_rate()) <=
-                                   std::fabs(medium->win_rate - collection.medium_win_rate())) {
-        medium = &c;
-        in_band = true;
+  auto pick_medium = [&](bool earlier_only) {
+    for (const Candidate& c : candidates) {
+      if (c.updates == expert.updates || (earlier_only && c.updates > expert.updates)) continue;
+      if (discrete) {
+        // Nearest win rate to the target; the later checkpoint on ties.
+        if (medium == nullptr || std::fabs(c.win_rate - collection.medium_win_rate()) <=
+                                     std::fabs(medium->win_rate - collection.medium_win_rate())) {
+          medium = &c;
+          in_band = true;
+        }
+        continue;
       }
-      continue;
+      const double score = normalized(c);
+      const bool band = score >= collection.medium_min() && score <= collection.medium_max();
+      const double distance = std::fabs(score - collection.medium_target());
+      if (medium == nullptr || (band && !in_band) ||
+          (band == in_band &&
+           distance < std::fabs(normalized(*medium) - collection.medium_target()))) {
+        medium = &c;
+        in_band = band;
+      }
     }
-    const double score = normalized(c);
-    const bool band = score >= collection.medium_min() && score <= collection.medium_max();
-    const double distance = std::fabs(score - collection.medium_target());
-    if (medium == nullptr || (band && !in_band) ||
-        (band == in_band &&
-         distance < std::fabs(normalized(*medium) - collection.medium_target()))) {
-      medium = &c;
-      in_band = band;
-    }
-  }
+  };
+  pick_medium(/*earlier_only=*/true);
   if (medium == nullptr) {
-    return absl::FailedPreconditionError(
-        "the best checkpoint is the first one: no earlier checkpoint can be the medium policy");
+    pick_medium(/*earlier_only=*/false);
+    if (medium == nullptr) {
+      return absl::FailedPreconditionError(
+          "only one checkpoint was kept, so there is no medium policy: lower "
+          "learner.checkpoint_every_updates");
+    }
+    out << "[collect] warning: the best checkpoint is the first one (training got worse after "
+           "it); the medium policy comes from after it"
+        << std::endl;
   }
   out << "[collect] expert: " << fs::path(expert.path).filename().string() << " (return "
       << expert.mean_return << "); medium: " << fs::path(medium->path).filename().string()
