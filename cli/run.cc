@@ -229,8 +229,8 @@ class Run {
     return absl::OkStatus();
   }
 
-  // Runs a one-shot child to completion (with the progress of its log shown as phase time).
-  // Runs one child until it finishes; with `echo_log`, prints the log's latest line as progress.
+  // Runs a one-shot child to completion; with `echo_log`, prints its log's latest line as the
+  // phase's progress.
   absl::Status RunToCompletion(const ChildSpec& spec, bool echo_log = false) {
     RETURN_IF_ERROR(cluster_.Start(spec));
     const absl::Duration progress_every = absl::Seconds(config_.run().progress_interval_seconds());
@@ -242,7 +242,7 @@ class Run {
       if (child->finished) break;
       if (ShutdownRequested()) return absl::CancelledError("interrupted");
       if (echo_log && absl::Now() >= next_progress) {
-        const std::string line = LastLine(dir_ + "/logs/" + spec.name + ".log");
+        const std::string line = LastLine(cluster_.LogPath(spec.name));
         if (!line.empty() && line != last_echoed) PrintProgress(Progress(), line);
         last_echoed = line;
         next_progress = absl::Now() + progress_every;
@@ -292,7 +292,7 @@ class Run {
     std::string out_dir = fs::path(path).parent_path().string();
     if (out_dir.empty()) out_dir = ".";
     out_ << "[collect] training a behaviour policy (" << collect_config << ") and writing its "
-         << "dataset tiers into " << out_dir << " (log: " << dir_ << "/logs/collect.log)"
+         << "dataset tiers into " << out_dir << " (log: " << cluster_.LogPath("collect") << ")"
          << std::endl;
     ChildSpec spec{"collect",
                    "collect",
