@@ -1,10 +1,11 @@
-// One conformance suite over every MA-MuJoCo task and observation mode: dims, determinism, finite
-// observations, padding, time-limit truncation, bad actions rejected, no MuJoCo warnings. (The
-// SMAC-like maps have theirs in smac/smac_env_test.cc.)
+// One conformance suite over every MA-MuJoCo task and observation mode and every MPE task under
+// both dynamics: dims, determinism, finite observations, padding, time-limit truncation, bad
+// actions rejected, no MuJoCo warnings. (The SMAC-like maps have theirs in smac/smac_env_test.cc.)
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/rng.h"
 #include "envs/mamujoco/mujoco_model.h"
@@ -73,7 +74,7 @@ TEST_P(Conformance, SpecIsConsistent) {
   EXPECT_EQ(spec.obs_size,
             *std::max_element(spec.agent_obs_sizes.begin(), spec.agent_obs_sizes.end()));
   EXPECT_GE(spec.state_size, 1);
-  EXPECT_EQ(spec.episode_limit, 1000);
+  EXPECT_EQ(spec.episode_limit, absl::StartsWith(GetParam(), "mpe/") ? 25 : 1000);
   ASSERT_EQ(spec.action_low.size(), static_cast<size_t>(spec.num_agents * spec.action_size));
   TransitionSpec transition = spec.ToTransitionSpec();
   EXPECT_EQ(transition.num_agents(), spec.num_agents);
@@ -177,7 +178,11 @@ TEST_P(Conformance, NoMujocoWarnings) {
 std::vector<std::string> AllEnvs() {
   std::vector<std::string> names;
   for (const std::string& name : RegisteredEnvs()) {
-    if (name.rfind("mamujoco/", 0) != 0) continue;  // smac/ has its own suite
+    if (absl::StartsWith(name, "mpe/")) {
+      names.push_back(absl::StrCat(name, "(dynamics=otc)"));
+      names.push_back(absl::StrCat(name, "(dynamics=original)"));
+    }
+    if (!absl::StartsWith(name, "mamujoco/")) continue;  // smac/ has its own suite
     names.push_back(absl::StrCat(name, "(obs_mode=omiga)"));
     names.push_back(absl::StrCat(name, "(obs_mode=khop)"));
   }
