@@ -1,0 +1,137 @@
+#include "learner/otc/sampling.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include <c10/util/Exception.h>
+
+namespace tandem::learner::otc {
+namespace {
+
+at::Tensor CpuFloat(const at::Tensor& t) { return t.to(at::kCPU, at::kFloat).contiguous(); }
+
+}  // namespace
+
+at::Tensor BestMatch(const at::Tensor& query, const at::Tensor& candidates, Rng& rng) {
+  TORCH_CHECK(query.dim() == 3);
+  TORCH_CHECK(candidates.dim() == 3);
+  TORCH_CHECK(query.size(0) == candidates.size(0));
+  TORCH_CHECK(query.size(2) == candidates.size(2));
+  TORCH_CHECK(candidates.size(1) > 0);
+  const int64_t n = query.size(0), b = query.size(1), d = candidates.size(1), e = query.size(2);
+  const at::Tensor q = CpuFloat(query);
+  // [N, E, D]: each feature of every candidate contiguous, so the inner loop runs over D.
+  const at::Tensor c = CpuFloat(candidates).transpose(1, 2).contiguous();
+  at::Tensor match = at::empty({n, b}, at::kLong);
+  // One random stream per query row, so the result does not depend on the thread split.
+  std::vector<uint64_t> seeds(n * b);
+  for (uint64_t& seed : seeds) seed = rng();
+  const float* qp = q.data_ptr<float>();
+  const float* cp = c.data_ptr<float>();
+  int64_t* mp = match.data_ptr<int64_t>();
+  at::parallel_for(0, n * b, 16, [&](int64_t begin, int64_t end) {
+    std::vector<float> distance(d);
+    float* __restrict acc = distance.data();
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t agent = row / b;
+      const float* query_row = qp + row * e;
+      std::fill(acc, acc + d, 0.f);
+      for (int64_t f = 0; f < e; ++f) {
+        const float value = query_row[f];
+        const float* __restrict column = cp + (agent * e + f) * d;
+        for (int64_t m = 0; m < d; ++m) acc[m] += std::fabs(value - column[m]);
+      }
+      const float best = *std::min_element(acc, acc + d);
+      int64_t ties = 0, chosen = 0;
+      Rng tie_rng(seeds[row]);
+      for (int64_t m = 0; m < d; ++m) {
+        if (acc[m] != best) continue;
+        ++ties;  // reservoir sampling: the t-th tie replaces the choice with probability 1/t
+        if (ties == 1 || UniformIndex(tie_rng, ties) == 0) chosen = m;
+      }
+      mp[row] = chosen;
+    }
+  });
+  return match;
+}
+
+at::Tensor MatchedDistance(const at::Tensor& query_features, const at::Tensor& candidate_features,
+                           const at::Tensor& match) {
+  const at::Tensor q = CpuFloat(query_features);
+  const at::Tensor c = CpuFloat(candidate_features);
+  const at::Tensor index =
+      match.to(at::kCPU).unsqueeze(-1).expand({match.size(0), match.size(1), c.size(2)});
+  return (q - c.gather(1, index)).abs().sum(-1);
+}
+
+at::Tensor RankProbabilities(const at::Tensor& distance, const std::vector<double>& alpha) {
+  const at::Tensor dist = distance.to(at::kCPU, at::kDouble).contiguous();
+  const int64_t n = dist.size(0), b = dist.size(1);
+  TORCH_CHECK(static_cast<int64_t>(alpha.size()) == n);
+  at::Tensor probabilities = at::empty({n, b}, at::kDouble);
+  const double* dp = dist.data_ptr<double>();
+  double* pp = probabilities.data_ptr<double>();
+  std::vector<int64_t> order(b);
+  for (int64_t i = 0; i < n; ++i) {
+    const double* row = dp + i * b;
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [row](int64_t x, int64_t y) { return row[x] < row[y]; });
+    double total = 0;
+    for (int64_t r = 0; r < b; ++r) total += std::pow(static_cast<double>(r + 1), -alpha[i]);
+    for (int64_t r = 0; r < b; ++r) {
+      pp[i * b + order[r]] = std::pow(static_cast<double>(r + 1), -alpha[i]) / total;
+    }
+  }
+  return probabilities;
+}
+
+at::Tensor DrawByProbability(const at::Tensor& probabilities, int64_t count, Rng& rng) {
+  const at::Tensor p = probabilities.to(at::kCPU, at::kDouble).contiguous();
+  const int64_t n = p.size(0), b = p.size(1);
+  at::Tensor rows = at::empty({n, count}, at::kLong);
+  const double* pp = p.data_ptr<double>();
+  int64_t* rp = rows.data_ptr<int64_t>();
+  std::vector<double> cumulative(b);
+  for (int64_t i = 0; i < n; ++i) {
+    std::partial_sum(pp + i * b, pp + (i + 1) * b, cumulative.begin());
+    const double total = cumulative.back();
+    for (int64_t k = 0; k < count; ++k) {
+      const double u = UniformUnit(rng) * total;
+      const int64_t j =
+          std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin();
+      rp[i * count + k] = std::min(j, b - 1);
+    }
+  }
+  return rows;
+}
+
+at::Tensor NormalizeByMean(const at::Tensor& values) {
+  const at::Tensor mean = values.mean(-1, /*keepdim=*/true);
+  const at::Tensor safe = at::where(mean.abs() < 1e-6, at::ones_like(mean), mean);
+  return values / safe;
+}
+
+double AdaptAlpha(double previous_alpha, double distance, double previous_distance) {
+  if (previous_distance <= 0 || !std::isfinite(distance)) return previous_alpha;
+  return previous_alpha * distance / previous_distance;
+}
+
+Correction Correct(const at::Tensor& match_b, const at::Tensor& match_d, const at::Tensor& next_b,
+                   const at::Tensor& next_d, const std::vector<double>& alpha, int64_t count,
+                   Rng& rng) {
+  const at::Tensor match = BestMatch(match_b, match_d, rng);
+  const at::Tensor distance = MatchedDistance(next_b, next_d, match);
+  Correction correction;
+  correction.rows = DrawByProbability(RankProbabilities(distance, alpha), count, rng);
+  const at::Tensor mean = distance.to(at::kDouble).mean(-1).contiguous();
+  correction.mean_distance.assign(mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel());
+  return correction;
+}
+
+}  // namespace tandem::learner::otc
