@@ -87,7 +87,6 @@ MpeEnv::MpeEnv(MpeScenario scenario, MpeDynamics dynamics, int num_agents, int n
       num_agents_(num_agents),
       num_landmarks_(num_landmarks),
       has_prey_(scenario == MpeScenario::kPredatorPrey) {
-  const bool original = dynamics == MpeDynamics::kOriginal;
   const int others = num_agents - 1;
   const int obs = 4 + 2 * num_landmarks + 2 * others + (has_prey_ ? 4 : 0);
   spec_.num_agents = num_agents;
@@ -97,9 +96,8 @@ MpeEnv::MpeEnv(MpeScenario scenario, MpeDynamics dynamics, int num_agents, int n
   spec_.action_type = ACTION_TYPE_CONTINUOUS;
   spec_.agent_action_sizes.assign(num_agents, 2);
   spec_.action_size = 2;
-  const float bound = original ? 1.f : static_cast<float>(kMaxDisplacement);
-  spec_.action_low.assign(2 * num_agents, -bound);
-  spec_.action_high.assign(2 * num_agents, bound);
+  spec_.action_low.assign(2 * num_agents, -1.f);
+  spec_.action_high.assign(2 * num_agents, 1.f);
   spec_.episode_limit = episode_limit;
 
   // Sizes, forces and speeds of the original scenarios; the OTC rules use positions only.
@@ -204,8 +202,8 @@ void MpeEnv::StepOtc(absl::Span<const float> action) {
     entity.vel = Minus(entity.pos, before);
   };
   for (int i = 0; i < num_agents_; ++i) {
-    move(entities_[i], Clamp(action[2 * i], kMaxDisplacement),
-         Clamp(action[2 * i + 1], kMaxDisplacement));
+    move(entities_[i], kMaxDisplacement * Clamp(action[2 * i], 1.0),
+         kMaxDisplacement * Clamp(action[2 * i + 1], 1.0));
   }
   if (has_prey_) {
     move(entities_[prey_index()], kPreySpeed * prey_direction.x, kPreySpeed * prey_direction.y);

@@ -4,8 +4,10 @@
 // Agents move on a plane; actions are continuous, two per agent.
 //
 // Options:
-//   dynamics=otc       OTC's settings (Jiang & Lu 2023, appendix §6): an action in [-0.1, 0.1]² is
-//                      the agent's displacement for the step; the arena is [-1, 1]² (positions are
+//   dynamics=otc       OTC's settings (Jiang & Lu 2023, appendix §6): the agent's velocity is in
+//                      [-0.1, 0.1]², its displacement for the step. The action box is [-1, 1]² and
+//                      scaled by 0.1, so every Tandem policy (tanh outputs in [-1, 1], as on
+//                      MA-MuJoCo) fits it unchanged. The arena is [-1, 1]² (positions are
 //                      clamped to it). Predator-Prey: three predators chase a rule-based prey that
 //                      moves 0.13 per step (1.3x, the original's max-speed ratio), fleeing the
 //                      predators; every predator within 0.1 of the prey after a step adds +1 to the

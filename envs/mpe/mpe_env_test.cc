@@ -47,9 +47,9 @@ TEST(MpeOtc, NavigationMovesByTheClippedActionInsideTheArenaAndScoresCoverage) {
   Place(*env, 3, 0.3, 0.4);
   Place(*env, 4, 1.0, 0.5);
   Place(*env, 5, -0.5, 0.5);
-  // Agent 0 asks for (0.5, -0.05): x is clipped to 0.1. Agent 1 asks for +0.1 in x at x = 0.95:
-  // the arena stops it at 1.0. Agent 2 stays.
-  StepOutcome outcome = StepWith(*env, buffers, {0.5f, -0.05f, 0.1f, 0.f, 0.f, 0.f});
+  // Agent 0 asks for (5, -0.5): x is clipped to 1, a displacement of 0.1. Agent 1 asks for +0.1
+  // in x at x = 0.95: the arena stops it at 1.0. Agent 2 stays.
+  StepOutcome outcome = StepWith(*env, buffers, {5.f, -0.5f, 1.f, 0.f, 0.f, 0.f});
   const auto& e = env->entities();
   EXPECT_NEAR(e[0].pos.x, 0.1, 1e-12);
   EXPECT_NEAR(e[0].pos.y, -0.05, 1e-7);
@@ -94,7 +94,7 @@ TEST(MpeOtc, PreyFleesAtItsSpeedAndEveryPredatorWithinReachScores) {
   EXPECT_NEAR(direction.y, fy / norm, 1e-12);
   // Predator 0 moves +0.1 in x; the prey moves 0.13 along the flee direction (which stays (1, 0)
   // by symmetry): 0.43 - 0.1 = 0.33 apart, no capture.
-  StepOutcome outcome = StepWith(*env, buffers, {0.1f, 0.f, 0.f, 0.f, 0.f, 0.f});
+  StepOutcome outcome = StepWith(*env, buffers, {1.f, 0.f, 0.f, 0.f, 0.f, 0.f});
   EXPECT_NEAR(env->entities()[3].pos.x, 0.3 + MpeEnv::kPreySpeed, 1e-12);
   EXPECT_EQ(outcome.reward, 0.f);
   // A cornered prey cannot leave the arena; two predators within 0.1 of it score 2.
@@ -212,7 +212,7 @@ TEST(Mpe, OptionsAndTasksAreChecked) {
   EXPECT_EQ((*env)->spec().num_agents, 6);
   EXPECT_EQ((*env)->spec().episode_limit, 40);
   EXPECT_EQ((*env)->spec().state_size, 4 * 6 + 2 * 6);
-  EXPECT_EQ((*env)->spec().action_high[0], 0.1f);
+  EXPECT_EQ((*env)->spec().action_high[0], 1.f);
   EXPECT_EQ((*env)->spec().name, "mpe/CooperativeNavigation-6(episode_limit=40)");
 }
 
