@@ -35,6 +35,9 @@ struct AlgorithmContext {
   c10::Device device = c10::Device(c10::kCPU);
   // Seed for parameter initialisation.
   uint64_t seed = 1;
+  // Transitions each update trains on (learner.batch_size); an algorithm that draws its training
+  // rows from a larger sampled batch (OTC) draws this many.
+  int64_t batch_size = 128;
   // Called with every trainable parameter's gradient between backward and the optimizer steps
   // (data-parallel gradient averaging); empty for a single learner.
   std::function<absl::Status(const std::vector<at::Tensor>& gradients)> reduce_gradients;
@@ -66,6 +69,8 @@ class Algorithm {
   virtual void set_env_steps(int64_t env_steps) = 0;
   // Called once when the online phase starts (freezes offline copies where the algorithm has any).
   virtual void BeginOnlinePhase() {}
+  // Called when a new deployment's data starts arriving (deployment-driven runs such as OTC's).
+  virtual void BeginDeployment() {}
 };
 
 using AlgorithmFactory =

@@ -40,6 +40,7 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   context.config = options.config.algorithm();
   context.device = learner->device_;
   context.seed = DeriveSeed(options.config.seed(), {SeedStream::kLearner});
+  context.batch_size = options.config.learner().batch_size();
   context.update_streams = options.config.learner().update_streams();
   if (context.update_streams == 0) {
     // Auto: measure both ways of using the cores on this machine (CPU, one learner) or take two

@@ -1,0 +1,253 @@
+#include "learner/otc/bcq.h"
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include <cmath>
+#include <vector>
+
+#include "common/config.h"
+#include "gtest/gtest.h"
+
+namespace tandem::learner::otc {
+namespace {
+
+constexpr int kAgents = 3, kObs = 4, kState = 5, kAct = 2, kRows = 16;
+
+AlgorithmContext Context(const std::string& sampling = "embedding") {
+  AlgorithmContext context;
+  context.spec.set_num_agents(kAgents);
+  context.spec.set_obs_size(kObs);
+  context.spec.set_state_size(kState);
+  context.spec.set_action_type(ACTION_TYPE_CONTINUOUS);
+  context.spec.set_action_size(kAct);
+  FillDefaults(&context.config);
+  context.config.set_name("dec_bcq");
+  context.config.mutable_otc()->set_sampling(sampling);
+  context.config.mutable_otc()->add_hidden_sizes(16);
+  context.config.mutable_otc()->add_hidden_sizes(16);
+  context.config.mutable_otc()->set_embedding_size(3);
+  context.seed = 5;
+  context.batch_size = 8;
+  return context;
+}
+
+TrainingBatch RandomBatch(int64_t rows, uint64_t seed) {
+  torch::manual_seed(seed);
+  TrainingBatch b;
+  b.obs = at::randn({rows, kAgents, kObs});
+  b.state = at::randn({rows, kState});
+  b.actions = at::rand({rows, kAgents, kAct}) * 2 - 1;
+  b.reward = at::randn({rows});
+  b.terminated = (at::rand({rows}) < 0.2).to(at::kFloat);
+  b.truncated = at::zeros({rows});
+  b.next_obs = at::randn({rows, kAgents, kObs});
+  b.next_state = at::randn({rows, kState});
+  return b;
+}
+
+// Every parameter of agent `agent` (the first dimension of every AgentMlp tensor), flattened.
+std::vector<float> AgentParameters(DecentralizedBcq& bcq, int agent) {
+  std::vector<float> values;
+  for (auto& [name, module] : bcq.Modules()) {
+    for (const at::Tensor& p : module->parameters()) {
+      const at::Tensor slice = p[agent].contiguous().view({-1});
+      values.insert(values.end(), slice.data_ptr<float>(), slice.data_ptr<float>() + slice.numel());
+    }
+  }
+  return values;
+}
+
+// Runs `updates` updates on `batch` from a fresh learner with fixed seeds.
+std::unique_ptr<DecentralizedBcq> Train(const TrainingBatch& batch, int updates,
+                                        const std::string& sampling) {
+  auto bcq = DecentralizedBcq::Create(Context(sampling));
+  EXPECT_TRUE(bcq.ok()) << bcq.status();
+  for (int u = 0; u < updates; ++u) {
+    torch::manual_seed(100 + u);
+    if (u == 1) (*bcq)->BeginDeployment();
+    EXPECT_TRUE((*bcq)->Update(batch).ok());
+  }
+  return std::move(bcq).value();
+}
+
+TEST(DecentralizedBcq, AnAgentsUpdateIgnoresTheOtherAgentsActions) {
+  for (const std::string sampling : {"embedding", "value", "uniform"}) {
+    TrainingBatch a = RandomBatch(40, 1);
+    // From the second update on, half the rows are deployment data (the correction runs).
+    a.offline = at::arange(40) < 20;
+    TrainingBatch b = a;
+    b.actions = a.actions.clone();
+    b.actions.select(1, 1).uniform_(-1, 1);  // agent 1's actions differ, agents 0 and 2 keep theirs
+    auto first = Train(a, 3, sampling);
+    auto second = Train(b, 3, sampling);
+    EXPECT_EQ(AgentParameters(*first, 0), AgentParameters(*second, 0)) << sampling;
+    EXPECT_EQ(AgentParameters(*first, 2), AgentParameters(*second, 2)) << sampling;
+    EXPECT_NE(AgentParameters(*first, 1), AgentParameters(*second, 1)) << sampling;
+  }
+}
+
+TEST(DecentralizedBcq, TargetIsTheSoftClippedDoubleQMaximumOverDecodedActions) {
+  auto created = DecentralizedBcq::Create(Context());
+  ASSERT_TRUE(created.ok());
+  DecentralizedBcq& bcq = **created;
+  const AgentBatch batch = ToAgentBatch(RandomBatch(kRows, 2), AgentInput::kState);
+  torch::manual_seed(9);
+  const at::Tensor y = bcq.Target(batch);
+  // The same draws, then the formula element by element.
+  torch::manual_seed(9);
+  const int64_t samples = 10;
+  const at::Tensor x2 = batch.next_input.repeat_interleave(samples, 1);
+  const at::Tensor a2 = bcq.Perturb(
+      x2,
+      [&] {
+        at::NoGradGuard no_grad;
+        auto modules = bcq.Modules();
+        auto* vae = dynamic_cast<networks::ConditionalVaeImpl*>(modules[0].second);
+        return vae->Decode(x2);
+      }(),
+      /*target=*/true);
+  at::Tensor q1, q2;
+  {
+    at::NoGradGuard no_grad;
+    auto modules = bcq.Modules();
+    auto* q1t = dynamic_cast<networks::AgentMlpImpl*>(modules[5].second);
+    auto* q2t = dynamic_cast<networks::AgentMlpImpl*>(modules[6].second);
+    ASSERT_EQ(modules[5].first, "q1_target");
+    q1 = q1t->forward(at::cat({x2, a2}, -1));
+    q2 = q2t->forward(at::cat({x2, a2}, -1));
+  }
+  for (int i = 0; i < kAgents; ++i) {
+    for (int r = 0; r < kRows; ++r) {
+      double best = -INFINITY;
+      for (int k = 0; k < samples; ++k) {
+        const double v1 = q1[i][r * samples + k][0].item<double>();
+        const double v2 = q2[i][r * samples + k][0].item<double>();
+        best = std::max(best, 0.75 * std::min(v1, v2) + 0.25 * std::max(v1, v2));
+      }
+      const double expected = batch.reward[i][r][0].item<double>() +
+                              0.99 * batch.not_done[i][r][0].item<double>() * best;
+      EXPECT_NEAR(y[i][r][0].item<double>(), expected, 1e-5) << i << " " << r;
+    }
+  }
+}
+
+TEST(DecentralizedBcq, ActPicksTheCandidateWithTheHighestQ1) {
+  auto created = DecentralizedBcq::Create(Context());
+  ASSERT_TRUE(created.ok());
+  DecentralizedBcq& bcq = **created;
+  const at::Tensor input = at::randn({kAgents, 4, kState});
+  const at::Tensor action = bcq.Act(input, 20);
+  ASSERT_EQ(action.sizes(), (at::IntArrayRef{kAgents, 4, kAct}));
+  EXPECT_LE(action.abs().max().item<float>(), 1.f);
+  // No other action of a fresh draw beats the chosen one by much: Q1 of the choice is the max of
+  // its own candidates, so it is at least the mean of another draw's values.
+  const at::Tensor chosen = bcq.QValue(input, action);
+  torch::manual_seed(3);
+  at::Tensor others;
+  {
+    at::NoGradGuard no_grad;
+    auto modules = bcq.Modules();
+    auto* vae = dynamic_cast<networks::ConditionalVaeImpl*>(modules[0].second);
+    others = bcq.QValue(input, bcq.Perturb(input, vae->Decode(input), false));
+  }
+  EXPECT_GE(chosen.mean().item<float>(), others.mean().item<float>() - 1e-6);
+}
+
+TEST(DecentralizedBcq, RefusesDiscreteSpecsAndBadOptions) {
+  AlgorithmContext context = Context();
+  context.spec.set_action_type(ACTION_TYPE_DISCRETE);
+  EXPECT_FALSE(DecentralizedBcq::Create(context).ok());
+  context = Context("nearest");
+  EXPECT_TRUE(absl::IsInvalidArgument(DecentralizedBcq::Create(context).status()));
+  context = Context();
+  context.config.mutable_otc()->set_agent_input("joint");
+  EXPECT_TRUE(absl::IsInvalidArgument(DecentralizedBcq::Create(context).status()));
+}
+
+TEST(ConditionalVae, LossFallsOnAToySet) {
+  torch::manual_seed(4);
+  networks::ConditionalVae vae(networks::ConditionalVaeOptions{2, 3, 2, 4, {32, 32}});
+  // Actions are a fixed function of the condition, per agent.
+  const at::Tensor condition = at::randn({2, 256, 3});
+  const at::Tensor x = at::tanh(condition.slice(-1, 0, 2) - condition.slice(-1, 1, 3));
+  FusedAdamOptions adam;
+  adam.learning_rate = 1e-3;
+  adam.max_grad_norm = 0;
+  FusedAdam optimizer(vae->parameters(), adam);
+  double first = 0, last = 0;
+  for (int step = 0; step < 400; ++step) {
+    auto [loss, reconstruction] = vae->Loss(condition, x);
+    if (step == 0) first = reconstruction.item<double>();
+    last = reconstruction.item<double>();
+    optimizer.ZeroGrad();
+    loss.backward();
+    optimizer.Step();
+  }
+  EXPECT_LT(last, 0.5 * first) << first << " -> " << last;
+}
+
+// A critic whose Q is the first input feature and V the second (a fake inside a unit test).
+class FeatureValues : public ValueFunction {
+ public:
+  at::Tensor QValue(const at::Tensor& input, const at::Tensor&) override {
+    return input.slice(-1, 0, 1);
+  }
+  at::Tensor StateValue(const at::Tensor& input) override { return input.slice(-1, 1, 2); }
+};
+
+AgentBatch Rows(const std::vector<std::vector<float>>& input, const std::vector<float>& next_v) {
+  const int64_t m = input.size();
+  AgentBatch b;
+  std::vector<float> flat, next;
+  for (size_t j = 0; j < input.size(); ++j) {
+    flat.insert(flat.end(), input[j].begin(), input[j].end());
+    next.push_back(0.f);
+    next.push_back(next_v[j]);
+  }
+  b.input = at::tensor(flat).view({1, m, 2});
+  b.next_input = at::tensor(next).view({1, m, 2});
+  b.actions = at::zeros({1, m, 1});
+  b.reward = at::zeros({1, m, 1});
+  b.not_done = at::ones({1, m, 1});
+  return b;
+}
+
+TEST(OtcCorrector, DrawsOnlyMergedRowsAndAdaptsAlphaPerDeployment) {
+  CorrectorOptions options;
+  options.num_agents = 1;
+  options.input_size = 2;
+  options.action_size = 1;
+  options.sampling = Sampling::kValue;
+  options.train_batch = 64;
+  options.alpha = 1.0;
+  Corrector corrector(options);
+  FeatureValues values;
+  // Merged rows 0-1 (Q 0 and 10), deployment rows 2-3 (Q 0.1 and 10.1). V(s') of the merged rows
+  // 1 and 2 -> normalised 2/3, 4/3; deployment V 1 and 1 -> 1, 1. Distances 1/3 and 1/3.
+  AgentBatch batch = Rows({{0, 0}, {10, 0}, {0.1f, 0}, {10.1f, 0}}, {1, 2, 1, 1});
+  const at::Tensor online = at::tensor({0, 0, 1, 1}).to(at::kBool);
+  UpdateStats stats;
+  corrector.BeginDeployment();
+  AgentBatch train = corrector.Select(batch, online, values, &stats);
+  ASSERT_EQ(train.size(), 64);
+  EXPECT_LE(train.input.select(-1, 0).max().item<float>(), 10.f);  // never a deployment row
+  EXPECT_NEAR(stats["otc_distance"], 1.0 / 3, 1e-6);
+  EXPECT_DOUBLE_EQ(corrector.alpha()[0], 1.0);
+  // Deployment 2: merged V 1 and 3 -> 0.5, 1.5; distances 0.5 and 0.5: alpha * 0.5 / (1/3).
+  batch = Rows({{0, 0}, {10, 0}, {0.1f, 0}, {10.1f, 0}}, {1, 3, 1, 1});
+  corrector.BeginDeployment();
+  corrector.Select(batch, online, values, &stats);
+  EXPECT_NEAR(corrector.alpha()[0], 1.5, 1e-6);
+  EXPECT_EQ(corrector.deployments(), 2);
+  // Within a deployment alpha holds.
+  batch = Rows({{0, 0}, {10, 0}, {0.1f, 0}, {10.1f, 0}}, {1, 9, 1, 1});
+  corrector.Select(batch, online, values, &stats);
+  EXPECT_NEAR(corrector.alpha()[0], 1.5, 1e-6);
+  // Without deployment rows the batch is used as it is.
+  train = corrector.Select(batch, at::zeros({4}, at::kBool), values, &stats);
+  EXPECT_EQ(train.size(), 4);
+}
+
+}  // namespace
+}  // namespace tandem::learner::otc

@@ -1,0 +1,109 @@
+#include "learner/otc/corrector.h"
+
+#include <ATen/ATen.h>
+
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "learner/module_util.h"
+#include "learner/otc/sampling.h"
+
+namespace tandem::learner::otc {
+
+absl::StatusOr<Sampling> ParseSampling(const std::string& text) {
+  if (text == "uniform") return Sampling::kUniform;
+  if (text == "embedding") return Sampling::kEmbedding;
+  if (text == "value") return Sampling::kValue;
+  return absl::InvalidArgumentError(
+      absl::StrCat("algorithm.otc.sampling must be \"uniform\", \"embedding\" or \"value\", got \"",
+                   text, "\""));
+}
+
+Corrector::Corrector(const CorrectorOptions& options)
+    : options_(options),
+      rng_(options.seed),
+      alpha_(options.num_agents, options.alpha),
+      previous_distance_(options.num_agents, 0.0) {
+  if (options.sampling == Sampling::kEmbedding) {
+    cvae_ = networks::ConditionalVae(networks::ConditionalVaeOptions{
+        options.num_agents, 2 * options.input_size, options.action_size, options.embedding_size,
+        options.hidden_sizes});
+    cvae_->to(options.device);
+    FusedAdamOptions adam;
+    adam.learning_rate = options.vae_learning_rate;
+    adam.max_grad_norm = 0;
+    cvae_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({cvae_.get()}), adam);
+  }
+}
+
+at::Tensor Corrector::TrainAndEmbed(const AgentBatch& merged, const AgentBatch& online,
+                                    at::Tensor* online_mu, UpdateStats* stats) {
+  const at::Tensor condition = at::cat({merged.input, merged.next_input}, -1);
+  auto [loss, reconstruction] = cvae_->Loss(condition, merged.actions);
+  cvae_optimizer_->ZeroGrad();
+  loss.backward();
+  cvae_optimizer_->Step();
+  (*stats)["cvae_loss"] = loss.item<double>();
+  at::NoGradGuard no_grad;
+  if (online_mu != nullptr) {
+    *online_mu =
+        cvae_->Encode(at::cat({online.input, online.next_input}, -1), online.actions).first;
+  }
+  return cvae_->Encode(condition, merged.actions).first;
+}
+
+AgentBatch Corrector::Select(const AgentBatch& batch, const at::Tensor& online,
+                             ValueFunction& values, UpdateStats* stats) {
+  const at::Tensor online_rows =
+      online.defined() ? online.to(at::kCPU).nonzero().view(-1) : at::Tensor();
+  if (!online_rows.defined() || online_rows.numel() == 0) {
+    // Offline training on B^0: every row, uniformly as sampled. The cVAE learns alongside.
+    if (options_.sampling == Sampling::kEmbedding) TrainAndEmbed(batch, batch, nullptr, stats);
+    return batch;
+  }
+  const at::Tensor merged_rows = online.to(at::kCPU).logical_not().nonzero().view(-1);
+  const int64_t n = options_.num_agents, count = options_.train_batch;
+  auto rows_of = [&](const at::Tensor& index) {
+    return batch.Gather(index.to(batch.input.device()).unsqueeze(0).expand({n, index.numel()}));
+  };
+  const AgentBatch merged = rows_of(merged_rows);
+  if (options_.sampling == Sampling::kUniform || merged.size() == 0) {
+    const int64_t m = std::max<int64_t>(merged.size(), 1);
+    at::Tensor rows = at::empty({n, count}, at::kLong);
+    int64_t* rp = rows.data_ptr<int64_t>();
+    for (int64_t k = 0; k < n * count; ++k) rp[k] = static_cast<int64_t>(UniformIndex(rng_, m));
+    return merged.size() == 0 ? batch : merged.Gather(rows);
+  }
+  const AgentBatch deployment = rows_of(online_rows);
+  at::Tensor match_b, match_d, next_b, next_d;
+  if (options_.sampling == Sampling::kEmbedding) {
+    match_b = next_b = TrainAndEmbed(merged, deployment, &match_d, stats);
+    next_d = match_d;
+  } else {
+    at::NoGradGuard no_grad;
+    match_b = values.QValue(merged.input, merged.actions);
+    match_d = values.QValue(deployment.input, deployment.actions);
+    next_b = NormalizeByMean(values.StateValue(merged.next_input).squeeze(-1)).unsqueeze(-1);
+    next_d = NormalizeByMean(values.StateValue(deployment.next_input).squeeze(-1)).unsqueeze(-1);
+  }
+  const at::Tensor match = BestMatch(match_b, match_d, rng_);
+  const at::Tensor distance = MatchedDistance(next_b, next_d, match);
+  const at::Tensor mean = distance.to(at::kDouble).mean(-1).contiguous();
+  const double* dist = mean.data_ptr<double>();
+  if (new_deployment_) {
+    ++deployments_;
+    for (int64_t i = 0; i < n; ++i) {
+      if (deployments_ > 1 && options_.adaptive_alpha) {
+        alpha_[i] = AdaptAlpha(alpha_[i], dist[i], previous_distance_[i]);
+      }
+      previous_distance_[i] = dist[i];
+    }
+    new_deployment_ = false;
+  }
+  const at::Tensor rows = DrawByProbability(RankProbabilities(distance, alpha_), count, rng_);
+  (*stats)["otc_alpha"] = std::accumulate(alpha_.begin(), alpha_.end(), 0.0) / n;
+  (*stats)["otc_distance"] = mean.mean().item<double>();
+  return merged.Gather(rows);
+}
+
+}  // namespace tandem::learner::otc

@@ -1,0 +1,96 @@
+// OTC's transition correction inside a decentralized learner: given one update's batch of
+// merged-set transitions (SOURCE_OFFLINE: the replay's `merged` table, B^k) and current-deployment
+// transitions (SOURCE_ONLINE: the `deployment` table, D^k), picks each agent's training rows
+// (sampling.h), trains the cVAE of d_e, and adapts alpha at each deployment (eq. 4).
+//
+// Phases, decided by the batch: without deployment rows (offline training on B^0) the batch is
+// trained on as it is; with them, `uniform` draws the training rows uniformly from the merged part
+// (the paper's baseline), `embedding` and `value` by rank-based priority.
+// Alpha: deployment 1 uses `alpha`; at each later deployment the first update measures Dist_k, the
+// mean similarity distance of its merged minibatch, and sets alpha_k = alpha_{k-1} Dist_k /
+// Dist_{k-1} (each agent its own).
+#ifndef TANDEM_LEARNER_OTC_CORRECTOR_H_
+#define TANDEM_LEARNER_OTC_CORRECTOR_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/networks/conditional_vae.h"
+#include "common/rng.h"
+#include "learner/algorithm.h"
+#include "learner/fused_adam.h"
+#include "learner/otc/agent_batch.h"
+
+namespace tandem::learner::otc {
+
+enum class Sampling { kUniform, kEmbedding, kValue };
+
+// "uniform", "embedding" or "value"; anything else is INVALID_ARGUMENT naming the field.
+absl::StatusOr<Sampling> ParseSampling(const std::string& text);
+
+// What d_q needs from the base algorithm's critic (called without gradients).
+class ValueFunction {
+ public:
+  virtual ~ValueFunction() = default;
+  // Q_i(x, a_i) for [N, M, X] inputs and [N, M, A] actions: [N, M, 1].
+  virtual at::Tensor QValue(const at::Tensor& input, const at::Tensor& actions) = 0;
+  // V_i(x) = E_{a_i ~ pi_i} Q_i(x, a_i), estimated at the policy's action: [N, M, 1].
+  virtual at::Tensor StateValue(const at::Tensor& input) = 0;
+};
+
+struct CorrectorOptions {
+  int64_t num_agents = 1;
+  int64_t input_size = 0;
+  int64_t action_size = 0;
+  Sampling sampling = Sampling::kEmbedding;
+  // Rows each agent trains on per update.
+  int64_t train_batch = 128;
+  double alpha = 0.7;
+  bool adaptive_alpha = true;
+  int64_t embedding_size = 10;
+  std::vector<int64_t> hidden_sizes = {64, 64};
+  double vae_learning_rate = 1e-3;
+  c10::Device device = c10::Device(c10::kCPU);
+  uint64_t seed = 1;
+};
+
+class Corrector {
+ public:
+  explicit Corrector(const CorrectorOptions& options);
+
+  // The rows to train on from `batch`, whose rows with online[j] true are deployment transitions
+  // (undefined `online`: none). Adds "otc_alpha", "otc_distance" and "cvae_loss" to `stats` when
+  // they apply.
+  AgentBatch Select(const AgentBatch& batch, const at::Tensor& online, ValueFunction& values,
+                    UpdateStats* stats);
+  // The next update with deployment rows belongs to a new deployment (alpha adapts there).
+  void BeginDeployment() { new_deployment_ = true; }
+
+  // The cVAE of d_e (null for the other samplings), its optimizer, each agent's alpha.
+  networks::ConditionalVae& cvae() { return cvae_; }
+  FusedAdam* cvae_optimizer() { return cvae_optimizer_.get(); }
+  const std::vector<double>& alpha() const { return alpha_; }
+  int deployments() const { return deployments_; }
+
+ private:
+  // One cVAE step on (x, x') -> a_i; the embeddings mu(x, a_i, x') of `batch` afterwards.
+  at::Tensor TrainAndEmbed(const AgentBatch& merged, const AgentBatch& online,
+                           at::Tensor* online_mu, UpdateStats* stats);
+
+  CorrectorOptions options_;
+  networks::ConditionalVae cvae_{nullptr};
+  std::unique_ptr<FusedAdam> cvae_optimizer_;
+  Rng rng_;
+  std::vector<double> alpha_;
+  std::vector<double> previous_distance_;
+  bool new_deployment_ = true;
+  int deployments_ = 0;
+};
+
+}  // namespace tandem::learner::otc
+
+#endif  // TANDEM_LEARNER_OTC_CORRECTOR_H_
