@@ -9,6 +9,7 @@
 #include "cli/dataset_command.h"
 #include "cli/doctor_command.h"
 #include "cli/pretrain_command.h"
+#include "cli/otc_bench.h"
 #include "cli/qmix_bench.h"
 #include "cli/run_command.h"
 #include "cli/sweep_command.h"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
       tandem::CbsBenchCommand(),
       tandem::ActorBenchCommand(),
       tandem::QmixBenchCommand(),
+      tandem::OtcBenchCommand(),
   };
   root.subcommands = {
       tandem::actor::ActorCommand(),

@@ -15,6 +15,7 @@
 #include "actor/selection/selector.h"
 #include "actor/step_loop.h"
 #include "common/networks/architectures.h"
+#include "common/networks/bcq_networks.h"
 #include "common/networks/weights.h"
 #include "envs/env_pool.h"
 #include "envs/registry.h"
@@ -32,6 +33,7 @@ const std::vector<Family>& Families() {
   static const auto* families = new std::vector<Family>{
       {"mamujoco/HalfCheetah-2x3(episode_limit=25)", "omiga"},
       {"smac/3m(episode_limit=25)", "qmix"},
+      {"mpe/CooperativeNavigation-3", "dec_bcq"},
   };
   return *families;
 }
@@ -54,6 +56,12 @@ std::string WriteOfflineCheckpoint(const TransitionSpec& spec, const AlgorithmCo
   if (algorithm.name() == "qmix") {
     networks::GruAgent agent(networks::GruAgentOptionsFor(spec, algorithm));
     networks::WriteModules({{"agent", agent.get()}}, archive);
+  } else if (algorithm.name() == "dec_bcq") {
+    const networks::BcqShapes shapes = networks::BcqShapesFor(spec, algorithm).value();
+    networks::ConditionalVae vae(networks::BcqVaeOptions(shapes));
+    networks::AgentMlp actor(networks::BcqActorOptions(shapes));
+    networks::AgentMlp q1(networks::BcqCriticOptions(shapes));
+    networks::WriteModules({{"vae", vae.get()}, {"actor", actor.get()}, {"q1", q1.get()}}, archive);
   } else {
     networks::TanhGaussianPolicy policy(networks::OmigaPolicyOptions(spec, algorithm));
     networks::Mlp q(networks::OmigaCriticOptions(spec, algorithm));

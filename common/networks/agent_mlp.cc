@@ -32,4 +32,10 @@ torch::Tensor AgentMlpImpl::forward(torch::Tensor x) {
   return x;
 }
 
+torch::Tensor DecentralizedInputs(const torch::Tensor& obs, const torch::Tensor& state,
+                                  bool state_input) {
+  if (!state_input) return obs.transpose(0, 1).contiguous();
+  return state.unsqueeze(0).expand({obs.size(1), state.size(0), state.size(1)}).contiguous();
+}
+
 }  // namespace tandem::networks

@@ -35,6 +35,11 @@ class AgentMlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AgentMlp);
 
+// Every agent's input, agent-major, from [B, N, O] observations and [B, S] states: the state for
+// each agent ([N, B, S]) or each agent's own observation ([N, B, O]).
+torch::Tensor DecentralizedInputs(const torch::Tensor& obs, const torch::Tensor& state,
+                                  bool state_input);
+
 }  // namespace tandem::networks
 
 #endif  // TANDEM_COMMON_NETWORKS_AGENT_MLP_H_

@@ -12,15 +12,6 @@
 
 namespace tandem::learner::otc {
 
-// What an agent's networks take as input.
-enum class AgentInput { kState, kObservation };
-
-// "state" or "observation"; anything else is INVALID_ARGUMENT naming `field`.
-absl::StatusOr<AgentInput> ParseAgentInput(const std::string& text, const std::string& field);
-
-// Width of x_i for a spec.
-int64_t AgentInputSize(const TransitionSpec& spec, AgentInput input);
-
 struct AgentBatch {
   at::Tensor input;       // float [N, B, X]
   at::Tensor actions;     // float [N, B, A]
@@ -36,8 +27,8 @@ struct AgentBatch {
   AgentBatch Slice(int64_t begin, int64_t end) const;
 };
 
-// The per-agent view of a transition batch.
-AgentBatch ToAgentBatch(const TrainingBatch& batch, AgentInput input);
+// The per-agent view of a transition batch; x_i is the state or agent i's observation.
+AgentBatch ToAgentBatch(const TrainingBatch& batch, bool state_input);
 
 }  // namespace tandem::learner::otc
 

@@ -4,20 +4,11 @@
 #include <torch/utils.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/networks/bcq_networks.h"
 #include "common/status_macros.h"
 #include "learner/module_util.h"
 
 namespace tandem::learner::otc {
-namespace {
-
-// Table 3's (64, 64) unless the config lists its own.
-std::vector<int64_t> HiddenSizes(const OtcConfig& config) {
-  if (config.hidden_sizes().empty()) return {64, 64};
-  return {config.hidden_sizes().begin(), config.hidden_sizes().end()};
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<DecentralizedBcq>> DecentralizedBcq::Create(
     const AlgorithmContext& context) {
   const TransitionSpec& spec = context.spec;
@@ -27,12 +18,6 @@ absl::StatusOr<std::unique_ptr<DecentralizedBcq>> DecentralizedBcq::Create(
         "or episode items");
   }
   const OtcConfig& otc = context.config.otc();
-  for (int size : otc.hidden_sizes()) {
-    if (size < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("algorithm.otc.hidden_sizes must be >= 1, got ", size));
-    }
-  }
   if (otc.bcq_sampled_actions() < 1 || otc.embedding_size() < 1 || otc.merged_minibatch() < 1 ||
       otc.online_minibatch() < 1) {
     return absl::InvalidArgumentError(
@@ -43,16 +28,14 @@ absl::StatusOr<std::unique_ptr<DecentralizedBcq>> DecentralizedBcq::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("algorithm.otc.alpha must be >= 0, got ", otc.alpha()));
   }
-  std::unique_ptr<DecentralizedBcq> bcq(new DecentralizedBcq(context));
-  ASSIGN_OR_RETURN(bcq->input_, ParseAgentInput(otc.agent_input(), "algorithm.otc.agent_input"));
+  ASSIGN_OR_RETURN(const networks::BcqShapes shapes, networks::BcqShapesFor(spec, context.config));
   ASSIGN_OR_RETURN(Sampling sampling, ParseSampling(otc.sampling()));
-  const int64_t n = spec.num_agents(), a = spec.action_size();
-  const int64_t x = AgentInputSize(spec, bcq->input_);
-  const std::vector<int64_t> hidden = HiddenSizes(otc);
+  std::unique_ptr<DecentralizedBcq> bcq(new DecentralizedBcq(context));
+  bcq->state_input_ = shapes.state_input;
   torch::manual_seed(context.seed);
-  bcq->vae_ = networks::ConditionalVae(networks::ConditionalVaeOptions{n, x, a, 2 * a, hidden});
-  const networks::AgentMlpOptions actor{n, x + a, hidden, a};
-  const networks::AgentMlpOptions critic{n, x + a, hidden, 1};
+  bcq->vae_ = networks::ConditionalVae(networks::BcqVaeOptions(shapes));
+  const networks::AgentMlpOptions actor = networks::BcqActorOptions(shapes);
+  const networks::AgentMlpOptions critic = networks::BcqCriticOptions(shapes);
   bcq->actor_ = networks::AgentMlp(actor);
   bcq->actor_target_ = networks::AgentMlp(actor);
   CopyParameters(*bcq->actor_, *bcq->actor_target_);
@@ -86,14 +69,14 @@ absl::StatusOr<std::unique_ptr<DecentralizedBcq>> DecentralizedBcq::Create(
       ParametersOf({bcq->actor_target_.get(), bcq->q_target_[0].get(), bcq->q_target_[1].get()});
   bcq->online_parameters_ = ParametersOf({bcq->actor_.get(), bcq->q_[0].get(), bcq->q_[1].get()});
   CorrectorOptions correction;
-  correction.num_agents = n;
-  correction.input_size = x;
-  correction.action_size = a;
+  correction.num_agents = shapes.num_agents;
+  correction.input_size = shapes.input_size;
+  correction.action_size = shapes.action_size;
   correction.sampling = sampling;
   correction.alpha = otc.alpha();
   correction.adaptive_alpha = otc.adaptive_alpha();
   correction.embedding_size = otc.embedding_size();
-  correction.hidden_sizes = hidden;
+  correction.hidden_sizes = shapes.hidden_sizes;
   correction.vae_learning_rate = otc.vae_learning_rate();
   correction.device = context.device;
   correction.seed = context.seed ^ 0x07c0ffeeULL;
@@ -132,21 +115,14 @@ std::vector<std::pair<std::string, FusedAdam*>> DecentralizedBcq::Optimizers() {
 
 at::Tensor DecentralizedBcq::Perturb(const at::Tensor& input, const at::Tensor& actions,
                                      bool target) {
-  networks::AgentMlp& actor = target ? actor_target_ : actor_;
-  const double phi = context_.config.otc().bcq_perturbation();
-  return (actions + phi * at::tanh(actor->forward(at::cat({input, actions}, -1)))).clamp(-1, 1);
+  return networks::BcqPerturb(target ? *actor_target_ : *actor_, input, actions,
+                              context_.config.otc().bcq_perturbation());
 }
 
 at::Tensor DecentralizedBcq::Act(const at::Tensor& input, int64_t candidates) {
   at::NoGradGuard no_grad;
-  const int64_t n = input.size(0), m = input.size(1);
-  const at::Tensor x = input.repeat_interleave(candidates, 1);
-  const at::Tensor actions = Perturb(x, vae_->Decode(x), false);
-  const at::Tensor q = q_[0]->forward(at::cat({x, actions}, -1)).view({n, m, candidates});
-  const at::Tensor best = q.argmax(-1);  // [N, M]
-  const at::Tensor per_row = actions.view({n, m, candidates, -1});
-  const at::Tensor index = best.view({n, m, 1, 1}).expand({n, m, 1, per_row.size(3)});
-  return per_row.gather(2, index).squeeze(2);
+  return networks::BcqSelect(*vae_, *actor_, *q_[0], input, candidates,
+                             context_.config.otc().bcq_perturbation());
 }
 
 at::Tensor DecentralizedBcq::QValue(const at::Tensor& input, const at::Tensor& actions) {
@@ -216,7 +192,8 @@ absl::StatusOr<UpdateStats> DecentralizedBcq::Update(const TrainingBatch& batch)
   }
   UpdateStats stats;
   const at::Tensor online = batch.offline.defined() ? batch.offline.logical_not() : at::Tensor();
-  const AgentBatch train = corrector_->Select(ToAgentBatch(batch, input_), online, *this, &stats);
+  const AgentBatch train =
+      corrector_->Select(ToAgentBatch(batch, state_input_), online, *this, &stats);
   for (const auto& [key, value] : UpdateOn(train)) stats[key] = value;
   return stats;
 }

@@ -61,7 +61,7 @@ class DecentralizedBcq : public Algorithm, public ValueFunction {
   explicit DecentralizedBcq(const AlgorithmContext& context) : context_(context) {}
 
   AlgorithmContext context_;
-  AgentInput input_ = AgentInput::kState;
+  bool state_input_ = true;
   networks::ConditionalVae vae_{nullptr};
   networks::AgentMlp actor_{nullptr}, actor_target_{nullptr};
   networks::AgentMlp q_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};

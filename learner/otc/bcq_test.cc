@@ -91,7 +91,7 @@ TEST(DecentralizedBcq, TargetIsTheSoftClippedDoubleQMaximumOverDecodedActions) {
   auto created = DecentralizedBcq::Create(Context());
   ASSERT_TRUE(created.ok());
   DecentralizedBcq& bcq = **created;
-  const AgentBatch batch = ToAgentBatch(RandomBatch(kRows, 2), AgentInput::kState);
+  const AgentBatch batch = ToAgentBatch(RandomBatch(kRows, 2), /*state_input=*/true);
   torch::manual_seed(9);
   const at::Tensor y = bcq.Target(batch);
   // The same draws, then the formula element by element.

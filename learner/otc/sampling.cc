@@ -15,6 +15,39 @@ namespace {
 
 at::Tensor CpuFloat(const at::Tensor& t) { return t.to(at::kCPU, at::kFloat).contiguous(); }
 
+// out[m] = sum_f |query[f] - columns[f * d + m]| for m < d: a loop over D the compiler vectorises
+// (an AVX2 clone is picked at run time where the CPU has it).
+__attribute__((target_clones("avx2", "default"))) void L1Distances(const float* __restrict query,
+                                                                   const float* __restrict columns,
+                                                                   int64_t e, int64_t d,
+                                                                   float* __restrict out) {
+  for (int64_t m = 0; m < d; ++m) out[m] = 0.f;
+  for (int64_t f = 0; f < e; ++f) {
+    const float value = query[f];
+    const float* __restrict column = columns + f * d;
+    for (int64_t m = 0; m < d; ++m) out[m] += std::fabs(value - column[m]);
+  }
+}
+
+// The smallest of out[0..d) and how many entries equal it; eight independent minima keep the
+// scalar comparisons in flight, and the count is a branch-free sum the compiler vectorises.
+__attribute__((target_clones("avx2", "default"))) float MinimumAndTies(const float* __restrict out,
+                                                                       int64_t d, int64_t* ties) {
+  float lanes[8];
+  for (int k = 0; k < 8; ++k) lanes[k] = INFINITY;
+  int64_t m = 0;
+  for (; m + 8 <= d; m += 8) {
+    for (int k = 0; k < 8; ++k) lanes[k] = out[m + k] < lanes[k] ? out[m + k] : lanes[k];
+  }
+  float best = INFINITY;
+  for (int k = 0; k < 8; ++k) best = lanes[k] < best ? lanes[k] : best;
+  for (; m < d; ++m) best = out[m] < best ? out[m] : best;
+  int64_t count = 0;
+  for (int64_t j = 0; j < d; ++j) count += out[j] == best ? 1 : 0;
+  *ties = count;
+  return best;
+}
+
 }  // namespace
 
 at::Tensor BestMatch(const at::Tensor& query, const at::Tensor& candidates, Rng& rng) {
@@ -39,20 +72,19 @@ at::Tensor BestMatch(const at::Tensor& query, const at::Tensor& candidates, Rng&
     float* __restrict acc = distance.data();
     for (int64_t row = begin; row < end; ++row) {
       const int64_t agent = row / b;
-      const float* query_row = qp + row * e;
-      std::fill(acc, acc + d, 0.f);
-      for (int64_t f = 0; f < e; ++f) {
-        const float value = query_row[f];
-        const float* __restrict column = cp + (agent * e + f) * d;
-        for (int64_t m = 0; m < d; ++m) acc[m] += std::fabs(value - column[m]);
-      }
-      const float best = *std::min_element(acc, acc + d);
-      int64_t ties = 0, chosen = 0;
-      Rng tie_rng(seeds[row]);
+      L1Distances(qp + row * e, cp + agent * e * d, e, d, acc);
+      int64_t ties = 0;
+      const float best = MinimumAndTies(acc, d, &ties);
+      // The k-th of the equally near candidates, k uniform (k = 0 without ties; the modulo's bias
+      // is below 2^-50 for any D here).
+      int64_t k =
+          ties > 1 ? static_cast<int64_t>(MixBits(seeds[row]) % static_cast<uint64_t>(ties)) : 0;
+      int64_t chosen = 0;
       for (int64_t m = 0; m < d; ++m) {
-        if (acc[m] != best) continue;
-        ++ties;  // reservoir sampling: the t-th tie replaces the choice with probability 1/t
-        if (ties == 1 || UniformIndex(tie_rng, ties) == 0) chosen = m;
+        if (acc[m] == best && k-- == 0) {
+          chosen = m;
+          break;
+        }
       }
       mp[row] = chosen;
     }

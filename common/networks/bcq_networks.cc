@@ -1,0 +1,67 @@
+#include "common/networks/bcq_networks.h"
+
+#include <ATen/ATen.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace tandem::networks {
+
+absl::StatusOr<BcqShapes> BcqShapesFor(const TransitionSpec& spec,
+                                       const AlgorithmConfig& algorithm) {
+  const OtcConfig& otc = algorithm.otc();
+  BcqShapes shapes;
+  if (otc.agent_input() == "state") {
+    shapes.state_input = true;
+  } else if (otc.agent_input() == "observation") {
+    shapes.state_input = false;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.otc.agent_input must be \"state\" or \"observation\", got \"",
+                     otc.agent_input(), "\""));
+  }
+  for (int size : otc.hidden_sizes()) {
+    if (size < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("algorithm.otc.hidden_sizes must be >= 1, got ", size));
+    }
+  }
+  shapes.num_agents = spec.num_agents();
+  shapes.input_size = shapes.state_input ? spec.state_size() : spec.obs_size();
+  shapes.action_size = spec.action_size();
+  shapes.hidden_sizes =
+      otc.hidden_sizes().empty()
+          ? std::vector<int64_t>{64, 64}  // Table 3's BCQ and AWAC networks
+          : std::vector<int64_t>(otc.hidden_sizes().begin(), otc.hidden_sizes().end());
+  return shapes;
+}
+
+ConditionalVaeOptions BcqVaeOptions(const BcqShapes& s) {
+  return {s.num_agents, s.input_size, s.action_size, 2 * s.action_size, s.hidden_sizes};
+}
+
+AgentMlpOptions BcqActorOptions(const BcqShapes& s) {
+  return {s.num_agents, s.input_size + s.action_size, s.hidden_sizes, s.action_size};
+}
+
+AgentMlpOptions BcqCriticOptions(const BcqShapes& s) {
+  return {s.num_agents, s.input_size + s.action_size, s.hidden_sizes, 1};
+}
+
+at::Tensor BcqPerturb(AgentMlpImpl& actor, const at::Tensor& input, const at::Tensor& actions,
+                      double phi) {
+  return (actions + phi * at::tanh(actor.forward(at::cat({input, actions}, -1)))).clamp(-1, 1);
+}
+
+at::Tensor BcqSelect(ConditionalVaeImpl& vae, AgentMlpImpl& actor, AgentMlpImpl& q1,
+                     const at::Tensor& input, int64_t candidates, double phi,
+                     std::optional<at::Generator> generator) {
+  const int64_t n = input.size(0), m = input.size(1);
+  const at::Tensor x = input.repeat_interleave(candidates, 1);
+  const at::Tensor actions = BcqPerturb(actor, x, vae.Decode(x, {}, generator), phi);
+  const at::Tensor q = q1.forward(at::cat({x, actions}, -1)).view({n, m, candidates});
+  const at::Tensor per_row = actions.view({n, m, candidates, -1});
+  const at::Tensor index = q.argmax(-1).view({n, m, 1, 1}).expand({n, m, 1, per_row.size(3)});
+  return per_row.gather(2, index).squeeze(2);
+}
+
+}  // namespace tandem::networks
