@@ -412,6 +412,94 @@ TEST(NamedTables, AnEpisodeDatasetFillsTheOfflineTableAndMixesAtRho) {
   EXPECT_EQ(std::count(source.begin(), source.end(), static_cast<char>(SOURCE_OFFLINE)), 10);
 }
 
+// OTC's merged set: a table that starts as the dataset and grows with inserts; sampled against a
+// deployment table at rho, every merged item is a dataset or an inserted one, none is lost.
+TEST(NamedTables, APreloadedTableStartsAsTheDatasetAndGrowsWithInserts) {
+  const std::string dir = TestDir();
+  {
+    auto writer = DatasetWriter::Create(dir + "/data.h5", Schema().spec(), DatasetMetadata{});
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    ASSERT_TRUE((*writer)->Append(testing::MakeBatch(Schema(), 50, 0)).ok());
+    ASSERT_TRUE((*writer)->Finish().ok());
+  }
+  ExperimentConfig config;
+  config.mutable_replay()->set_offline_ratio(1);
+  config.mutable_replay()->set_min_size_to_sample(1);
+  config.mutable_dataset()->set_path(dir + "/data.h5");
+  TableConfig* merged = config.mutable_replay()->add_tables();
+  merged->set_name("merged");
+  merged->set_preload_dataset(true);
+  merged->set_capacity(80);
+  TableConfig* deployment = config.mutable_replay()->add_tables();
+  deployment->set_name("deployment-1");
+  Harness h = Start(config);
+  ASSERT_NE(h.server, nullptr);
+  EXPECT_EQ(h.server->service().table_size("merged"), 50);
+  ASSERT_TRUE(Insert(*h.client, "merged", 20, 1000).ok());
+  ASSERT_TRUE(Insert(*h.client, "deployment-1", 20, 1000).ok());
+  EXPECT_EQ(h.server->service().table_size("merged"), 70);
+  EXPECT_EQ(h.server->service().table_size("deployment-1"), 20);
+  SampleRequest request;
+  request.set_batch_size(40);
+  request.set_num_batches(20);
+  request.set_offline_ratio(0.25);
+  request.set_offline_table("merged");
+  request.set_online_table("deployment-1");
+  auto sampler = h.client->NewSampler(request);
+  SampleResponse response;
+  std::set<int64_t> merged_ids;
+  while (sampler->Next(&response).ok()) {
+    const std::string& source = response.batch().source().data();
+    for (int i = 0; i < 40; ++i) {
+      const int64_t id = testing::RowId(response.batch().transitions(), i);
+      EXPECT_TRUE(testing::RowMatchesId(Schema(), response.batch().transitions(), i, id));
+      if (source[i] == SOURCE_OFFLINE) {
+        EXPECT_TRUE(id < 50 || (id >= 1000 && id < 1020)) << id;
+        merged_ids.insert(id);
+      } else {
+        EXPECT_GE(id, 1000);
+      }
+    }
+  }
+  // 200 draws from 70 items: both the dataset's and the inserted ones appear.
+  EXPECT_LT(*merged_ids.begin(), 50);
+  EXPECT_GE(*merged_ids.rbegin(), 1000);
+}
+
+TEST(NamedTables, PreloadingNeedsRoomForTheDatasetAndNoLog) {
+  const std::string dir = TestDir();
+  {
+    auto writer = DatasetWriter::Create(dir + "/data.h5", Schema().spec(), DatasetMetadata{});
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    ASSERT_TRUE((*writer)->Append(testing::MakeBatch(Schema(), 50, 0)).ok());
+    ASSERT_TRUE((*writer)->Finish().ok());
+  }
+  {
+    ExperimentConfig small;
+    small.mutable_dataset()->set_path(dir + "/data.h5");
+    TableConfig* merged = small.mutable_replay()->add_tables();
+    merged->set_name("merged");
+    merged->set_capacity(10);
+    merged->set_preload_dataset(true);
+    FillDefaults(&small);
+    auto metrics = *MetricsRegistry::Create("");
+    auto server = ReplayServer::Start(small, metrics.get());
+    ASSERT_FALSE(server.ok());
+    EXPECT_NE(server.status().message().find("cannot hold"), std::string::npos) << server.status();
+  }
+  ExperimentConfig config;
+  config.mutable_replay()->set_offline_ratio(0);
+  TableConfig* merged = config.mutable_replay()->add_tables();
+  merged->set_name("merged");
+  merged->set_preload_dataset(true);
+  FillDefaults(&config);
+  auto metrics = *MetricsRegistry::Create("");
+  config.mutable_replay()->set_wal_dir(dir + "/wal");
+  auto with_log = ReplayServer::Start(config, metrics.get());
+  ASSERT_FALSE(with_log.ok());
+  EXPECT_NE(with_log.status().message().find("wal_dir"), std::string::npos) << with_log.status();
+}
+
 TEST(NamedTables, InvalidEpisodesAndTransitionsIntoEpisodeTablesAreRefused) {
   Harness h = Start(EpisodeTables());
   const TransitionSchema schema = EpisodeSchema();

@@ -145,6 +145,14 @@ absl::StatusOr<std::unique_ptr<ReplayServiceImpl>> ReplayServiceImpl::Create(
                      "offline_ratio=0"));
   }
 
+  for (const TableConfig& table : config.tables()) {
+    if (table.preload_dataset() && !config.wal_dir().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "replay.tables ", table.name(),
+          ": preload_dataset cannot be combined with replay.wal_dir (recovery would load the "
+          "dataset twice)"));
+    }
+  }
   absl::MutexLock lock(&service->insert_mu_);
   if (spec.has_value()) RETURN_IF_ERROR(service->InitTables(*spec));
   if (!config.wal_dir().empty()) RETURN_IF_ERROR(service->OpenLogs(spec));
@@ -218,8 +226,32 @@ absl::Status ReplayServiceImpl::InitTables(const TransitionSpec& spec) {
     if (writable->wal != nullptr && !writable->wal->has_spec()) {
       RETURN_IF_ERROR(writable->wal->SetSpec(spec));
     }
+    if (config.preload_dataset()) RETURN_IF_ERROR(Preload(*writable));
     writable->table.store(writable->owner.get());
   }
+  return absl::OkStatus();
+}
+
+absl::Status ReplayServiceImpl::Preload(Writable& writable) {
+  const std::string& name = writable.config.name();
+  if (offline_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "replay.tables ", name, ": preload_dataset needs an offline dataset (dataset.path)"));
+  }
+  if (writable.config.capacity() < offline_->size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replay.tables ", name, ": capacity ", writable.config.capacity(),
+                     " cannot hold the dataset's ", offline_->size(), " transitions"));
+  }
+  RETURN_IF_ERROR(offline_->ForEachChunk(4096, [&](const TransitionBatch& batch) {
+    ASSIGN_OR_RETURN(const int64_t rows, writable.owner->schema().Validate(batch));
+    writable.owner->Insert(batch, rows);
+    return absl::OkStatus();
+  }));
+  writable.limiter->Restore(writable.owner->inserted_steps());
+  writable.size->Set(static_cast<double>(writable.owner->size()));
+  LOG(INFO) << "replay: table " << name << " starts with the dataset's " << offline_->size()
+            << " transitions";
   return absl::OkStatus();
 }
 

@@ -100,6 +100,8 @@ class ReplayServiceImpl final : public ReplayService::Service {
 
   // Creates every writable table for `spec`. Requires insert_mu_ or construction.
   absl::Status InitTables(const TransitionSpec& spec) ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_);
+  // Fills a new `preload_dataset` table with every item of the offline table.
+  absl::Status Preload(Writable& writable) ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_);
   // Opens (and recovers) the write-ahead log of every writable table.
   absl::Status OpenLogs(std::optional<TransitionSpec> spec)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_);
