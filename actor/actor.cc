@@ -51,7 +51,15 @@ absl::StatusOr<std::unique_ptr<Actor>> Actor::Create(const ActorOptions& options
   sender.initial_backoff = absl::Milliseconds(config.actors().reconnect_initial_ms());
   sender.max_backoff = absl::Milliseconds(config.actors().reconnect_max_ms());
   sender.metrics = options.metrics;
+  const auto& tables = config.actors().tables();
+  if (!tables.empty()) sender.table = tables[0];
   actor->sender_ = std::make_unique<TransitionSender>(options.replay, sender);
+  for (int t = 1; t < tables.size(); ++t) {
+    TransitionSenderOptions mirror = sender;
+    mirror.metrics = nullptr;  // the transitions are counted once, by the first sender
+    mirror.table = tables[t];
+    actor->mirrors_.push_back(std::make_unique<TransitionSender>(options.replay, mirror));
+  }
   if (options.parameters != nullptr) {
     ParameterSubscriberOptions subscriber;
     subscriber.initial_backoff = sender.initial_backoff;
@@ -197,7 +205,7 @@ absl::Status Actor::RecordStep() {
       if (++outgoing_rows_ == capacity) {
         outgoing_.set_actor_id(options_.actor_id);
         outgoing_.set_weights_version(stats_.weights_version);
-        sender_->Enqueue(outgoing_, stop_);
+        Send(outgoing_);
         outgoing_rows_ = 0;
       }
     }
@@ -266,8 +274,18 @@ absl::Status Actor::SendEpisodes(bool record) {
   }
   batch.set_actor_id(options_.actor_id);
   batch.set_weights_version(stats_.weights_version);
-  sender_->Enqueue(std::move(batch), stop_);
+  Send(std::move(batch));
   return absl::OkStatus();
+}
+
+void Actor::Send(TransitionBatch batch) {
+  for (auto& mirror : mirrors_) mirror->Enqueue(batch, stop_);
+  sender_->Enqueue(std::move(batch), stop_);
+}
+
+void Actor::CloseSenders(absl::Duration grace) {
+  sender_->Close(grace);
+  for (auto& mirror : mirrors_) mirror->Close(grace);
 }
 
 absl::StatusOr<double> Actor::TimeSelection(int iterations) {
@@ -319,7 +337,7 @@ absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps
     }
     partial.set_actor_id(options_.actor_id);
     partial.set_weights_version(stats_.weights_version);
-    sender_->Enqueue(std::move(partial), stop_);
+    Send(std::move(partial));
     outgoing_rows_ = 0;
   }
   if (recorder_ != nullptr) RETURN_IF_ERROR(recorder_->Close());

@@ -59,7 +59,10 @@ class Actor {
   absl::StatusOr<double> TimeSelection(int iterations);
 
   const ActorStats& stats() const { return stats_; }
+  // The sender to the first of actors.tables (the others receive copies of every batch).
   TransitionSender& sender() { return *sender_; }
+  // Closes every sender, each with up to `grace` to drain.
+  void CloseSenders(absl::Duration grace);
 
  private:
   Actor() = default;
@@ -70,11 +73,15 @@ class Actor {
   void PutTransition(int64_t e);
   // Sends (and records, with actors.record_dir) the finished episodes (episode tables).
   absl::Status SendEpisodes(bool record = true);
+  // Queues `batch` on every sender.
+  void Send(TransitionBatch batch);
 
   ActorOptions options_;
   std::unique_ptr<policies::ActingPolicy> policy_;
   std::unique_ptr<StepLoop> loop_;
   std::unique_ptr<TransitionSender> sender_;
+  // Senders to the further tables of actors.tables.
+  std::vector<std::unique_ptr<TransitionSender>> mirrors_;
   std::unique_ptr<ParameterSubscriber> subscriber_;
   std::vector<double> returns_;
   std::vector<int64_t> offline_choices_;

@@ -91,7 +91,7 @@ absl::Status RunActor(const cli::Args& args, std::ostream& out) {
                              steps > 0 ? steps : std::numeric_limits<int64_t>::max()));
   // At shutdown the replay server may have stopped acknowledging (its rate limiter waits on a
   // learner that is gone): give the flush a short grace then.
-  actor->sender().Close(ShutdownRequested() ? absl::Seconds(2) : absl::Seconds(10));
+  actor->CloseSenders(ShutdownRequested() ? absl::Seconds(2) : absl::Seconds(10));
   const ActorStats& stats = actor->stats();
   out << "actor " << options.actor_id << " done: " << stats.env_steps << " env steps ("
       << std::fixed << std::setprecision(0)

@@ -62,7 +62,7 @@ void TransitionSender::Run() {
     }
     // One stream until it breaks. Batch k written on it gets sequence k; batches stay at the front
     // of `pending_` until acknowledged, so a broken stream's unacknowledged ones are resent.
-    std::unique_ptr<replay::ReplayWriter> writer = client_->NewWriter(options_.max_in_flight);
+    std::unique_ptr<replay::ReplayWriter> writer = client_->NewWriter(options_.max_in_flight, options_.table);
     {
       absl::MutexLock lock(&mu_);
       active_writer_ = writer.get();

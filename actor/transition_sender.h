@@ -28,6 +28,8 @@ struct TransitionSenderOptions {
   // Batches in flight before waiting for acknowledgements.
   int max_in_flight = 8;
   MetricsRegistry* metrics = nullptr;
+  // The writable table the batches go to ("" = "online").
+  std::string table;
 };
 
 class TransitionSender {
