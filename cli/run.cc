@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -25,8 +26,10 @@
 #include "common/config.h"
 #include "common/config_command.h"
 #include "common/files.h"
+#include "common/grpc_security.h"
 #include "common/metrics_scrape.h"
 #include "common/policies/acting_policy.h"
+#include "common/replay_client.h"
 #include "common/shutdown.h"
 #include "common/status_macros.h"
 #include "envs/registry.h"
@@ -383,7 +386,152 @@ class Run {
     return absl::OkStatus();
   }
 
+  // OTC's deployment-driven online phase (learner.deployments): one replay server holds the merged
+  // set and every deployment's table; each deployment starts actors that act with the latest
+  // checkpoint until they have collected M transitions, then a learner that runs L updates on
+  // the merged and the deployment's tables and writes the next checkpoint, which is evaluated.
+  absl::Status Deploy() {
+    const DeploymentConfig& deployments = config_.learner().deployments();
+    const int count = deployments.count();
+    if (offline_checkpoint_.empty() || config_.dataset().path().empty()) {
+      return absl::FailedPreconditionError(
+          "learner.deployments: deployments fine-tune an offline checkpoint trained on a dataset "
+          "(dataset.path and the pretrain phase)");
+    }
+    if (config_.actors().num_actors() < 1 || deployments.updates() < 1) {
+      return absl::InvalidArgumentError(
+          "learner.deployments needs actors.num_actors >= 1 and deployments.updates >= 1");
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<OfflineDataSource> dataset,
+                     replay::OpenOfflineDataset(config_.dataset()));
+    const int64_t dataset_size = dataset->size();
+    dataset.reset();
+    const int64_t envs = config_.actors().num_actors() * config_.actors().envs_per_actor();
+    int64_t m = deployments.transitions() > 0 ? deployments.transitions()
+                                              : std::max<int64_t>(1, dataset_size / 100);
+    const int64_t rounds = (m + envs - 1) / envs;  // every env steps alike
+    m = rounds * envs;
+    const int64_t per_actor = rounds * config_.actors().envs_per_actor();
+    // The tables: the merged set (the dataset, then every deployment's transitions) and one per
+    // deployment. Nothing is rate-limited: all of a deployment's data is in before its updates.
+    ReplayConfig* replay_config = config_.mutable_replay();
+    for (const TableConfig& table : replay_config->tables()) {
+      if (table.name() == "merged" || absl::StartsWith(table.name(), "deployment-")) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "replay.tables ", table.name(), ": the name is reserved for learner.deployments"));
+      }
+    }
+    TableConfig* merged = replay_config->add_tables();
+    merged->set_name("merged");
+    merged->set_capacity(dataset_size + count * m);
+    merged->set_preload_dataset(true);
+    for (int k = 1; k <= count; ++k) {
+      TableConfig* table = replay_config->add_tables();
+      table->set_name(absl::StrCat("deployment-", k));
+      table->set_capacity(m);
+    }
+    replay_config->set_min_size_to_sample(1);
+    replay_config->set_samples_per_insert(0);
+    replay_config->set_wal_dir("");
+    RETURN_IF_ERROR(WriteFileAtomically(ConfigPath(), ToTextProto(config_)));
+
+    BeginPhase("online");
+    RETURN_IF_ERROR(cluster_.Start({"replay", "replay",
+                                    RoleArgs({"replay", "--port_file", PortFile("replay")}, {}),
+                                    PortFile("replay")}));
+    const std::string replay = absl::StrCat("127.0.0.1:", cluster_.Find("replay")->ports.front());
+    ASSIGN_OR_RETURN(const std::string token, ResolveAuthToken(config_.security()));
+    ASSIGN_OR_RETURN(auto client, replay::ReplayClient::Connect(replay, config_.security(), token));
+    const envs::EnvOptions options(config_.env().options().begin(), config_.env().options().end());
+    ASSIGN_OR_RETURN(auto probe, envs::CreateEnv(config_.env().name(), options));
+    const std::string online = CheckpointDir() + "/online.pt";
+    const std::string csv_path = dir_ + "/deployments.csv";
+    {
+      std::ofstream csv(csv_path);
+      csv << "deployment,online_env_steps,updates,merged_size,deployment_size,mean_return,"
+             "std_return,episodes\n";
+    }
+    out_ << "[online] " << count << " deployments of " << m << " transitions (" << per_actor
+         << " per actor), " << deployments.updates() << " updates after each; merged set starts "
+         << "with the dataset's " << dataset_size << std::endl;
+    int64_t updates = 0;
+    for (int k = 1; k <= count; ++k) {
+      const std::string acting = k == 1 ? offline_checkpoint_ : online;
+      // Collect: the actors act with the last checkpoint and no weights service (nothing learns).
+      std::vector<std::string> actor_names;
+      for (int i = 0; i < config_.actors().num_actors(); ++i) {
+        const std::string name = absl::StrCat("actor-", k, "-", i);
+        const int id = (k - 1) * config_.actors().num_actors() + i;  // fresh env seeds each time
+        ChildSpec spec{name, "actor",
+                       RoleArgs({"actor", "--id", std::to_string(id), "--replay", replay, "--steps",
+                                 std::to_string(per_actor), "--port_file", PortFile(name)},
+                                {absl::StrCat("learner.offline_checkpoint=", acting),
+                                 absl::StrCat("actors.tables=merged,deployment-", k),
+                                 "actors.random_warmup_steps=0"}),
+                       PortFile(name)};
+        spec.may_finish = true;
+        RETURN_IF_ERROR(cluster_.Start(spec));
+        actor_names.push_back(name);
+      }
+      for (const std::string& name : actor_names) {
+        RETURN_IF_ERROR(Monitor(name, [&](const Progress&) {
+          return absl::StrFormat("deployment %d/%d: collecting %d transitions", k, count, m);
+        }));
+      }
+      // Train: L updates on the merged set and this deployment's data.
+      const std::string learner_name = absl::StrCat("learner-", k);
+      std::vector<std::string> role{"learner",         "--phase",     "online",
+                                    "--replay",        replay,        "--deployment",
+                                    std::to_string(k), "--port_file", PortFile(learner_name)};
+      if (k > 1) role.push_back("--resume");
+      ChildSpec learner{
+          learner_name, "learner",
+          RoleArgs(role, {absl::StrCat("learner.offline_checkpoint=", offline_checkpoint_)}),
+          PortFile(learner_name)};
+      learner.may_finish = true;
+      RETURN_IF_ERROR(cluster_.Start(learner));
+      RETURN_IF_ERROR(Monitor(learner_name, [&](const Progress& p) {
+        return absl::StrFormat("deployment %d/%d: updates %d (%.0f/s)", k, count, p.updates,
+                               p.updates_per_second);
+      }));
+      ASSIGN_OR_RETURN(learner::CheckpointInfo info, learner::ReadCheckpointInfo(online));
+      updates = info.updates;
+      // Score the new policies and record the deployment.
+      int64_t merged_size = 0, deployment_size = 0;
+      ASSIGN_OR_RETURN(ServerInfoResponse server, client->Info(absl::Seconds(10)));
+      for (const TableInfo& table : server.tables()) {
+        if (table.name() == "merged") merged_size = table.size();
+        if (table.name() == absl::StrCat("deployment-", k)) deployment_size = table.size();
+      }
+      ASSIGN_OR_RETURN(std::unique_ptr<policies::ActingPolicy> policy,
+                       policies::CreateActingPolicy(policies::PolicyContext{
+                           probe->spec().ToTransitionSpec(), config_.algorithm(), online}));
+      const int episodes = std::max(1, config_.evaluation().episodes());
+      ASSIGN_OR_RETURN(
+          actor::EvaluationResult result,
+          actor::EvaluateNamedPolicy(config_.env().name(), options, *policy, "online",
+                                     config_.selector().beam_width(), episodes, config_.seed()));
+      std::ofstream csv(csv_path, std::ios::app);
+      csv << k << "," << k * m << "," << updates << "," << merged_size << "," << deployment_size
+          << "," << result.mean_return << "," << result.std_return << "," << episodes << "\n";
+      out_ << absl::StrFormat(
+                  "[online] deployment %d/%d: %d transitions collected (merged set %d), %d "
+                  "updates in all, return %.1f +- %.1f",
+                  k, count, deployment_size, merged_size, updates, result.mean_return,
+                  result.std_return)
+           << std::endl;
+    }
+    (void)report_.Sample(phase_, cluster_);
+    cluster_.StopAll();
+    ASSIGN_OR_RETURN(learner::CheckpointInfo start,
+                     learner::ReadCheckpointInfo(offline_checkpoint_));
+    report_.RecordLearnerResult(updates - start.updates, count * m);
+    EndPhase();
+    return absl::OkStatus();
+  }
+
   absl::Status FineTune() {
+    if (config_.learner().deployments().count() > 0) return Deploy();
     if (config_.learner().online_env_steps() == 0 || config_.actors().num_actors() == 0) {
       out_ << "[online] skipped (learner.online_env_steps or actors.num_actors is 0)" << std::endl;
       return absl::OkStatus();

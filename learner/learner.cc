@@ -92,6 +92,16 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   prefetch.device = learner->device_;
   prefetch.metrics = options.metrics;
   if (options.phase == "offline") prefetch.offline_ratio = 1.0;
+  if (options.deployment > 0) {
+    // One sampled batch holds |B| merged-set and |D| deployment transitions; the algorithm draws
+    // its training rows from them (learner/otc/corrector.h).
+    const OtcConfig& otc = options.config.algorithm().otc();
+    const int64_t merged = otc.merged_minibatch(), online = otc.online_minibatch();
+    prefetch.batch_size = static_cast<int32_t>(merged + online);
+    prefetch.offline_ratio = static_cast<double>(merged) / static_cast<double>(merged + online);
+    prefetch.offline_table = "merged";
+    prefetch.online_table = absl::StrCat("deployment-", options.deployment);
+  }
   // A replay server restarted by `tandem run` (or a compose/Kubernetes restart policy) is waited
   // for as long as a process may take to start serving.
   prefetch.reconnect_timeout = absl::Seconds(options.config.run().health_timeout_seconds());

@@ -32,6 +32,9 @@ struct LearnerOptions {
   std::string phase = "offline";
   // Checkpoint written periodically and at the end ("" = none).
   std::string checkpoint_path;
+  // OTC's deployment-driven online phase: this learner trains after deployment `deployment` (>= 1)
+  // on minibatches of the tables "merged" and "deployment-<k>" (0: the usual phases).
+  int deployment = 0;
   // Where new weights versions go (may be null).
   ParameterServiceImpl* publisher = nullptr;
   MetricsRegistry* metrics = nullptr;

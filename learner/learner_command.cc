@@ -84,6 +84,17 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
   options.config = config;
   options.spec = spec;
   options.phase = phase;
+  const int64_t deployment = args.GetInt("deployment");
+  if (deployment < 0 || (deployment > 0 && phase != "online")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--deployment must be >= 1 with --phase online (0: no deployments), got ",
+                     deployment, " with --phase ", phase));
+  }
+  if (deployment > 0 && config.learner().num_learners() > 1) {
+    return absl::InvalidArgumentError(
+        "--deployment: deployment-driven training runs one learner (learner.num_learners = 1)");
+  }
+  options.deployment = static_cast<int>(deployment);
   options.checkpoint_path = absl::StrCat(dir, "/", phase, ".pt");
   options.publisher = parameters ? &parameters->service() : nullptr;
   options.metrics = metrics.get();
@@ -107,6 +118,7 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
           << std::endl;
     }
   }
+  if (deployment > 0) learner->algorithm().BeginDeployment();
   if (parameters != nullptr) {
     RETURN_IF_ERROR(learner->Publish());
     if (const std::string& port_file = args.GetString("port_file"); !port_file.empty()) {
@@ -122,14 +134,18 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
       << " on " << learner->device().str()
       << (parameters ? absl::StrCat(", weights on port ", parameters->port()) : "") << std::endl;
 
-  // Offline: a fixed number of updates. Online: until the actors have taken online_env_steps steps.
-  const int64_t target =
-      phase == "offline" ? config.learner().offline_updates() : std::numeric_limits<int64_t>::max();
+  // Offline: a fixed number of updates. A deployment: L more. Online: until the actors have taken
+  // online_env_steps steps.
+  const int64_t target = phase == "offline"
+                             ? config.learner().offline_updates()
+                             : (deployment > 0 ? learner->algorithm().updates() +
+                                                     config.learner().deployments().updates()
+                                               : std::numeric_limits<int64_t>::max());
   absl::Time last_poll = absl::InfinitePast();
   bool done = false;
   auto stop = [&]() {
     if (ShutdownRequested() || done) return true;
-    if (phase == "online" && absl::Now() - last_poll > absl::Seconds(1)) {
+    if (phase == "online" && deployment == 0 && absl::Now() - last_poll > absl::Seconds(1)) {
       last_poll = absl::Now();
       auto state = client->Info(absl::Seconds(5));
       if (state.ok()) {
@@ -180,6 +196,10 @@ cli::Command LearnerCommand() {
            "R"},
           {"master", cli::FlagKind::kString, "Rendezvous host:port served by rank 0.",
            "127.0.0.1:29500", "HOST:PORT"},
+          {"deployment", cli::FlagKind::kInt,
+           "OTC: train after deployment K on the tables merged and deployment-K, "
+           "learner.deployments.updates updates (0: no deployments).",
+           "0", "K"},
           {"resume", cli::FlagKind::kBool, "Continue from this phase's checkpoint if it exists.",
            "false"},
           {"connect_timeout", cli::FlagKind::kDouble, "Seconds to wait for the replay server.",

@@ -18,6 +18,8 @@ Prefetcher::Prefetcher(replay::ReplayClient& client, const PrefetcherOptions& op
   }
   request_.set_batch_size(options.batch_size);
   if (options.offline_ratio.has_value()) request_.set_offline_ratio(*options.offline_ratio);
+  request_.set_offline_table(options.offline_table);
+  request_.set_online_table(options.online_table);
   {
     absl::MutexLock lock(&mu_);
     sampler_ = client_.NewSampler(request_);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -27,6 +28,8 @@ struct PrefetcherOptions {
   int32_t queue_size = 4;
   // rho for this learner's stream (unset: the server's configured value).
   std::optional<double> offline_ratio;
+  // The two tables mixed at rho ("" = the server's "offline" and "online").
+  std::string offline_table, online_table;
   c10::Device device = c10::Device(c10::kCPU);
   MetricsRegistry* metrics = nullptr;
   // How long an unreachable replay server is waited for before Next fails (0 = fail at once).

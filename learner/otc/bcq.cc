@@ -94,6 +94,7 @@ std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedBcq::Module
       {"q2", q_[1].get()},
       {"q1_target", q_target_[0].get()},
       {"q2_target", q_target_[1].get()}};
+  modules.push_back({"otc_state", corrector_->state().get()});
   if (corrector_->cvae()) modules.push_back({"otc_cvae", corrector_->cvae().get()});
   return modules;
 }

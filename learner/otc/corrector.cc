@@ -19,11 +19,16 @@ absl::StatusOr<Sampling> ParseSampling(const std::string& text) {
                    text, "\""));
 }
 
+CorrectorStateImpl::CorrectorStateImpl(int64_t num_agents, double initial_alpha) {
+  alpha = register_buffer("alpha", at::full({num_agents}, initial_alpha, at::kDouble));
+  previous_distance = register_buffer("previous_distance", at::zeros({num_agents}, at::kDouble));
+  deployments = register_buffer("deployments", at::zeros({1}, at::kDouble));
+}
+
 Corrector::Corrector(const CorrectorOptions& options)
     : options_(options),
       rng_(options.seed),
-      alpha_(options.num_agents, options.alpha),
-      previous_distance_(options.num_agents, 0.0) {
+      state_(CorrectorState(options.num_agents, options.alpha)) {
   if (options.sampling == Sampling::kEmbedding) {
     cvae_ = networks::ConditionalVae(networks::ConditionalVaeOptions{
         options.num_agents, 2 * options.input_size, options.action_size, options.embedding_size,
@@ -50,6 +55,15 @@ at::Tensor Corrector::TrainAndEmbed(const AgentBatch& merged, const AgentBatch& 
         cvae_->Encode(at::cat({online.input, online.next_input}, -1), online.actions).first;
   }
   return cvae_->Encode(condition, merged.actions).first;
+}
+
+std::vector<double> Corrector::alpha() const {
+  const double* a = state_->alpha.data_ptr<double>();
+  return std::vector<double>(a, a + options_.num_agents);
+}
+
+int Corrector::deployments() const {
+  return static_cast<int>(state_->deployments.data_ptr<double>()[0]);
 }
 
 AgentBatch Corrector::Select(const AgentBatch& batch, const at::Tensor& online,
@@ -90,18 +104,22 @@ AgentBatch Corrector::Select(const AgentBatch& batch, const at::Tensor& online,
   const at::Tensor distance = MatchedDistance(next_b, next_d, match);
   const at::Tensor mean = distance.to(at::kDouble).mean(-1).contiguous();
   const double* dist = mean.data_ptr<double>();
+  // The state lives in CPU double buffers (checkpointed).
+  double* alpha = state_->alpha.data_ptr<double>();
+  double* previous = state_->previous_distance.data_ptr<double>();
   if (new_deployment_) {
-    ++deployments_;
+    const double deployments = ++state_->deployments.data_ptr<double>()[0];
     for (int64_t i = 0; i < n; ++i) {
-      if (deployments_ > 1 && options_.adaptive_alpha) {
-        alpha_[i] = AdaptAlpha(alpha_[i], dist[i], previous_distance_[i]);
+      if (deployments > 1 && options_.adaptive_alpha) {
+        alpha[i] = AdaptAlpha(alpha[i], dist[i], previous[i]);
       }
-      previous_distance_[i] = dist[i];
+      previous[i] = dist[i];
     }
     new_deployment_ = false;
   }
-  const at::Tensor rows = DrawByProbability(RankProbabilities(distance, alpha_), count, rng_);
-  (*stats)["otc_alpha"] = std::accumulate(alpha_.begin(), alpha_.end(), 0.0) / n;
+  const std::vector<double> alphas(alpha, alpha + n);
+  const at::Tensor rows = DrawByProbability(RankProbabilities(distance, alphas), count, rng_);
+  (*stats)["otc_alpha"] = std::accumulate(alphas.begin(), alphas.end(), 0.0) / n;
   (*stats)["otc_distance"] = mean.mean().item<double>();
   return merged.Gather(rows);
 }

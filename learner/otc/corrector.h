@@ -13,6 +13,8 @@
 #define TANDEM_LEARNER_OTC_CORRECTOR_H_
 
 #include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
 
 #include <memory>
 #include <string>
@@ -42,6 +44,16 @@ class ValueFunction {
   virtual at::Tensor StateValue(const at::Tensor& input) = 0;
 };
 
+// The corrector's state across deployments, as a module so checkpoints carry it (a deployment's
+// learner is a new process that resumes from the previous checkpoint): buffers "alpha" and
+// "previous_distance" (one entry per agent) and "deployments" (one).
+class CorrectorStateImpl : public torch::nn::Module {
+ public:
+  CorrectorStateImpl(int64_t num_agents, double alpha);
+  at::Tensor alpha, previous_distance, deployments;
+};
+TORCH_MODULE(CorrectorState);
+
 struct CorrectorOptions {
   int64_t num_agents = 1;
   int64_t input_size = 0;
@@ -70,11 +82,13 @@ class Corrector {
   // The next update with deployment rows belongs to a new deployment (alpha adapts there).
   void BeginDeployment() { new_deployment_ = true; }
 
-  // The cVAE of d_e (null for the other samplings), its optimizer, each agent's alpha.
+  // The cVAE of d_e (null for the other samplings), its optimizer, the state module.
   networks::ConditionalVae& cvae() { return cvae_; }
   FusedAdam* cvae_optimizer() { return cvae_optimizer_.get(); }
-  const std::vector<double>& alpha() const { return alpha_; }
-  int deployments() const { return deployments_; }
+  CorrectorState& state() { return state_; }
+  // Each agent's alpha; deployments begun so far.
+  std::vector<double> alpha() const;
+  int deployments() const;
 
  private:
   // One cVAE step on (x, x') -> a_i; the embeddings mu(x, a_i, x') of `batch` afterwards.
@@ -85,10 +99,8 @@ class Corrector {
   networks::ConditionalVae cvae_{nullptr};
   std::unique_ptr<FusedAdam> cvae_optimizer_;
   Rng rng_;
-  std::vector<double> alpha_;
-  std::vector<double> previous_distance_;
+  CorrectorState state_{nullptr};
   bool new_deployment_ = true;
-  int deployments_ = 0;
 };
 
 }  // namespace tandem::learner::otc
