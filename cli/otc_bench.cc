@@ -11,6 +11,7 @@
 #include "envs/registry.h"
 #include "learner/learner_bench.h"
 #include "learner/otc/bcq.h"
+#include "learner/otc/sampling.h"
 
 namespace tandem {
 namespace {
@@ -77,6 +78,23 @@ absl::Status RunOtcBench(const cli::Args& args, std::ostream& out) {
     }
     out << "\n";
   }
+  // The best-match search alone, per update: every agent's 512 merged rows against 2000.
+  out << "  best-match search, 512 x 2000 rows per agent, 2 agents:";
+  for (const int64_t width : {1, 10}) {
+    const at::Tensor query = at::randn({2, 512, width}), candidates = at::randn({2, 2000, width});
+    Rng rng(1);
+    learner::otc::BestMatch(query, candidates, rng);
+    int64_t calls = 0;
+    const absl::Time start = absl::Now();
+    while (absl::Now() - start < absl::Seconds(1)) {
+      learner::otc::BestMatch(query, candidates, rng);
+      ++calls;
+    }
+    out << " " << std::setprecision(2)
+        << 1000 * absl::ToDoubleSeconds(absl::Now() - start) / calls << " ms ("
+        << (width == 1 ? "d_q, 1 feature" : "d_e, 10 features") << ")";
+  }
+  out << "\n";
   return absl::OkStatus();
 }
 
