@@ -72,7 +72,7 @@ std::unique_ptr<DecentralizedBcq> Train(const TrainingBatch& batch, int updates,
 }
 
 TEST(DecentralizedBcq, AnAgentsUpdateIgnoresTheOtherAgentsActions) {
-  for (const std::string sampling : {"embedding", "value", "uniform"}) {
+  for (const std::string sampling : {"embedding", "value", "uniform", "online"}) {
     TrainingBatch a = RandomBatch(40, 1);
     // From the second update on, half the rows are deployment data (the correction runs).
     a.offline = at::arange(40) < 20;
@@ -244,6 +244,14 @@ TEST(OtcCorrector, DrawsOnlyMergedRowsAndAdaptsAlphaPerDeployment) {
   batch = Rows({{0, 0}, {10, 0}, {0.1f, 0}, {10.1f, 0}}, {1, 9, 1, 1});
   corrector.Select(batch, online, values, &stats);
   EXPECT_NEAR(corrector.alpha()[0], 1.5, 1e-6);
+  // The online-data baseline draws deployment rows only.
+  CorrectorOptions online_options = options;
+  online_options.sampling = Sampling::kOnline;
+  Corrector online_only(online_options);
+  train = online_only.Select(batch, online, values, &stats);
+  ASSERT_EQ(train.size(), 64);
+  const at::Tensor q = train.input.select(-1, 0);
+  EXPECT_TRUE(((q == 0.1f) | (q == 10.1f)).all().item<bool>());
   // Without deployment rows the batch is used as it is.
   train = corrector.Select(batch, at::zeros({4}, at::kBool), values, &stats);
   EXPECT_EQ(train.size(), 4);

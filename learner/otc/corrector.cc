@@ -12,10 +12,12 @@ namespace tandem::learner::otc {
 
 absl::StatusOr<Sampling> ParseSampling(const std::string& text) {
   if (text == "uniform") return Sampling::kUniform;
+  if (text == "online") return Sampling::kOnline;
   if (text == "embedding") return Sampling::kEmbedding;
   if (text == "value") return Sampling::kValue;
   return absl::InvalidArgumentError(
-      absl::StrCat("algorithm.otc.sampling must be \"uniform\", \"embedding\" or \"value\", got \"",
+      absl::StrCat("algorithm.otc.sampling must be \"uniform\", \"online\", \"embedding\" or "
+                   "\"value\", got \"",
                    text, "\""));
 }
 
@@ -81,14 +83,19 @@ AgentBatch Corrector::Select(const AgentBatch& batch, const at::Tensor& online,
     return batch.Gather(index.to(batch.input.device()).unsqueeze(0).expand({n, index.numel()}));
   };
   const AgentBatch merged = rows_of(merged_rows);
-  if (options_.sampling == Sampling::kUniform || merged.size() == 0) {
-    const int64_t m = std::max<int64_t>(merged.size(), 1);
+  const AgentBatch deployment = rows_of(online_rows);
+  // `count` rows of `from` per agent, uniformly with replacement.
+  auto uniform = [&](const AgentBatch& from) {
     at::Tensor rows = at::empty({n, count}, at::kLong);
     int64_t* rp = rows.data_ptr<int64_t>();
-    for (int64_t k = 0; k < n * count; ++k) rp[k] = static_cast<int64_t>(UniformIndex(rng_, m));
-    return merged.size() == 0 ? batch : merged.Gather(rows);
-  }
-  const AgentBatch deployment = rows_of(online_rows);
+    for (int64_t k = 0; k < n * count; ++k) {
+      rp[k] = static_cast<int64_t>(UniformIndex(rng_, from.size()));
+    }
+    return from.Gather(rows);
+  };
+  if (options_.sampling == Sampling::kOnline) return uniform(deployment);
+  if (merged.size() == 0) return batch;
+  if (options_.sampling == Sampling::kUniform) return uniform(merged);
   at::Tensor match_b, match_d, next_b, next_d;
   if (options_.sampling == Sampling::kEmbedding) {
     match_b = next_b = TrainAndEmbed(merged, deployment, &match_d, stats);

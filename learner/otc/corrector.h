@@ -5,7 +5,8 @@
 //
 // Phases, decided by the batch: without deployment rows (offline training on B^0) the batch is
 // trained on as it is; with them, `uniform` draws the training rows uniformly from the merged part
-// (the paper's baseline), `embedding` and `value` by rank-based priority.
+// (the paper's baseline), `online` uniformly from the deployment's part only (the online-data
+// baseline), `embedding` and `value` by rank-based priority.
 // Alpha: deployment 1 uses `alpha`; at each later deployment the first update measures Dist_k, the
 // mean similarity distance of its merged minibatch, and sets alpha_k = alpha_{k-1} Dist_k /
 // Dist_{k-1} (each agent its own).
@@ -29,9 +30,9 @@
 
 namespace tandem::learner::otc {
 
-enum class Sampling { kUniform, kEmbedding, kValue };
+enum class Sampling { kUniform, kOnline, kEmbedding, kValue };
 
-// "uniform", "embedding" or "value"; anything else is INVALID_ARGUMENT naming the field.
+// "uniform", "online", "embedding" or "value"; anything else is INVALID_ARGUMENT naming the field.
 absl::StatusOr<Sampling> ParseSampling(const std::string& text);
 
 // What d_q needs from the base algorithm's critic (called without gradients).
