@@ -491,8 +491,14 @@ class Run {
       learner.may_finish = true;
       RETURN_IF_ERROR(cluster_.Start(learner));
       RETURN_IF_ERROR(Monitor(learner_name, [&](const Progress& p) {
-        return absl::StrFormat("deployment %d/%d: updates %d (%.0f/s)", k, count, p.updates,
-                               p.updates_per_second);
+        // Each deployment's learner is a new process: its counter starts again, and a rate taken
+        // across the switch is meaningless until the next sample.
+        std::string line = absl::StrFormat("deployment %d/%d: updates %d/%d", k, count, p.updates,
+                                           deployments.updates());
+        if (p.updates_per_second > 0) {
+          absl::StrAppend(&line, absl::StrFormat(" (%.0f/s)", p.updates_per_second));
+        }
+        return line;
       }));
       ASSIGN_OR_RETURN(learner::CheckpointInfo info, learner::ReadCheckpointInfo(online));
       updates = info.updates;
