@@ -82,7 +82,34 @@ struct ConfigRuns {
   // Per run: its test win rate against online env steps (learning_curve.dat), from the offline
   // policy's at step 0 when it had one.
   std::vector<std::vector<std::pair<double, double>>> win_curves;
+  // Per run with deployments (OTC): the offline policy's return and the evaluation return after
+  // each deployment.
+  std::vector<std::pair<double, std::vector<double>>> deployment_returns;
 };
+
+// The mean_return column of a run's deployments.csv, one value per deployment; empty when the run
+// had no deployments or the file does not parse.
+std::vector<double> ReadDeploymentReturns(const std::string& dir) {
+  std::vector<double> returns;
+  std::ifstream in(dir + "/deployments.csv");
+  std::string line;
+  int column = -1;
+  while (std::getline(in, line)) {
+    const std::vector<std::string> cells = absl::StrSplit(line, ',');
+    if (column < 0) {
+      auto it = std::find(cells.begin(), cells.end(), "mean_return");
+      if (it == cells.end()) return {};
+      column = static_cast<int>(it - cells.begin());
+      continue;
+    }
+    double value = NAN;
+    if (column >= static_cast<int>(cells.size()) || !absl::SimpleAtod(cells[column], &value)) {
+      return {};
+    }
+    returns.push_back(value);
+  }
+  return returns;
+}
 
 // Median of the values that are not NaN; NaN when there are none.
 double Median(std::vector<double> values) {
@@ -271,6 +298,86 @@ void PaperTable(const std::map<std::string, ConfigRuns>& by_name, std::ostream& 
   }
 }
 
+// OTC's Table 1 layout for runs with deployments: per config the improvement at the last
+// deployment over the offline policy, 100 (R_K - R_0) / |R_0| per run, mean +- std over seeds;
+// deployments.csv (printed and written) and deployments.dat/.gp (Figure 3: every config's mean
+// return after each deployment, the offline policy at 0).
+absl::Status DeploymentTable(const std::map<std::string, ConfigRuns>& by_name,
+                             const std::string& out_dir, std::ostream& out) {
+  std::ostringstream csv, data;
+  std::vector<std::string> plotted;
+  size_t longest = 0;
+  for (const auto& [name, aggregate] : by_name) {
+    longest = std::max(longest, aggregate.deployment_returns.empty()
+                                    ? size_t{0}
+                                    : aggregate.deployment_returns.front().second.size());
+  }
+  if (longest == 0) return absl::OkStatus();
+  out << "\nimprovement at the last deployment over the offline policy, 100 (R_K - R_0) / |R_0|, "
+         "mean +- std over seeds (OTC's Table 1):\n"
+      << absl::StrFormat("%-36s %5s %12s %20s %20s %16s\n", "config", "runs", "deployments",
+                         "offline return", "last deployment", "improvement %");
+  csv << "name,runs,deployments,offline_return_mean,last_return_mean,improvement_mean,"
+         "improvement_std\n";
+  // Mean return per deployment (row) and config (column); NaN where a config has fewer.
+  std::vector<std::vector<double>> curves;
+  for (const auto& [name, aggregate] : by_name) {
+    if (aggregate.deployment_returns.empty()) continue;
+    std::vector<double> improvement, last, offline_used;
+    size_t k = aggregate.deployment_returns.front().second.size();
+    std::vector<double> curve(longest + 1, 0.0);
+    std::vector<int> counts(longest + 1, 0);
+    for (const auto& [r0, returns] : aggregate.deployment_returns) {
+      k = std::min(k, returns.size());
+      if (returns.empty() || std::isnan(r0)) continue;
+      last.push_back(returns.back());
+      offline_used.push_back(r0);
+      improvement.push_back(r0 != 0 ? 100.0 * (returns.back() - r0) / std::abs(r0) : NAN);
+      curve[0] += r0;
+      ++counts[0];
+      for (size_t d = 0; d < returns.size() && d < longest; ++d) {
+        curve[d + 1] += returns[d];
+        ++counts[d + 1];
+      }
+    }
+    const Summary s = Summarize(improvement);
+    out << absl::StrFormat("%-36s %5d %12d %20s %20s %16s\n", name, s.count, k,
+                           MeanStd(offline_used), MeanStd(last), MeanStd(improvement));
+    csv << name << "," << s.count << "," << k << "," << Summarize(offline_used).mean << ","
+        << Summarize(last).mean << "," << s.mean << "," << s.std << "\n";
+    for (size_t d = 0; d <= longest; ++d) curve[d] = counts[d] ? curve[d] / counts[d] : NAN;
+    curves.push_back(curve);
+    plotted.push_back(name);
+  }
+  for (size_t d = 0; d <= longest; ++d) {
+    data << d;
+    for (const auto& curve : curves) data << " " << absl::StrFormat("%.4f", curve[d]);
+    data << "\n";
+  }
+  std::string script =
+      "# Renders deployments.png from deployments.dat: gnuplot deployments.gp\n"
+      "set terminal pngcairo size 1000,600\nset output 'deployments.png'\n"
+      "set xlabel 'deployment (0: the offline policy)'\n"
+      "set ylabel 'evaluation return (mean over seeds)'\nset key bottom right\nset grid\nplot ";
+  for (size_t c = 0; c < plotted.size(); ++c) {
+    absl::StrAppend(&script, c ? ", \\\n     " : "", "'deployments.dat' using 1:", c + 2,
+                    " with linespoints title '", plotted[c], "'");
+  }
+  script += "\n";
+  RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/deployments.csv", csv.str()));
+  RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/deployments.dat", data.str()));
+  RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/deployments.gp", script));
+  out << "wrote " << out_dir << "/deployments.csv";
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0 &&
+      std::system(
+          absl::StrCat("cd '", out_dir, "' && gnuplot deployments.gp >/dev/null 2>&1").c_str()) ==
+          0) {
+    out << " and " << out_dir << "/deployments.png";
+  }
+  out << std::endl;
+  return absl::OkStatus();
+}
+
 // Aggregates every result.csv under `roots` by run name; prints the table, writes results.csv
 // and (with gnuplot) results.png into `out_dir`.
 absl::Status AggregateResults(const std::vector<std::string>& roots, const std::string& out_dir,
@@ -295,6 +402,10 @@ absl::Status AggregateResults(const std::vector<std::string>& roots, const std::
       for (const std::string& column : ResultColumns()) {
         auto it = result->values.find(column);
         aggregate.values[column].push_back(it == result->values.end() ? NAN : it->second);
+      }
+      if (std::vector<double> returns = ReadDeploymentReturns(result->dir); !returns.empty()) {
+        aggregate.deployment_returns.emplace_back(aggregate.values["offline_return"].back(),
+                                                  std::move(returns));
       }
       if (!std::isnan(aggregate.values["online_win_rate"].back())) {
         aggregate.win_curves.push_back(
@@ -348,6 +459,7 @@ absl::Status AggregateResults(const std::vector<std::string>& roots, const std::
   }
   PaperTable(by_name, out);
   fs::create_directories(out_dir);
+  RETURN_IF_ERROR(DeploymentTable(by_name, out_dir, out));
   RETURN_IF_ERROR(WinRateTables(by_name, out_dir, out));
   RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/results.csv", csv.str()));
   RETURN_IF_ERROR(WriteFileAtomically(out_dir + "/results.dat", data.str()));

@@ -5,7 +5,8 @@
 # collected into the merged set and the deployment's table, then a learner process runs L updates
 # with OTC's correction (d_e) and writes the next checkpoint. Checks deployments.csv (the merged
 # set grows by M per deployment, every deployment table holds M, L updates each), that later
-# deployments' learners resume from the previous checkpoint, and the summary.
+# deployments' learners resume from the previous checkpoint, the summary, and `tandem results`'
+# OTC table and deployment curves.
 # Env: TANDEM (binary), TANDEM_SOURCE_DIR.
 set -uo pipefail
 tmp=$(mktemp -d)
@@ -39,6 +40,17 @@ done
 grep -q "deployment 3/3: 64 transitions collected (merged set 5192)" "$tmp/run.out" ||
   fail "the progress lines do not report the deployments"
 grep -q "completed" "$tmp/run/summary.txt" || fail "summary: the run did not complete"
+
+# tandem results: OTC's Table 1 layout and the deployment curves (Figure 3).
+"$TANDEM" results "$tmp/run" --out "$tmp/results" >"$tmp/results.out" 2>&1 ||
+  fail "tandem results: $(tail -3 "$tmp/results.out")"
+grep -q "improvement at the last deployment" "$tmp/results.out" ||
+  fail "tandem results printed no deployment table"
+awk -F, 'NR == 2 && $1 == "otc-navigation-3-bcq" && $2 == 1 && $3 == 3 && $6 != "" { ok = 1 }
+  END { exit !ok }' "$tmp/results/deployments.csv" ||
+  fail "results deployments.csv: $(cat "$tmp/results/deployments.csv")"
+[[ $(wc -l <"$tmp/results/deployments.dat") -eq 4 ]] ||
+  fail "deployments.dat should hold the offline policy and 3 deployments"
 
 if [[ $failed -gt 0 ]]; then
   echo "otc_run_test: $failed failure(s); run output:"
