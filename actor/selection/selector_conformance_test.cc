@@ -15,7 +15,7 @@
 #include "actor/selection/selector.h"
 #include "actor/step_loop.h"
 #include "common/networks/architectures.h"
-#include "common/networks/bcq_networks.h"
+#include "common/networks/decentralized_networks.h"
 #include "common/networks/weights.h"
 #include "envs/env_pool.h"
 #include "envs/registry.h"
@@ -34,6 +34,7 @@ const std::vector<Family>& Families() {
       {"mamujoco/HalfCheetah-2x3(episode_limit=25)", "omiga"},
       {"smac/3m(episode_limit=25)", "qmix"},
       {"mpe/CooperativeNavigation-3", "dec_bcq"},
+      {"mpe/PredatorPrey", "dec_td3_bc"},
   };
   return *families;
 }
@@ -62,6 +63,10 @@ std::string WriteOfflineCheckpoint(const TransitionSpec& spec, const AlgorithmCo
     networks::AgentMlp actor(networks::BcqActorOptions(shapes));
     networks::AgentMlp q1(networks::BcqCriticOptions(shapes));
     networks::WriteModules({{"vae", vae.get()}, {"actor", actor.get()}, {"q1", q1.get()}}, archive);
+  } else if (algorithm.name() == "dec_td3_bc") {
+    const networks::BcqShapes shapes = networks::Td3BcShapesFor(spec, algorithm).value();
+    networks::AgentMlp actor(networks::Td3BcActorOptions(shapes));
+    networks::WriteModules({{"actor", actor.get()}}, archive);
   } else {
     networks::TanhGaussianPolicy policy(networks::OmigaPolicyOptions(spec, algorithm));
     networks::Mlp q(networks::OmigaCriticOptions(spec, algorithm));

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/networks/bcq_networks.h"
+#include "common/networks/decentralized_networks.h"
 #include "common/networks/weights.h"
 #include "common/policies/acting_policy.h"
 #include "common/status_macros.h"

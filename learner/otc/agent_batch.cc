@@ -16,6 +16,17 @@ at::Tensor GatherRows(const at::Tensor& t, const at::Tensor& rows) {
 
 }  // namespace
 
+void OptimizerStep(const AlgorithmContext& context, FusedAdam& optimizer, const at::Tensor& loss) {
+  optimizer.ZeroGrad();
+  loss.backward();
+  if (context.reduce_gradients) {
+    std::vector<at::Tensor> gradients;
+    for (const at::Tensor& p : optimizer.parameters()) gradients.push_back(p.grad());
+    (void)context.reduce_gradients(gradients);
+  }
+  optimizer.Step();
+}
+
 AgentBatch ToAgentBatch(const TrainingBatch& batch, bool state_input) {
   const int64_t n = batch.obs.size(1);
   AgentBatch out;

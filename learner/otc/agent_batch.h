@@ -8,6 +8,8 @@
 #include <ATen/core/Tensor.h>
 
 #include "absl/status/statusor.h"
+#include "learner/algorithm.h"
+#include "learner/fused_adam.h"
 #include "learner/training_batch.h"
 
 namespace tandem::learner::otc {
@@ -26,6 +28,10 @@ struct AgentBatch {
   // Rows [begin, end) of every agent.
   AgentBatch Slice(int64_t begin, int64_t end) const;
 };
+
+// One optimizer step on `loss`: zero the gradients, backward, average them over data-parallel
+// ranks when the context has a reduction (a failed reduction keeps the local gradients), step.
+void OptimizerStep(const AlgorithmContext& context, FusedAdam& optimizer, const at::Tensor& loss);
 
 // The per-agent view of a transition batch; x_i is the state or agent i's observation.
 AgentBatch ToAgentBatch(const TrainingBatch& batch, bool state_input);

@@ -4,7 +4,7 @@
 #include <torch/utils.h>
 
 #include "absl/strings/str_cat.h"
-#include "common/networks/bcq_networks.h"
+#include "common/networks/decentralized_networks.h"
 #include "common/status_macros.h"
 #include "learner/module_util.h"
 
@@ -18,18 +18,12 @@ absl::StatusOr<std::unique_ptr<DecentralizedBcq>> DecentralizedBcq::Create(
         "or episode items");
   }
   const OtcConfig& otc = context.config.otc();
-  if (otc.bcq_sampled_actions() < 1 || otc.embedding_size() < 1 || otc.merged_minibatch() < 1 ||
-      otc.online_minibatch() < 1) {
-    return absl::InvalidArgumentError(
-        "algorithm.otc: bcq_sampled_actions, embedding_size, merged_minibatch and "
-        "online_minibatch must be >= 1");
-  }
-  if (otc.alpha() < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("algorithm.otc.alpha must be >= 0, got ", otc.alpha()));
+  if (otc.bcq_sampled_actions() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "algorithm.otc.bcq_sampled_actions must be >= 1, got ", otc.bcq_sampled_actions()));
   }
   ASSIGN_OR_RETURN(const networks::BcqShapes shapes, networks::BcqShapesFor(spec, context.config));
-  ASSIGN_OR_RETURN(Sampling sampling, ParseSampling(otc.sampling()));
+  ASSIGN_OR_RETURN(const CorrectorOptions correction, CorrectorOptionsFor(context, shapes));
   std::unique_ptr<DecentralizedBcq> bcq(new DecentralizedBcq(context));
   bcq->state_input_ = shapes.state_input;
   torch::manual_seed(context.seed);
@@ -68,19 +62,6 @@ absl::StatusOr<std::unique_ptr<DecentralizedBcq>> DecentralizedBcq::Create(
   bcq->target_parameters_ =
       ParametersOf({bcq->actor_target_.get(), bcq->q_target_[0].get(), bcq->q_target_[1].get()});
   bcq->online_parameters_ = ParametersOf({bcq->actor_.get(), bcq->q_[0].get(), bcq->q_[1].get()});
-  CorrectorOptions correction;
-  correction.num_agents = shapes.num_agents;
-  correction.input_size = shapes.input_size;
-  correction.action_size = shapes.action_size;
-  correction.sampling = sampling;
-  correction.alpha = otc.alpha();
-  correction.adaptive_alpha = otc.adaptive_alpha();
-  correction.embedding_size = otc.embedding_size();
-  correction.hidden_sizes = shapes.hidden_sizes;
-  correction.vae_learning_rate = otc.vae_learning_rate();
-  correction.device = context.device;
-  correction.seed = context.seed ^ 0x07c0ffeeULL;
-  correction.train_batch = context.batch_size;
   bcq->corrector_ = std::make_unique<Corrector>(correction);
   return bcq;
 }
@@ -152,15 +133,7 @@ at::Tensor DecentralizedBcq::Target(const AgentBatch& b) {
 
 UpdateStats DecentralizedBcq::UpdateOn(const AgentBatch& b) {
   auto step = [this](FusedAdam& optimizer, const at::Tensor& loss) {
-    optimizer.ZeroGrad();
-    loss.backward();
-    if (context_.reduce_gradients) {
-      std::vector<at::Tensor> gradients;
-      for (const at::Tensor& p : optimizer.parameters()) gradients.push_back(p.grad());
-      // A failed reduction leaves the local gradients: the next update retries the collective.
-      (void)context_.reduce_gradients(gradients);
-    }
-    optimizer.Step();
+    OptimizerStep(context_, optimizer, loss);
   };
   // Generative model of the data's actions.
   auto [vae_loss, reconstruction] = vae_->Loss(b.input, b.actions);

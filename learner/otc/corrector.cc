@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 #include "learner/module_util.h"
 #include "learner/otc/sampling.h"
 
@@ -19,6 +20,33 @@ absl::StatusOr<Sampling> ParseSampling(const std::string& text) {
       absl::StrCat("algorithm.otc.sampling must be \"uniform\", \"online\", \"embedding\" or "
                    "\"value\", got \"",
                    text, "\""));
+}
+
+absl::StatusOr<CorrectorOptions> CorrectorOptionsFor(const AlgorithmContext& context,
+                                                     const networks::BcqShapes& shapes) {
+  const OtcConfig& otc = context.config.otc();
+  if (otc.embedding_size() < 1 || otc.merged_minibatch() < 1 || otc.online_minibatch() < 1) {
+    return absl::InvalidArgumentError(
+        "algorithm.otc: embedding_size, merged_minibatch and online_minibatch must be >= 1");
+  }
+  if (otc.alpha() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("algorithm.otc.alpha must be >= 0, got ", otc.alpha()));
+  }
+  CorrectorOptions options;
+  ASSIGN_OR_RETURN(options.sampling, ParseSampling(otc.sampling()));
+  options.num_agents = shapes.num_agents;
+  options.input_size = shapes.input_size;
+  options.action_size = shapes.action_size;
+  options.alpha = otc.alpha();
+  options.adaptive_alpha = otc.adaptive_alpha();
+  options.embedding_size = otc.embedding_size();
+  options.hidden_sizes = shapes.hidden_sizes;
+  options.vae_learning_rate = otc.vae_learning_rate();
+  options.device = context.device;
+  options.seed = context.seed ^ 0x07c0ffeeULL;
+  options.train_batch = context.batch_size;
+  return options;
 }
 
 CorrectorStateImpl::CorrectorStateImpl(int64_t num_agents, double initial_alpha) {

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/networks/conditional_vae.h"
+#include "common/networks/decentralized_networks.h"
 #include "common/rng.h"
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
@@ -70,6 +71,11 @@ struct CorrectorOptions {
   c10::Device device = c10::Device(c10::kCPU);
   uint64_t seed = 1;
 };
+
+// The options of `algorithm.otc` for agents of `shapes`, checked (INVALID_ARGUMENT names the
+// field): sampling, alpha >= 0, embedding and minibatch sizes >= 1.
+absl::StatusOr<CorrectorOptions> CorrectorOptionsFor(const AlgorithmContext& context,
+                                                     const networks::BcqShapes& shapes);
 
 class Corrector {
  public:

@@ -1,9 +1,10 @@
-// The per-agent networks of decentralized BCQ (learner/otc/bcq.h), shaped in one place for the
-// learner that trains them and the actors that act with them, and BCQ's two shared computations:
-// the perturbation a + Phi tanh(xi(x, a)) and the action selection (decode candidates, perturb,
-// keep the one with the highest Q1). Every tensor is agent-major: [N, M, ...].
-#ifndef TANDEM_COMMON_NETWORKS_BCQ_NETWORKS_H_
-#define TANDEM_COMMON_NETWORKS_BCQ_NETWORKS_H_
+// The per-agent networks of OTC's decentralized agents (learner/otc/: BCQ and TD3+BC), shaped in
+// one place for the learner that trains them and the actors that act with them, and the shared
+// computations: BCQ's perturbation a + Phi tanh(xi(x, a)) and action selection (decode
+// candidates, perturb, keep the one with the highest Q1), TD3+BC's deterministic actor. Every
+// tensor is agent-major: [N, M, ...].
+#ifndef TANDEM_COMMON_NETWORKS_DECENTRALIZED_NETWORKS_H_
+#define TANDEM_COMMON_NETWORKS_DECENTRALIZED_NETWORKS_H_
 
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
@@ -28,13 +29,22 @@ struct BcqShapes {
   std::vector<int64_t> hidden_sizes;
 };
 
-// INVALID_ARGUMENT for an agent_input other than "state" or "observation".
+// INVALID_ARGUMENT for an agent_input other than "state" or "observation"; hidden sizes from
+// algorithm.otc.hidden_sizes, else `default_hidden` (Table 3's per algorithm).
+absl::StatusOr<BcqShapes> DecentralizedShapesFor(const TransitionSpec& spec,
+                                                 const AlgorithmConfig& algorithm,
+                                                 std::vector<int64_t> default_hidden);
+// BCQ's (hidden 64, 64) and TD3+BC's (256, 256).
 absl::StatusOr<BcqShapes> BcqShapesFor(const TransitionSpec& spec,
                                        const AlgorithmConfig& algorithm);
+absl::StatusOr<BcqShapes> Td3BcShapesFor(const TransitionSpec& spec,
+                                         const AlgorithmConfig& algorithm);
 // The generative model G(a_i | x) (latent 2 |a_i|), the perturbation xi(x, a) and a critic Q(x, a).
 ConditionalVaeOptions BcqVaeOptions(const BcqShapes& shapes);
 AgentMlpOptions BcqActorOptions(const BcqShapes& shapes);
 AgentMlpOptions BcqCriticOptions(const BcqShapes& shapes);
+// TD3+BC's deterministic actor pi(x) (tanh of its output).
+AgentMlpOptions Td3BcActorOptions(const BcqShapes& shapes);
 
 // clamp(a + phi tanh(xi(x, a)), -1, 1).
 at::Tensor BcqPerturb(AgentMlpImpl& actor, const at::Tensor& input, const at::Tensor& actions,
@@ -46,4 +56,4 @@ at::Tensor BcqSelect(ConditionalVaeImpl& vae, AgentMlpImpl& actor, AgentMlpImpl&
 
 }  // namespace tandem::networks
 
-#endif  // TANDEM_COMMON_NETWORKS_BCQ_NETWORKS_H_
+#endif  // TANDEM_COMMON_NETWORKS_DECENTRALIZED_NETWORKS_H_

@@ -1,4 +1,6 @@
+// OTC's decentralized agents: BCQ and TD3+BC, and the corrector they share.
 #include "learner/otc/bcq.h"
+#include "learner/otc/td3_bc.h"
 
 #include <ATen/ATen.h>
 #include <torch/utils.h>
@@ -47,9 +49,9 @@ TrainingBatch RandomBatch(int64_t rows, uint64_t seed) {
 }
 
 // Every parameter of agent `agent` (the first dimension of every AgentMlp tensor), flattened.
-std::vector<float> AgentParameters(DecentralizedBcq& bcq, int agent) {
+std::vector<float> AgentParameters(Algorithm& algorithm, int agent) {
   std::vector<float> values;
-  for (auto& [name, module] : bcq.Modules()) {
+  for (auto& [name, module] : algorithm.Modules()) {
     for (const at::Tensor& p : module->parameters()) {
       const at::Tensor slice = p[agent].contiguous().view({-1});
       values.insert(values.end(), slice.data_ptr<float>(), slice.data_ptr<float>() + slice.numel());
@@ -58,10 +60,13 @@ std::vector<float> AgentParameters(DecentralizedBcq& bcq, int agent) {
   return values;
 }
 
-// Runs `updates` updates on `batch` from a fresh learner with fixed seeds.
-std::unique_ptr<DecentralizedBcq> Train(const TrainingBatch& batch, int updates,
-                                        const std::string& sampling) {
-  auto bcq = DecentralizedBcq::Create(Context(sampling));
+// Runs `updates` updates on `batch` from a fresh learner of `algorithm` with fixed seeds.
+std::unique_ptr<Algorithm> Train(const TrainingBatch& batch, int updates,
+                                 const std::string& sampling,
+                                 const std::string& algorithm = "dec_bcq") {
+  AlgorithmContext context = Context(sampling);
+  context.config.set_name(algorithm);
+  auto bcq = CreateAlgorithm(context);
   EXPECT_TRUE(bcq.ok()) << bcq.status();
   for (int u = 0; u < updates; ++u) {
     torch::manual_seed(100 + u);
@@ -71,16 +76,18 @@ std::unique_ptr<DecentralizedBcq> Train(const TrainingBatch& batch, int updates,
   return std::move(bcq).value();
 }
 
-TEST(DecentralizedBcq, AnAgentsUpdateIgnoresTheOtherAgentsActions) {
+TEST(DecentralizedAgents, AnAgentsUpdateIgnoresTheOtherAgentsActions) {
+  for (const std::string algorithm : {"dec_bcq", "dec_td3_bc"})
   for (const std::string sampling : {"embedding", "value", "uniform", "online"}) {
+    SCOPED_TRACE(algorithm + " " + sampling);
     TrainingBatch a = RandomBatch(40, 1);
     // From the second update on, half the rows are deployment data (the correction runs).
     a.offline = at::arange(40) < 20;
     TrainingBatch b = a;
     b.actions = a.actions.clone();
     b.actions.select(1, 1).uniform_(-1, 1);  // agent 1's actions differ, agents 0 and 2 keep theirs
-    auto first = Train(a, 3, sampling);
-    auto second = Train(b, 3, sampling);
+    auto first = Train(a, 3, sampling, algorithm);
+    auto second = Train(b, 3, sampling, algorithm);
     EXPECT_EQ(AgentParameters(*first, 0), AgentParameters(*second, 0)) << sampling;
     EXPECT_EQ(AgentParameters(*first, 2), AgentParameters(*second, 2)) << sampling;
     EXPECT_NE(AgentParameters(*first, 1), AgentParameters(*second, 1)) << sampling;
@@ -163,6 +170,54 @@ TEST(DecentralizedBcq, RefusesDiscreteSpecsAndBadOptions) {
   context = Context();
   context.config.mutable_otc()->set_agent_input("joint");
   EXPECT_TRUE(absl::IsInvalidArgument(DecentralizedBcq::Create(context).status()));
+}
+
+TEST(DecentralizedTd3Bc, TargetAndActorLossFollowTheFormulas) {
+  AlgorithmContext context = Context();
+  context.config.set_name("dec_td3_bc");
+  auto created = DecentralizedTd3Bc::Create(context);
+  ASSERT_TRUE(created.ok()) << created.status();
+  DecentralizedTd3Bc& td3 = **created;
+  const AgentBatch batch = ToAgentBatch(RandomBatch(kRows, 3), /*state_input=*/true);
+  torch::manual_seed(4);
+  const at::Tensor y = td3.Target(batch);
+  // The same noise draw, then the formula element by element.
+  torch::manual_seed(4);
+  at::Tensor q1, q2, actor_q;
+  {
+    at::NoGradGuard no_grad;
+    const at::Tensor target_action = td3.Policy(batch.next_input, true);
+    const at::Tensor noise = (at::randn_like(target_action) * 0.2).clamp(-0.5, 0.5);
+    const at::Tensor next = at::cat({batch.next_input, (target_action + noise).clamp(-1, 1)}, -1);
+    auto modules = td3.Modules();
+    ASSERT_EQ(modules[4].first, "q1_target");
+    q1 = dynamic_cast<networks::AgentMlpImpl*>(modules[4].second)->forward(next);
+    q2 = dynamic_cast<networks::AgentMlpImpl*>(modules[5].second)->forward(next);
+  }
+  for (int i = 0; i < kAgents; ++i) {
+    for (int r = 0; r < kRows; ++r) {
+      const double expected =
+          batch.reward[i][r][0].item<double>() +
+          0.99 * batch.not_done[i][r][0].item<double>() *
+              std::min(q1[i][r][0].item<double>(), q2[i][r][0].item<double>());
+      EXPECT_NEAR(y[i][r][0].item<double>(), expected, 1e-5);
+    }
+  }
+  // Actor loss: mean over agents and rows of -lambda_i Q1(x, pi(x)) + mean (pi - a)^2, with
+  // lambda_i = 2.5 / mean_rows |Q1| of agent i.
+  at::Tensor pi, q;
+  {
+    at::NoGradGuard no_grad;
+    pi = td3.Policy(batch.input, false);
+    q = td3.QValue(batch.input, pi);
+  }
+  double actor_term = 0;
+  for (int i = 0; i < kAgents; ++i) {
+    const double lambda = 2.5 / q[i].abs().mean().item<double>();
+    actor_term += -lambda * q[i].mean().item<double>() / kAgents;
+  }
+  const double bc = (pi - batch.actions).pow(2).mean().item<double>();
+  EXPECT_NEAR(td3.ActorLoss(batch).item<double>(), actor_term + bc, 1e-4);
 }
 
 TEST(ConditionalVae, LossFallsOnAToySet) {

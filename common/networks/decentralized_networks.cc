@@ -1,4 +1,4 @@
-#include "common/networks/bcq_networks.h"
+#include "common/networks/decentralized_networks.h"
 
 #include <ATen/ATen.h>
 
@@ -8,6 +8,17 @@ namespace tandem::networks {
 
 absl::StatusOr<BcqShapes> BcqShapesFor(const TransitionSpec& spec,
                                        const AlgorithmConfig& algorithm) {
+  return DecentralizedShapesFor(spec, algorithm, {64, 64});  // Table 3, BCQ and AWAC
+}
+
+absl::StatusOr<BcqShapes> Td3BcShapesFor(const TransitionSpec& spec,
+                                         const AlgorithmConfig& algorithm) {
+  return DecentralizedShapesFor(spec, algorithm, {256, 256});  // Table 3, CQL and TD3+BC
+}
+
+absl::StatusOr<BcqShapes> DecentralizedShapesFor(const TransitionSpec& spec,
+                                                 const AlgorithmConfig& algorithm,
+                                                 std::vector<int64_t> default_hidden) {
   const OtcConfig& otc = algorithm.otc();
   BcqShapes shapes;
   if (otc.agent_input() == "state") {
@@ -30,7 +41,7 @@ absl::StatusOr<BcqShapes> BcqShapesFor(const TransitionSpec& spec,
   shapes.action_size = spec.action_size();
   shapes.hidden_sizes =
       otc.hidden_sizes().empty()
-          ? std::vector<int64_t>{64, 64}  // Table 3's BCQ and AWAC networks
+          ? std::move(default_hidden)
           : std::vector<int64_t>(otc.hidden_sizes().begin(), otc.hidden_sizes().end());
   return shapes;
 }
@@ -45,6 +56,10 @@ AgentMlpOptions BcqActorOptions(const BcqShapes& s) {
 
 AgentMlpOptions BcqCriticOptions(const BcqShapes& s) {
   return {s.num_agents, s.input_size + s.action_size, s.hidden_sizes, 1};
+}
+
+AgentMlpOptions Td3BcActorOptions(const BcqShapes& s) {
+  return {s.num_agents, s.input_size, s.hidden_sizes, s.action_size};
 }
 
 at::Tensor BcqPerturb(AgentMlpImpl& actor, const at::Tensor& input, const at::Tensor& actions,

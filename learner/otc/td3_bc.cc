@@ -1,0 +1,154 @@
+#include "learner/otc/td3_bc.h"
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/networks/decentralized_networks.h"
+#include "common/status_macros.h"
+#include "learner/module_util.h"
+
+namespace tandem::learner::otc {
+
+absl::StatusOr<std::unique_ptr<DecentralizedTd3Bc>> DecentralizedTd3Bc::Create(
+    const AlgorithmContext& context) {
+  const TransitionSpec& spec = context.spec;
+  if (spec.action_type() != ACTION_TYPE_CONTINUOUS || spec.episode_steps() > 0) {
+    return absl::InvalidArgumentError(
+        "algorithm dec_td3_bc: needs continuous transitions (MA-MuJoCo, MPE), not discrete "
+        "actions or episode items");
+  }
+  const OtcConfig& otc = context.config.otc();
+  if (otc.td3_policy_delay() < 1 || otc.td3_policy_noise() < 0 || otc.td3_noise_clip() < 0 ||
+      otc.td3_bc_alpha() < 0) {
+    return absl::InvalidArgumentError(
+        "algorithm.otc: td3_policy_delay must be >= 1 and td3_policy_noise, td3_noise_clip and "
+        "td3_bc_alpha >= 0");
+  }
+  ASSIGN_OR_RETURN(const networks::BcqShapes shapes,
+                   networks::Td3BcShapesFor(spec, context.config));
+  ASSIGN_OR_RETURN(const CorrectorOptions correction, CorrectorOptionsFor(context, shapes));
+  std::unique_ptr<DecentralizedTd3Bc> td3(new DecentralizedTd3Bc(context));
+  td3->state_input_ = shapes.state_input;
+  torch::manual_seed(context.seed);
+  td3->actor_ = networks::AgentMlp(networks::Td3BcActorOptions(shapes));
+  td3->actor_target_ = networks::AgentMlp(networks::Td3BcActorOptions(shapes));
+  CopyParameters(*td3->actor_, *td3->actor_target_);
+  for (int k = 0; k < 2; ++k) {
+    td3->q_[k] = networks::AgentMlp(networks::BcqCriticOptions(shapes));
+    td3->q_target_[k] = networks::AgentMlp(networks::BcqCriticOptions(shapes));
+    CopyParameters(*td3->q_[k], *td3->q_target_[k]);
+  }
+  for (networks::AgentMlp* m : {&td3->actor_, &td3->actor_target_, &td3->q_[0], &td3->q_[1],
+                                &td3->q_target_[0], &td3->q_target_[1]}) {
+    (*m)->to(context.device);
+  }
+  Freeze(*td3->actor_target_);
+  Freeze(*td3->q_target_[0]);
+  Freeze(*td3->q_target_[1]);
+  FusedAdamOptions adam;
+  adam.max_grad_norm = 0;  // TD3+BC does not clip
+  adam.learning_rate = otc.actor_learning_rate();
+  td3->actor_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({td3->actor_.get()}), adam);
+  adam.learning_rate = otc.critic_learning_rate();
+  td3->critic_optimizer_ =
+      std::make_unique<FusedAdam>(ParametersOf({td3->q_[0].get(), td3->q_[1].get()}), adam);
+  td3->target_parameters_ =
+      ParametersOf({td3->actor_target_.get(), td3->q_target_[0].get(), td3->q_target_[1].get()});
+  td3->online_parameters_ = ParametersOf({td3->actor_.get(), td3->q_[0].get(), td3->q_[1].get()});
+  td3->corrector_ = std::make_unique<Corrector>(correction);
+  return td3;
+}
+
+std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedTd3Bc::Modules() {
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules = {
+      {"actor", actor_.get()},        {"actor_target", actor_target_.get()},
+      {"q1", q_[0].get()},            {"q2", q_[1].get()},
+      {"q1_target", q_target_[0].get()}, {"q2_target", q_target_[1].get()},
+      {"otc_state", corrector_->state().get()}};
+  if (corrector_->cvae()) modules.push_back({"otc_cvae", corrector_->cvae().get()});
+  return modules;
+}
+
+std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedTd3Bc::PublishedModules() {
+  return {{"actor", actor_.get()}, {"q1", q_[0].get()}};
+}
+
+std::vector<std::pair<std::string, FusedAdam*>> DecentralizedTd3Bc::Optimizers() {
+  std::vector<std::pair<std::string, FusedAdam*>> optimizers = {
+      {"actor", actor_optimizer_.get()}, {"critic", critic_optimizer_.get()}};
+  if (corrector_->cvae_optimizer() != nullptr) {
+    optimizers.push_back({"otc_cvae", corrector_->cvae_optimizer()});
+  }
+  return optimizers;
+}
+
+at::Tensor DecentralizedTd3Bc::Policy(const at::Tensor& input, bool target) {
+  return at::tanh((target ? actor_target_ : actor_)->forward(input));
+}
+
+at::Tensor DecentralizedTd3Bc::QValue(const at::Tensor& input, const at::Tensor& actions) {
+  at::NoGradGuard no_grad;
+  return q_[0]->forward(at::cat({input, actions}, -1));
+}
+
+at::Tensor DecentralizedTd3Bc::StateValue(const at::Tensor& input) {
+  at::NoGradGuard no_grad;
+  return q_[0]->forward(at::cat({input, Policy(input, false)}, -1));
+}
+
+at::Tensor DecentralizedTd3Bc::Target(const AgentBatch& b) {
+  at::NoGradGuard no_grad;
+  const OtcConfig& otc = context_.config.otc();
+  const at::Tensor target_action = Policy(b.next_input, true);
+  const at::Tensor noise = (at::randn_like(target_action) * otc.td3_policy_noise())
+                               .clamp(-otc.td3_noise_clip(), otc.td3_noise_clip());
+  const at::Tensor next = at::cat({b.next_input, (target_action + noise).clamp(-1, 1)}, -1);
+  const at::Tensor q = at::min(q_target_[0]->forward(next), q_target_[1]->forward(next));
+  return b.reward + b.not_done * context_.config.discount() * q;
+}
+
+at::Tensor DecentralizedTd3Bc::ActorLoss(const AgentBatch& b) {
+  const at::Tensor pi = Policy(b.input, false);
+  const at::Tensor q = q_[0]->forward(at::cat({b.input, pi}, -1));  // [N, B, 1]
+  // lambda per agent, so that no agent's scale depends on another's values.
+  const at::Tensor lambda =
+      context_.config.otc().td3_bc_alpha() / q.abs().mean({1, 2}, /*keepdim=*/true).detach();
+  return (-(lambda * q)).mean() + (pi - b.actions).pow(2).mean();
+}
+
+UpdateStats DecentralizedTd3Bc::UpdateOn(const AgentBatch& b) {
+  const at::Tensor y = Target(b);
+  const at::Tensor in = at::cat({b.input, b.actions}, -1);
+  const at::Tensor q1 = q_[0]->forward(in), q2 = q_[1]->forward(in);
+  const at::Tensor critic_loss = (q1 - y).pow(2).mean() + (q2 - y).pow(2).mean();
+  OptimizerStep(context_, *critic_optimizer_, critic_loss);
+  UpdateStats stats;
+  if (updates_ % context_.config.otc().td3_policy_delay() == 0) {
+    const at::Tensor actor_loss = ActorLoss(b);
+    OptimizerStep(context_, *actor_optimizer_, actor_loss);
+    PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
+    stats["policy_loss"] = actor_loss.item<double>();
+  }
+  ++updates_;
+  const at::Tensor values = at::stack({critic_loss.detach(), q1.detach().mean()}).to(at::kCPU);
+  stats["q_loss"] = values[0].item<double>();
+  stats["q_mean"] = values[1].item<double>();
+  return stats;
+}
+
+absl::StatusOr<UpdateStats> DecentralizedTd3Bc::Update(const TrainingBatch& batch) {
+  if (batch.episodic()) {
+    return absl::InvalidArgumentError("algorithm dec_td3_bc: got episode items, needs transitions");
+  }
+  UpdateStats stats;
+  const at::Tensor online = batch.offline.defined() ? batch.offline.logical_not() : at::Tensor();
+  const AgentBatch train =
+      corrector_->Select(ToAgentBatch(batch, state_input_), online, *this, &stats);
+  for (const auto& [key, value] : UpdateOn(train)) stats[key] = value;
+  return stats;
+}
+
+TANDEM_REGISTER(AlgorithmRegistry, "dec_td3_bc", FactoryOf<DecentralizedTd3Bc>());
+
+}  // namespace tandem::learner::otc

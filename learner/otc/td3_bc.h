@@ -1,0 +1,72 @@
+// Decentralized TD3+BC (Fujimoto & Gu, NeurIPS 2021), one independent learner per agent as OTC
+// builds on it for MPE (Jiang & Lu 2023, Figures 7-8, Table 3): agent i trains on (x_i, a_i, r,
+// x'_i) only, every network an `AgentMlp`.
+//
+// Networks per agent, actions in [-1, 1]: actor pi(x) = tanh(.), twin critics Q(x, a_i), and their
+// Polyak targets. Per update:
+//   critic  y = r + gamma (1 - done) min_j Q'_j(x', clip(pi'(x') + clip(eps, -c, c), -1, 1)),
+//           eps ~ N(0, sigma^2)
+//   actor   every `td3_policy_delay` updates: -lambda_i Q1(x, pi(x)) + (pi(x) - a_i)^2, with
+//           lambda_i = alpha / mean |Q1(x, pi(x))| over agent i's rows (per agent, so agents stay
+//           independent), then the targets move by tau.
+// OTC's correction (corrector.h) chooses the rows each agent trains on once deployment data flows.
+#ifndef TANDEM_LEARNER_OTC_TD3_BC_H_
+#define TANDEM_LEARNER_OTC_TD3_BC_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/networks/agent_mlp.h"
+#include "learner/algorithm.h"
+#include "learner/fused_adam.h"
+#include "learner/otc/agent_batch.h"
+#include "learner/otc/corrector.h"
+
+namespace tandem::learner::otc {
+
+class DecentralizedTd3Bc : public Algorithm, public ValueFunction {
+ public:
+  static absl::StatusOr<std::unique_ptr<DecentralizedTd3Bc>> Create(
+      const AlgorithmContext& context);
+
+  std::string name() const override { return "dec_td3_bc"; }
+  absl::StatusOr<UpdateStats> Update(const TrainingBatch& batch) override;
+  int64_t updates() const override { return updates_; }
+  void set_updates(int64_t updates) override { updates_ = updates; }
+  int64_t env_steps() const override { return env_steps_; }
+  void set_env_steps(int64_t env_steps) override { env_steps_ = env_steps; }
+  std::vector<std::pair<std::string, torch::nn::Module*>> Modules() override;
+  std::vector<std::pair<std::string, torch::nn::Module*>> PublishedModules() override;
+  std::vector<std::pair<std::string, FusedAdam*>> Optimizers() override;
+  void BeginDeployment() override { corrector_->BeginDeployment(); }
+
+  // One update on an agent-major batch trained on as it is.
+  UpdateStats UpdateOn(const AgentBatch& batch);
+  // The critic's regression target for `batch` (no gradient): [N, B, 1].
+  at::Tensor Target(const AgentBatch& batch);
+  // The actor's loss on `batch` (for tests): [], with lambda per agent.
+  at::Tensor ActorLoss(const AgentBatch& batch);
+  // pi(x), or the target actor's: [N, M, A].
+  at::Tensor Policy(const at::Tensor& input, bool target);
+  at::Tensor QValue(const at::Tensor& input, const at::Tensor& actions) override;
+  at::Tensor StateValue(const at::Tensor& input) override;
+
+ private:
+  explicit DecentralizedTd3Bc(const AlgorithmContext& context) : context_(context) {}
+
+  AlgorithmContext context_;
+  bool state_input_ = true;
+  networks::AgentMlp actor_{nullptr}, actor_target_{nullptr};
+  networks::AgentMlp q_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
+  networks::AgentMlp q_target_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
+  std::unique_ptr<FusedAdam> actor_optimizer_, critic_optimizer_;
+  std::vector<at::Tensor> target_parameters_, online_parameters_;
+  std::unique_ptr<Corrector> corrector_;
+  int64_t updates_ = 0;
+  int64_t env_steps_ = 0;
+};
+
+}  // namespace tandem::learner::otc
+
+#endif  // TANDEM_LEARNER_OTC_TD3_BC_H_
