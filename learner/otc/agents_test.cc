@@ -78,20 +78,21 @@ std::unique_ptr<Algorithm> Train(const TrainingBatch& batch, int updates,
 
 TEST(DecentralizedAgents, AnAgentsUpdateIgnoresTheOtherAgentsActions) {
   for (const std::string algorithm : {"dec_bcq", "dec_td3_bc"})
-  for (const std::string sampling : {"embedding", "value", "uniform", "online"}) {
-    SCOPED_TRACE(algorithm + " " + sampling);
-    TrainingBatch a = RandomBatch(40, 1);
-    // From the second update on, half the rows are deployment data (the correction runs).
-    a.offline = at::arange(40) < 20;
-    TrainingBatch b = a;
-    b.actions = a.actions.clone();
-    b.actions.select(1, 1).uniform_(-1, 1);  // agent 1's actions differ, agents 0 and 2 keep theirs
-    auto first = Train(a, 3, sampling, algorithm);
-    auto second = Train(b, 3, sampling, algorithm);
-    EXPECT_EQ(AgentParameters(*first, 0), AgentParameters(*second, 0)) << sampling;
-    EXPECT_EQ(AgentParameters(*first, 2), AgentParameters(*second, 2)) << sampling;
-    EXPECT_NE(AgentParameters(*first, 1), AgentParameters(*second, 1)) << sampling;
-  }
+    for (const std::string sampling : {"embedding", "value", "uniform", "online"}) {
+      SCOPED_TRACE(algorithm + " " + sampling);
+      TrainingBatch a = RandomBatch(40, 1);
+      // From the second update on, half the rows are deployment data (the correction runs).
+      a.offline = at::arange(40) < 20;
+      TrainingBatch b = a;
+      b.actions = a.actions.clone();
+      b.actions.select(1, 1).uniform_(-1,
+                                      1);  // agent 1's actions differ, agents 0 and 2 keep theirs
+      auto first = Train(a, 3, sampling, algorithm);
+      auto second = Train(b, 3, sampling, algorithm);
+      EXPECT_EQ(AgentParameters(*first, 0), AgentParameters(*second, 0)) << sampling;
+      EXPECT_EQ(AgentParameters(*first, 2), AgentParameters(*second, 2)) << sampling;
+      EXPECT_NE(AgentParameters(*first, 1), AgentParameters(*second, 1)) << sampling;
+    }
 }
 
 TEST(DecentralizedBcq, TargetIsTheSoftClippedDoubleQMaximumOverDecodedActions) {
@@ -196,10 +197,9 @@ TEST(DecentralizedTd3Bc, TargetAndActorLossFollowTheFormulas) {
   }
   for (int i = 0; i < kAgents; ++i) {
     for (int r = 0; r < kRows; ++r) {
-      const double expected =
-          batch.reward[i][r][0].item<double>() +
-          0.99 * batch.not_done[i][r][0].item<double>() *
-              std::min(q1[i][r][0].item<double>(), q2[i][r][0].item<double>());
+      const double expected = batch.reward[i][r][0].item<double>() +
+                              0.99 * batch.not_done[i][r][0].item<double>() *
+                                  std::min(q1[i][r][0].item<double>(), q2[i][r][0].item<double>());
       EXPECT_NEAR(y[i][r][0].item<double>(), expected, 1e-5);
     }
   }

@@ -25,7 +25,6 @@ absl::StatusOr<std::unique_ptr<DecentralizedBcq>> DecentralizedBcq::Create(
   ASSIGN_OR_RETURN(const networks::BcqShapes shapes, networks::BcqShapesFor(spec, context.config));
   ASSIGN_OR_RETURN(const CorrectorOptions correction, CorrectorOptionsFor(context, shapes));
   std::unique_ptr<DecentralizedBcq> bcq(new DecentralizedBcq(context));
-  bcq->state_input_ = shapes.state_input;
   torch::manual_seed(context.seed);
   bcq->vae_ = networks::ConditionalVae(networks::BcqVaeOptions(shapes));
   const networks::AgentMlpOptions actor = networks::BcqActorOptions(shapes);
@@ -62,37 +61,28 @@ absl::StatusOr<std::unique_ptr<DecentralizedBcq>> DecentralizedBcq::Create(
   bcq->target_parameters_ =
       ParametersOf({bcq->actor_target_.get(), bcq->q_target_[0].get(), bcq->q_target_[1].get()});
   bcq->online_parameters_ = ParametersOf({bcq->actor_.get(), bcq->q_[0].get(), bcq->q_[1].get()});
-  bcq->corrector_ = std::make_unique<Corrector>(correction);
+  bcq->InitCorrector(correction, shapes.state_input);
   return bcq;
 }
 
-std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedBcq::Modules() {
-  std::vector<std::pair<std::string, torch::nn::Module*>> modules = {
-      {"vae", vae_.get()},
-      {"actor", actor_.get()},
-      {"actor_target", actor_target_.get()},
-      {"q1", q_[0].get()},
-      {"q2", q_[1].get()},
-      {"q1_target", q_target_[0].get()},
-      {"q2_target", q_target_[1].get()}};
-  modules.push_back({"otc_state", corrector_->state().get()});
-  if (corrector_->cvae()) modules.push_back({"otc_cvae", corrector_->cvae().get()});
-  return modules;
+std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedBcq::AgentModules() {
+  return {{"vae", vae_.get()},
+          {"actor", actor_.get()},
+          {"actor_target", actor_target_.get()},
+          {"q1", q_[0].get()},
+          {"q2", q_[1].get()},
+          {"q1_target", q_target_[0].get()},
+          {"q2_target", q_target_[1].get()}};
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedBcq::PublishedModules() {
   return {{"vae", vae_.get()}, {"actor", actor_.get()}, {"q1", q_[0].get()}};
 }
 
-std::vector<std::pair<std::string, FusedAdam*>> DecentralizedBcq::Optimizers() {
-  std::vector<std::pair<std::string, FusedAdam*>> optimizers = {
-      {"vae", vae_optimizer_.get()},
-      {"actor", actor_optimizer_.get()},
-      {"critic", critic_optimizer_.get()}};
-  if (corrector_->cvae_optimizer() != nullptr) {
-    optimizers.push_back({"otc_cvae", corrector_->cvae_optimizer()});
-  }
-  return optimizers;
+std::vector<std::pair<std::string, FusedAdam*>> DecentralizedBcq::AgentOptimizers() {
+  return {{"vae", vae_optimizer_.get()},
+          {"actor", actor_optimizer_.get()},
+          {"critic", critic_optimizer_.get()}};
 }
 
 at::Tensor DecentralizedBcq::Perturb(const at::Tensor& input, const at::Tensor& actions,
@@ -158,18 +148,6 @@ UpdateStats DecentralizedBcq::UpdateOn(const AgentBatch& b) {
           .to(at::kCPU);
   const float* v = stats.data_ptr<float>();
   return {{"vae_loss", v[0]}, {"q_loss", v[1]}, {"policy_loss", v[2]}, {"q_mean", v[3]}};
-}
-
-absl::StatusOr<UpdateStats> DecentralizedBcq::Update(const TrainingBatch& batch) {
-  if (batch.episodic()) {
-    return absl::InvalidArgumentError("algorithm dec_bcq: got episode items, needs transitions");
-  }
-  UpdateStats stats;
-  const at::Tensor online = batch.offline.defined() ? batch.offline.logical_not() : at::Tensor();
-  const AgentBatch train =
-      corrector_->Select(ToAgentBatch(batch, state_input_), online, *this, &stats);
-  for (const auto& [key, value] : UpdateOn(train)) stats[key] = value;
-  return stats;
 }
 
 TANDEM_REGISTER(AlgorithmRegistry, "dec_bcq", FactoryOf<DecentralizedBcq>());

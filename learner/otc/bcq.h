@@ -25,28 +25,17 @@
 #include "common/networks/conditional_vae.h"
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
-#include "learner/otc/agent_batch.h"
-#include "learner/otc/corrector.h"
+#include "learner/otc/decentralized_algorithm.h"
 
 namespace tandem::learner::otc {
 
-class DecentralizedBcq : public Algorithm, public ValueFunction {
+class DecentralizedBcq : public DecentralizedAlgorithm {
  public:
   static absl::StatusOr<std::unique_ptr<DecentralizedBcq>> Create(const AlgorithmContext& context);
 
   std::string name() const override { return "dec_bcq"; }
-  absl::StatusOr<UpdateStats> Update(const TrainingBatch& batch) override;
-  int64_t updates() const override { return updates_; }
-  void set_updates(int64_t updates) override { updates_ = updates; }
-  int64_t env_steps() const override { return env_steps_; }
-  void set_env_steps(int64_t env_steps) override { env_steps_ = env_steps; }
-  std::vector<std::pair<std::string, torch::nn::Module*>> Modules() override;
   std::vector<std::pair<std::string, torch::nn::Module*>> PublishedModules() override;
-  std::vector<std::pair<std::string, FusedAdam*>> Optimizers() override;
-  void BeginDeployment() override { corrector_->BeginDeployment(); }
-
-  // One update on an agent-major batch that is trained on as it is (no correction).
-  UpdateStats UpdateOn(const AgentBatch& batch);
+  UpdateStats UpdateOn(const AgentBatch& batch) override;
   // The critic's regression target y for `batch` (no gradient): [N, B, 1].
   at::Tensor Target(const AgentBatch& batch);
   // The perturbed action for [N, M, X] inputs and [N, M, A] candidate actions.
@@ -55,22 +44,20 @@ class DecentralizedBcq : public Algorithm, public ValueFunction {
   at::Tensor Act(const at::Tensor& input, int64_t candidates);
   at::Tensor QValue(const at::Tensor& input, const at::Tensor& actions) override;
   at::Tensor StateValue(const at::Tensor& input) override;
-  Corrector& corrector() { return *corrector_; }
+
+ protected:
+  std::vector<std::pair<std::string, torch::nn::Module*>> AgentModules() override;
+  std::vector<std::pair<std::string, FusedAdam*>> AgentOptimizers() override;
 
  private:
-  explicit DecentralizedBcq(const AlgorithmContext& context) : context_(context) {}
+  explicit DecentralizedBcq(const AlgorithmContext& context) : DecentralizedAlgorithm(context) {}
 
-  AlgorithmContext context_;
-  bool state_input_ = true;
   networks::ConditionalVae vae_{nullptr};
   networks::AgentMlp actor_{nullptr}, actor_target_{nullptr};
   networks::AgentMlp q_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
   networks::AgentMlp q_target_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
   std::unique_ptr<FusedAdam> vae_optimizer_, actor_optimizer_, critic_optimizer_;
   std::vector<at::Tensor> target_parameters_, online_parameters_;
-  std::unique_ptr<Corrector> corrector_;
-  int64_t updates_ = 0;
-  int64_t env_steps_ = 0;
 };
 
 }  // namespace tandem::learner::otc

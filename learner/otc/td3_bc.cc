@@ -29,7 +29,6 @@ absl::StatusOr<std::unique_ptr<DecentralizedTd3Bc>> DecentralizedTd3Bc::Create(
                    networks::Td3BcShapesFor(spec, context.config));
   ASSIGN_OR_RETURN(const CorrectorOptions correction, CorrectorOptionsFor(context, shapes));
   std::unique_ptr<DecentralizedTd3Bc> td3(new DecentralizedTd3Bc(context));
-  td3->state_input_ = shapes.state_input;
   torch::manual_seed(context.seed);
   td3->actor_ = networks::AgentMlp(networks::Td3BcActorOptions(shapes));
   td3->actor_target_ = networks::AgentMlp(networks::Td3BcActorOptions(shapes));
@@ -56,31 +55,25 @@ absl::StatusOr<std::unique_ptr<DecentralizedTd3Bc>> DecentralizedTd3Bc::Create(
   td3->target_parameters_ =
       ParametersOf({td3->actor_target_.get(), td3->q_target_[0].get(), td3->q_target_[1].get()});
   td3->online_parameters_ = ParametersOf({td3->actor_.get(), td3->q_[0].get(), td3->q_[1].get()});
-  td3->corrector_ = std::make_unique<Corrector>(correction);
+  td3->InitCorrector(correction, shapes.state_input);
   return td3;
 }
 
-std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedTd3Bc::Modules() {
-  std::vector<std::pair<std::string, torch::nn::Module*>> modules = {
-      {"actor", actor_.get()},        {"actor_target", actor_target_.get()},
-      {"q1", q_[0].get()},            {"q2", q_[1].get()},
-      {"q1_target", q_target_[0].get()}, {"q2_target", q_target_[1].get()},
-      {"otc_state", corrector_->state().get()}};
-  if (corrector_->cvae()) modules.push_back({"otc_cvae", corrector_->cvae().get()});
-  return modules;
+std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedTd3Bc::AgentModules() {
+  return {{"actor", actor_.get()},
+          {"actor_target", actor_target_.get()},
+          {"q1", q_[0].get()},
+          {"q2", q_[1].get()},
+          {"q1_target", q_target_[0].get()},
+          {"q2_target", q_target_[1].get()}};
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedTd3Bc::PublishedModules() {
   return {{"actor", actor_.get()}, {"q1", q_[0].get()}};
 }
 
-std::vector<std::pair<std::string, FusedAdam*>> DecentralizedTd3Bc::Optimizers() {
-  std::vector<std::pair<std::string, FusedAdam*>> optimizers = {
-      {"actor", actor_optimizer_.get()}, {"critic", critic_optimizer_.get()}};
-  if (corrector_->cvae_optimizer() != nullptr) {
-    optimizers.push_back({"otc_cvae", corrector_->cvae_optimizer()});
-  }
-  return optimizers;
+std::vector<std::pair<std::string, FusedAdam*>> DecentralizedTd3Bc::AgentOptimizers() {
+  return {{"actor", actor_optimizer_.get()}, {"critic", critic_optimizer_.get()}};
 }
 
 at::Tensor DecentralizedTd3Bc::Policy(const at::Tensor& input, bool target) {
@@ -134,18 +127,6 @@ UpdateStats DecentralizedTd3Bc::UpdateOn(const AgentBatch& b) {
   const at::Tensor values = at::stack({critic_loss.detach(), q1.detach().mean()}).to(at::kCPU);
   stats["q_loss"] = values[0].item<double>();
   stats["q_mean"] = values[1].item<double>();
-  return stats;
-}
-
-absl::StatusOr<UpdateStats> DecentralizedTd3Bc::Update(const TrainingBatch& batch) {
-  if (batch.episodic()) {
-    return absl::InvalidArgumentError("algorithm dec_td3_bc: got episode items, needs transitions");
-  }
-  UpdateStats stats;
-  const at::Tensor online = batch.offline.defined() ? batch.offline.logical_not() : at::Tensor();
-  const AgentBatch train =
-      corrector_->Select(ToAgentBatch(batch, state_input_), online, *this, &stats);
-  for (const auto& [key, value] : UpdateOn(train)) stats[key] = value;
   return stats;
 }
 

@@ -20,29 +20,18 @@
 #include "common/networks/agent_mlp.h"
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
-#include "learner/otc/agent_batch.h"
-#include "learner/otc/corrector.h"
+#include "learner/otc/decentralized_algorithm.h"
 
 namespace tandem::learner::otc {
 
-class DecentralizedTd3Bc : public Algorithm, public ValueFunction {
+class DecentralizedTd3Bc : public DecentralizedAlgorithm {
  public:
   static absl::StatusOr<std::unique_ptr<DecentralizedTd3Bc>> Create(
       const AlgorithmContext& context);
 
   std::string name() const override { return "dec_td3_bc"; }
-  absl::StatusOr<UpdateStats> Update(const TrainingBatch& batch) override;
-  int64_t updates() const override { return updates_; }
-  void set_updates(int64_t updates) override { updates_ = updates; }
-  int64_t env_steps() const override { return env_steps_; }
-  void set_env_steps(int64_t env_steps) override { env_steps_ = env_steps; }
-  std::vector<std::pair<std::string, torch::nn::Module*>> Modules() override;
   std::vector<std::pair<std::string, torch::nn::Module*>> PublishedModules() override;
-  std::vector<std::pair<std::string, FusedAdam*>> Optimizers() override;
-  void BeginDeployment() override { corrector_->BeginDeployment(); }
-
-  // One update on an agent-major batch trained on as it is.
-  UpdateStats UpdateOn(const AgentBatch& batch);
+  UpdateStats UpdateOn(const AgentBatch& batch) override;
   // The critic's regression target for `batch` (no gradient): [N, B, 1].
   at::Tensor Target(const AgentBatch& batch);
   // The actor's loss on `batch` (for tests): [], with lambda per agent.
@@ -52,19 +41,18 @@ class DecentralizedTd3Bc : public Algorithm, public ValueFunction {
   at::Tensor QValue(const at::Tensor& input, const at::Tensor& actions) override;
   at::Tensor StateValue(const at::Tensor& input) override;
 
- private:
-  explicit DecentralizedTd3Bc(const AlgorithmContext& context) : context_(context) {}
+ protected:
+  std::vector<std::pair<std::string, torch::nn::Module*>> AgentModules() override;
+  std::vector<std::pair<std::string, FusedAdam*>> AgentOptimizers() override;
 
-  AlgorithmContext context_;
-  bool state_input_ = true;
+ private:
+  explicit DecentralizedTd3Bc(const AlgorithmContext& context) : DecentralizedAlgorithm(context) {}
+
   networks::AgentMlp actor_{nullptr}, actor_target_{nullptr};
   networks::AgentMlp q_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
   networks::AgentMlp q_target_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
   std::unique_ptr<FusedAdam> actor_optimizer_, critic_optimizer_;
   std::vector<at::Tensor> target_parameters_, online_parameters_;
-  std::unique_ptr<Corrector> corrector_;
-  int64_t updates_ = 0;
-  int64_t env_steps_ = 0;
 };
 
 }  // namespace tandem::learner::otc
