@@ -10,6 +10,7 @@
 
 #include "common/config.h"
 #include "gtest/gtest.h"
+#include "learner/checkpoint.h"
 
 namespace tandem::learner::otc {
 namespace {
@@ -52,6 +53,7 @@ TrainingBatch RandomBatch(int64_t rows, uint64_t seed) {
 std::vector<float> AgentParameters(Algorithm& algorithm, int agent) {
   std::vector<float> values;
   for (auto& [name, module] : algorithm.Modules()) {
+    if (name == "otc_state") continue;  // the corrector's bookkeeping, not a network
     for (const at::Tensor& p : module->parameters()) {
       const at::Tensor slice = p[agent].contiguous().view({-1});
       values.insert(values.end(), slice.data_ptr<float>(), slice.data_ptr<float>() + slice.numel());
@@ -218,6 +220,37 @@ TEST(DecentralizedTd3Bc, TargetAndActorLossFollowTheFormulas) {
   }
   const double bc = (pi - batch.actions).pow(2).mean().item<double>();
   EXPECT_NEAR(td3.ActorLoss(batch).item<double>(), actor_term + bc, 1e-4);
+}
+
+// Each deployment's learner is a new process: alpha, the last distance and the deployment count
+// must come back from the checkpoint, or alpha could never adapt.
+TEST(OtcCorrector, ItsStateSurvivesACheckpoint) {
+  AlgorithmContext context = Context("value");
+  auto first = CreateAlgorithm(context);
+  ASSERT_TRUE(first.ok());
+  auto* bcq = dynamic_cast<DecentralizedBcq*>(first->get());
+  TrainingBatch batch = RandomBatch(40, 8);
+  batch.offline = at::arange(40) < 20;
+  torch::manual_seed(1);
+  bcq->BeginDeployment();
+  ASSERT_TRUE(bcq->Update(batch).ok());
+  bcq->BeginDeployment();
+  ASSERT_TRUE(bcq->Update(batch).ok());
+  ASSERT_EQ(bcq->corrector().deployments(), 2);
+  const std::vector<double> alpha = bcq->corrector().alpha();
+  const std::string path = ::testing::TempDir() + "/otc_corrector_state.pt";
+  CheckpointInfo info;
+  info.algorithm = "dec_bcq";
+  ASSERT_TRUE(SaveCheckpoint(path, *bcq, info).ok()) << SaveCheckpoint(path, *bcq, info);
+  auto second = CreateAlgorithm(context);
+  ASSERT_TRUE(second.ok());
+  auto* restored = dynamic_cast<DecentralizedBcq*>(second->get());
+  ASSERT_TRUE(LoadCheckpoint(path, *restored).ok());
+  EXPECT_EQ(restored->corrector().deployments(), 2);
+  EXPECT_EQ(restored->corrector().alpha(), alpha);
+  EXPECT_EQ(at::equal(bcq->corrector().state()->previous_distance,
+                      restored->corrector().state()->previous_distance),
+            true);
 }
 
 TEST(ConditionalVae, LossFallsOnAToySet) {

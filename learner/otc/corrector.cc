@@ -50,9 +50,13 @@ absl::StatusOr<CorrectorOptions> CorrectorOptionsFor(const AlgorithmContext& con
 }
 
 CorrectorStateImpl::CorrectorStateImpl(int64_t num_agents, double initial_alpha) {
-  alpha = register_buffer("alpha", at::full({num_agents}, initial_alpha, at::kDouble));
-  previous_distance = register_buffer("previous_distance", at::zeros({num_agents}, at::kDouble));
-  deployments = register_buffer("deployments", at::zeros({1}, at::kDouble));
+  // Parameters without gradients rather than buffers: checkpoints hold every module's parameters.
+  alpha = register_parameter("alpha", at::full({num_agents}, initial_alpha, at::kDouble),
+                             /*requires_grad=*/false);
+  previous_distance = register_parameter("previous_distance", at::zeros({num_agents}, at::kDouble),
+                                         /*requires_grad=*/false);
+  deployments =
+      register_parameter("deployments", at::zeros({1}, at::kDouble), /*requires_grad=*/false);
 }
 
 Corrector::Corrector(const CorrectorOptions& options)

@@ -47,8 +47,8 @@ class ValueFunction {
 };
 
 // The corrector's state across deployments, as a module so checkpoints carry it (a deployment's
-// learner is a new process that resumes from the previous checkpoint): buffers "alpha" and
-// "previous_distance" (one entry per agent) and "deployments" (one).
+// learner is a new process that resumes from the previous checkpoint): gradient-free parameters
+// "alpha" and "previous_distance" (one entry per agent) and "deployments" (one), on the CPU.
 class CorrectorStateImpl : public torch::nn::Module {
  public:
   CorrectorStateImpl(int64_t num_agents, double alpha);
