@@ -26,6 +26,20 @@ ProposalRequest ProposalRequest::Deterministic() const {
   return out;
 }
 
+absl::Status CheckActionOnlyRequest(const ProposalRequest& request,
+                                    const PolicyCapabilities& capabilities) {
+  if (request.agent_q || request.critic) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(capabilities.algorithm,
+                     "'s policy has neither a factorized joint critic nor discrete Q values"));
+  }
+  if (request.offline != ProposalMode::kNone && !capabilities.offline) {
+    return absl::FailedPreconditionError(
+        "the offline proposal needs the frozen offline policy: set learner.offline_checkpoint");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<ActingPolicy>> CreateActingPolicy(const PolicyContext& context) {
   ASSIGN_OR_RETURN(ActingPolicyEntry entry,
                    ActingPolicyRegistry::Global().Find(context.algorithm.name()));

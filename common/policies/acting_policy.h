@@ -149,6 +149,12 @@ struct ActingPolicyKind {
 };
 using ActingPolicyRegistry = Registry<ActingPolicyKind>;
 
+// For policies that propose actions only (no critic values, no discrete Q values): INVALID_ARGUMENT
+// for a request of either, FAILED_PRECONDITION for an offline proposal without a frozen offline
+// policy; OK otherwise.
+absl::Status CheckActionOnlyRequest(const ProposalRequest& request,
+                                    const PolicyCapabilities& capabilities);
+
 // Builds the acting policy of `context.algorithm.name()`; refuses a family whose action type is
 // not the spec's, naming both.
 absl::StatusOr<std::unique_ptr<ActingPolicy>> CreateActingPolicy(const PolicyContext& context);

@@ -64,14 +64,7 @@ class BcqActingPolicy : public ActingPolicy {
 
   absl::StatusOr<Proposals> Propose(const ActingInput& in, const ProposalRequest& request,
                                     at::Generator& generator, WorkerPool*) override {
-    if (request.agent_q || request.critic) {
-      return absl::InvalidArgumentError(
-          "dec_bcq's policy has neither a factorized joint critic nor discrete Q values");
-    }
-    if (request.offline != ProposalMode::kNone && offline_ == nullptr) {
-      return absl::FailedPreconditionError(
-          "the offline proposal needs the frozen offline policy: set learner.offline_checkpoint");
-    }
+    RETURN_IF_ERROR(CheckActionOnlyRequest(request, capabilities_));
     at::InferenceMode inference;
     Proposals out;
     try {
