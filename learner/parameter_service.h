@@ -53,6 +53,8 @@ class ParameterServer {
   ~ParameterServer();
   ParameterServiceImpl& service() { return *service_; }
   int port() const { return port_; }
+  // A channel to this server that bypasses the network (tests). Every client on it must be gone
+  // before Shutdown(): gRPC's in-process transport crashes when a call starts after shutdown.
   std::shared_ptr<grpc::Channel> InProcessChannel();
   void Shutdown();
 

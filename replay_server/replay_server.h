@@ -39,7 +39,8 @@ class ReplayServer {
   int port() const { return port_; }
   // "host:port" clients connect to.
   std::string address() const;
-  // A channel to this server that bypasses the network (tests).
+  // A channel to this server that bypasses the network (tests). Every client on it must be gone
+  // before Shutdown(): gRPC's in-process transport crashes when a call starts after shutdown.
   std::shared_ptr<grpc::Channel> InProcessChannel();
   ReplayServiceImpl& service() { return *service_; }
 
