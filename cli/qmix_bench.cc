@@ -3,12 +3,17 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <filesystem>
 #include <iomanip>
 #include <limits>
+#include <map>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "actor/actor.h"
 #include "common/config.h"
@@ -153,6 +158,60 @@ absl::StatusOr<double> ActorStepsPerSecond(const std::string& env, int envs,
   return (actor->stats().env_steps - before) / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
+// Runs python/bench_qmix_reference.py (the same QMIX learner in PyTorch, Debian's python3-torch)
+// on `shapes` and returns its updates/s keyed "<map> <batch>"; empty with `why_not` set when it
+// cannot run here (no script, no python3-torch).
+std::map<std::string, double> MeasurePytorchReference(const std::string& script,
+                                                      const std::vector<std::string>& shapes,
+                                                      int threads, absl::Duration duration,
+                                                      std::string* why_not) {
+  std::map<std::string, double> rates;
+  if (!std::filesystem::exists(script)) {
+    *why_not = absl::StrCat("no script at ", script, "; pass --reference_script");
+    return rates;
+  }
+  std::string command = absl::StrCat("/usr/bin/python3 '", script, "' --threads ", threads,
+                                     " --seconds ", absl::ToDoubleSeconds(duration));
+  for (const std::string& shape : shapes) absl::StrAppend(&command, " --shape ", shape);
+  absl::StrAppend(&command, " 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    *why_not = "cannot start /usr/bin/python3";
+    return rates;
+  }
+  std::string output;
+  char buffer[512];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  const int status = pclose(pipe);
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    double rate = 0;
+    if (fields.size() == 4 && fields[0] == "reference" && absl::SimpleAtod(fields[3], &rate)) {
+      rates[absl::StrCat(fields[1], " ", fields[2])] = rate;
+    }
+  }
+  if (rates.empty()) {
+    *why_not = absl::StrCat("the script exited with status ", status, ": ",
+                            output.substr(0, std::min<size_t>(output.size(), 300)));
+  }
+  return rates;
+}
+
+// Floating-point operations of one QMIX update on `batch` synthetic episodes cut to the expected
+// longest episode: the agents' products (fc 64, GRU 64, fc K) forward for the learning and target
+// agents and twice again for the learning agents' backward pass, and the mixer's the same way.
+double UpdateFlops(const TransitionSpec& spec, const Reference& reference, int batch) {
+  const double n = spec.num_agents(), k = spec.action_size(), s = spec.state_size();
+  const double in = spec.obs_size() + k + n;
+  // Expected maximum of `batch` uniform lengths, plus the bootstrap entry.
+  const double span = reference.max_length - reference.min_length + 1;
+  const double entries = reference.min_length + span * batch / (batch + 1.0) - 0.5 + 1;
+  const double agent_row = 2 * (in * 64 + 2 * 64 * 192 + 64 * k);
+  const double mixer_row =
+      2 * (s * 64 + 64 * 32 * n + s * 32 + s * 64 + 64 * 32 + s * 32 + 32 + n * 32 + 32);
+  return 4 * batch * entries * (n * agent_row + mixer_row);
+}
+
 absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
   const absl::Duration duration = absl::Seconds(args.GetDouble("seconds"));
   const int threads = static_cast<int>(args.GetInt("threads"));
@@ -165,6 +224,23 @@ absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
       << " threads (the pymarl2 reference machine: " << kReferenceGflops << ")\n";
   out << "  learner, " << threads << " threads, synthetic episodes (uniform lengths, padded to the "
       << "episode limit + 1):\n";
+  // The same learner in PyTorch, measured here first (nothing else running).
+  std::vector<std::string> shapes;
+  for (const Reference& reference : kReferences) {
+    ASSIGN_OR_RETURN(const TransitionSpec spec,
+                     EpisodeSpecOf(absl::StrCat("smac/", reference.map)));
+    for (int batch : {32, 128}) {
+      shapes.push_back(absl::StrCat(reference.map, ",", batch, ",", spec.episode_steps() - 1, ",",
+                                    spec.num_agents(), ",", spec.obs_size(), ",", spec.state_size(),
+                                    ",", spec.action_size(), ",", reference.min_length, ",",
+                                    reference.max_length));
+    }
+  }
+  std::string why_not;
+  const std::map<std::string, double> pytorch = MeasurePytorchReference(
+      args.GetString("reference_script"), shapes, threads, duration, &why_not);
+  if (pytorch.empty())
+    out << "    (PyTorch reference on this machine not measured: " << why_not << ")\n";
   for (const Reference& reference : kReferences) {
     ASSIGN_OR_RETURN(const TransitionSpec spec,
                      EpisodeSpecOf(absl::StrCat("smac/", reference.map)));
@@ -179,6 +255,15 @@ absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
           << std::setprecision(1) << low << (low != high ? "-" : "")
           << (low != high ? absl::StrCat(high) : "") << " at 78 GFLOP/s = " << std::setprecision(2)
           << expected << " here; ratio " << rate / expected << "\n";
+      const auto same_machine = pytorch.find(absl::StrCat(reference.map, " ", batch));
+      if (same_machine != pytorch.end()) {
+        out << "          the same learner in PyTorch, here: " << same_machine->second
+            << " updates/s; ratio " << rate / same_machine->second << "\n";
+      }
+      const double ceiling = gflops * 1e9 / UpdateFlops(spec, reference, batch);
+      out << "          matmul floor: at most " << std::setprecision(1) << ceiling
+          << " updates/s if every product ran at this machine's rate (we reach "
+          << std::setprecision(0) << 100 * rate / ceiling << " %)\n";
     }
   }
   // The conservative terms of the offline phase, next to plain QMIX on the same shapes.
@@ -230,6 +315,10 @@ cli::Command QmixBenchCommand() {
       {"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "5", "S"},
       {"threads", cli::FlagKind::kInt,
        "LibTorch intra-op threads of the learner (as the reference).", "2", "N"},
+      {"reference_script", cli::FlagKind::kString,
+       "The same QMIX learner in PyTorch, run with /usr/bin/python3 (Debian's python3-torch) for "
+       "a same-machine ratio.",
+       TANDEM_SOURCE_DIR "/python/bench_qmix_reference.py", "FILE"},
   };
   command.run = cli::StatusHandler("tandem bench qmix", RunQmixBench);
   return command;
