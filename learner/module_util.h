@@ -35,7 +35,10 @@ inline void Freeze(torch::nn::Module& module) {
 // An entropy temperature as a module, so checkpoints carry it: parameter "log_alpha".
 class TemperatureImpl : public torch::nn::Module {
  public:
-  TemperatureImpl() { log_alpha = register_parameter("log_alpha", torch::zeros({1})); }
+  // log alpha = 0 of `shape` ({N, 1, 1}: one temperature per agent of a decentralized learner).
+  explicit TemperatureImpl(std::vector<int64_t> shape = {1}) {
+    log_alpha = register_parameter("log_alpha", torch::zeros(shape));
+  }
   at::Tensor log_alpha;
 };
 TORCH_MODULE(Temperature);

@@ -35,6 +35,8 @@ const std::vector<Family>& Families() {
       {"smac/3m(episode_limit=25)", "qmix"},
       {"mpe/CooperativeNavigation-3", "dec_bcq"},
       {"mpe/PredatorPrey", "dec_td3_bc"},
+      {"mpe/CooperativeNavigation-4", "dec_awac"},
+      {"mpe/PredatorPrey", "dec_cql"},
   };
   return *families;
 }
@@ -66,6 +68,13 @@ std::string WriteOfflineCheckpoint(const TransitionSpec& spec, const AlgorithmCo
   } else if (algorithm.name() == "dec_td3_bc") {
     const networks::BcqShapes shapes = networks::Td3BcShapesFor(spec, algorithm).value();
     networks::AgentMlp actor(networks::Td3BcActorOptions(shapes));
+    networks::WriteModules({{"actor", actor.get()}}, archive);
+  } else if (algorithm.name() == "dec_awac" || algorithm.name() == "dec_cql") {
+    const networks::BcqShapes shapes =
+        (algorithm.name() == "dec_awac" ? networks::BcqShapesFor(spec, algorithm)
+                                        : networks::Td3BcShapesFor(spec, algorithm))
+            .value();
+    networks::AgentMlp actor(networks::GaussianActorOptions(shapes));
     networks::WriteModules({{"actor", actor.get()}}, archive);
   } else {
     networks::TanhGaussianPolicy policy(networks::OmigaPolicyOptions(spec, algorithm));

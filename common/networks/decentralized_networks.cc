@@ -62,6 +62,55 @@ AgentMlpOptions Td3BcActorOptions(const BcqShapes& s) {
   return {s.num_agents, s.input_size, s.hidden_sizes, s.action_size};
 }
 
+AgentMlpOptions GaussianActorOptions(const BcqShapes& s) {
+  return {s.num_agents, s.input_size, s.hidden_sizes, 2 * s.action_size};
+}
+
+at::Tensor GaussianActorMode(AgentMlpImpl& actor, const at::Tensor& input) {
+  const at::Tensor out = actor.forward(input);
+  return at::tanh(out.narrow(-1, 0, out.size(-1) / 2));
+}
+
+namespace {
+
+constexpr double kLogSqrtTwoPi = 0.91893853320467274178;
+
+// log N(x; mean, std) summed over the last dimension, keepdim.
+at::Tensor NormalLogProb(const at::Tensor& x, const at::Tensor& mean, const at::Tensor& log_std) {
+  return (-0.5 * ((x - mean) * at::exp(-log_std)).pow(2) - log_std - kLogSqrtTwoPi)
+      .sum(-1, /*keepdim=*/true);
+}
+
+}  // namespace
+
+at::Tensor AwacLogProb(AgentMlpImpl& actor, const at::Tensor& input, const at::Tensor& actions) {
+  const at::Tensor out = actor.forward(input);
+  const int64_t a = out.size(-1) / 2;
+  return NormalLogProb(actions, at::tanh(out.narrow(-1, 0, a)), out.narrow(-1, a, a).clamp(-6, 0));
+}
+
+at::Tensor AwacSample(AgentMlpImpl& actor, const at::Tensor& input) {
+  const at::Tensor out = actor.forward(input);
+  const int64_t a = out.size(-1) / 2;
+  const at::Tensor mean = at::tanh(out.narrow(-1, 0, a));
+  const at::Tensor std = at::exp(out.narrow(-1, a, a).clamp(-6, 0));
+  return (mean + std * at::randn_like(mean)).clamp(-1, 1);
+}
+
+GaussianDraw SquashedGaussianSample(AgentMlpImpl& actor, const at::Tensor& input) {
+  const at::Tensor out = actor.forward(input);
+  const int64_t a = out.size(-1) / 2;
+  const at::Tensor mean = out.narrow(-1, 0, a);
+  const at::Tensor log_std = out.narrow(-1, a, a).clamp(-20, 2);
+  const at::Tensor u = mean + at::exp(log_std) * at::randn_like(mean);
+  const at::Tensor action = at::tanh(u);
+  // log pi(tanh u) = log N(u) - sum log(1 - tanh(u)^2), the latter as 2 (log 2 - u -
+  // softplus(-2u)).
+  const at::Tensor correction =
+      (2 * (std::log(2.0) - u - at::softplus(-2 * u))).sum(-1, /*keepdim=*/true);
+  return {action, NormalLogProb(u, mean, log_std) - correction};
+}
+
 at::Tensor BcqPerturb(AgentMlpImpl& actor, const at::Tensor& input, const at::Tensor& actions,
                       double phi) {
   return (actions + phi * at::tanh(actor.forward(at::cat({input, actions}, -1)))).clamp(-1, 1);

@@ -1,8 +1,8 @@
-// The per-agent networks of OTC's decentralized agents (learner/otc/: BCQ and TD3+BC), shaped in
-// one place for the learner that trains them and the actors that act with them, and the shared
-// computations: BCQ's perturbation a + Phi tanh(xi(x, a)) and action selection (decode
-// candidates, perturb, keep the one with the highest Q1), TD3+BC's deterministic actor. Every
-// tensor is agent-major: [N, M, ...].
+// The per-agent networks of OTC's decentralized agents (learner/otc/: BCQ, TD3+BC, AWAC and CQL),
+// shaped in one place for the learner that trains them and the actors that act with them, and the
+// shared computations: BCQ's perturbation a + Phi tanh(xi(x, a)) and action selection (decode
+// candidates, perturb, keep the one with the highest Q1), TD3+BC's deterministic actor, and the
+// Gaussian actors of AWAC and CQL. Every tensor is agent-major: [N, M, ...].
 #ifndef TANDEM_COMMON_NETWORKS_DECENTRALIZED_NETWORKS_H_
 #define TANDEM_COMMON_NETWORKS_DECENTRALIZED_NETWORKS_H_
 
@@ -45,6 +45,22 @@ AgentMlpOptions BcqActorOptions(const BcqShapes& shapes);
 AgentMlpOptions BcqCriticOptions(const BcqShapes& shapes);
 // TD3+BC's deterministic actor pi(x) (tanh of its output).
 AgentMlpOptions Td3BcActorOptions(const BcqShapes& shapes);
+// AWAC's and CQL's Gaussian actor: [mean, log std] per action dimension, 2 |a_i| outputs. Both
+// act deterministically with tanh(mean) (OTC's deployments exploit without exploring).
+AgentMlpOptions GaussianActorOptions(const BcqShapes& shapes);
+at::Tensor GaussianActorMode(AgentMlpImpl& actor, const at::Tensor& input);
+
+// AWAC's policy: N(tanh(mean), exp(clamp(log std, -6, 0))^2), unsquashed, so the data's actions
+// have a finite likelihood even at the action bounds. Sample: clamped to [-1, 1].
+struct GaussianDraw {
+  at::Tensor actions;   // [N, M, A]
+  at::Tensor log_prob;  // [N, M, 1]
+};
+at::Tensor AwacLogProb(AgentMlpImpl& actor, const at::Tensor& input, const at::Tensor& actions);
+at::Tensor AwacSample(AgentMlpImpl& actor, const at::Tensor& input);
+// SAC's (and so CQL's) policy: tanh(u), u ~ N(mean, exp(clamp(log std, -20, 2))^2), with the log
+// density of the squashed action. Reparameterised: gradients flow through the draw.
+GaussianDraw SquashedGaussianSample(AgentMlpImpl& actor, const at::Tensor& input);
 
 // clamp(a + phi tanh(xi(x, a)), -1, 1).
 at::Tensor BcqPerturb(AgentMlpImpl& actor, const at::Tensor& input, const at::Tensor& actions,

@@ -1,14 +1,19 @@
-// OTC's decentralized agents: BCQ and TD3+BC, and the corrector they share.
+// OTC's decentralized agents: BCQ, TD3+BC, AWAC and CQL, and the corrector they share.
+#include "learner/otc/awac.h"
 #include "learner/otc/bcq.h"
+#include "learner/otc/cql.h"
 #include "learner/otc/td3_bc.h"
 
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 #include "common/config.h"
+#include "common/networks/decentralized_networks.h"
 #include "gtest/gtest.h"
 #include "learner/checkpoint.h"
 
@@ -79,8 +84,8 @@ std::unique_ptr<Algorithm> Train(const TrainingBatch& batch, int updates,
 }
 
 TEST(DecentralizedAgents, AnAgentsUpdateIgnoresTheOtherAgentsActions) {
-  for (const std::string algorithm : {"dec_bcq", "dec_td3_bc"})
-    for (const std::string sampling : {"embedding", "value", "uniform", "online"}) {
+  for (const std::string algorithm : {"dec_bcq", "dec_td3_bc", "dec_awac", "dec_cql"})
+    for (const std::string sampling : {"embedding", "value", "uniform", "online", "balanced"}) {
       SCOPED_TRACE(algorithm + " " + sampling);
       TrainingBatch a = RandomBatch(40, 1);
       // From the second update on, half the rows are deployment data (the correction runs).
@@ -224,6 +229,151 @@ TEST(DecentralizedTd3Bc, TargetAndActorLossFollowTheFormulas) {
 
 // Each deployment's learner is a new process: alpha, the last distance and the deployment count
 // must come back from the checkpoint, or alpha could never adapt.
+// The module named `name` of `algorithm`, as an AgentMlp.
+networks::AgentMlpImpl& Named(Algorithm& algorithm, const std::string& name) {
+  for (auto& [module_name, module] : algorithm.Modules()) {
+    if (module_name == name) return *dynamic_cast<networks::AgentMlpImpl*>(module);
+  }
+  ADD_FAILURE() << "no module " << name;
+  std::abort();
+}
+
+// log N(x; mean, std) of one scalar, in double.
+double NormalLogDensity(double x, double mean, double log_std) {
+  const double z = (x - mean) / std::exp(log_std);
+  return -0.5 * z * z - log_std - 0.5 * std::log(2 * M_PI);
+}
+
+TEST(DecentralizedAwac, TargetWeightsAndLikelihoodFollowTheFormulas) {
+  AlgorithmContext context = Context();
+  context.config.set_name("dec_awac");
+  context.config.mutable_otc()->set_awac_lambda(0.5);
+  auto created = DecentralizedAwac::Create(context);
+  ASSERT_TRUE(created.ok()) << created.status();
+  DecentralizedAwac& awac = **created;
+  const AgentBatch batch = ToAgentBatch(RandomBatch(kRows, 2), /*state_input=*/true);
+  at::NoGradGuard no_grad;
+  // Target: the same draw of a' ~ pi(.|x'), then the twin target minimum.
+  torch::manual_seed(9);
+  const at::Tensor y = awac.Target(batch);
+  torch::manual_seed(9);
+  const at::Tensor next = networks::AwacSample(awac.actor(), batch.next_input);
+  const at::Tensor in = at::cat({batch.next_input, next}, -1);
+  const at::Tensor q1 = Named(awac, "q1_target").forward(in);
+  const at::Tensor q2 = Named(awac, "q2_target").forward(in);
+  for (int i = 0; i < kAgents; ++i) {
+    for (int r = 0; r < kRows; ++r) {
+      const double expected = batch.reward[i][r][0].item<double>() +
+                              0.99 * batch.not_done[i][r][0].item<double>() *
+                                  std::min(q1[i][r][0].item<double>(), q2[i][r][0].item<double>());
+      EXPECT_NEAR(y[i][r][0].item<double>(), expected, 1e-5);
+    }
+  }
+  // Weights: exp((min Q(x, a) - min Q(x, a~)) / lambda), capped.
+  torch::manual_seed(11);
+  const at::Tensor w = awac.Weights(batch);
+  torch::manual_seed(11);
+  const at::Tensor policy_action = networks::AwacSample(awac.actor(), batch.input);
+  const at::Tensor data_q = awac.MinQ(batch.input, batch.actions, false);
+  const at::Tensor policy_q = awac.MinQ(batch.input, policy_action, false);
+  for (int i = 0; i < kAgents; ++i) {
+    for (int r = 0; r < kRows; ++r) {
+      const double advantage = data_q[i][r][0].item<double>() - policy_q[i][r][0].item<double>();
+      EXPECT_NEAR(w[i][r][0].item<double>(), std::min(std::exp(advantage / 0.5), 100.0),
+                  1e-4 * std::max(1.0, std::exp(advantage / 0.5)));
+    }
+  }
+  // The likelihood of the data's actions under N(tanh(mean), exp(clamp(log std, -6, 0))^2).
+  const at::Tensor log_prob = networks::AwacLogProb(awac.actor(), batch.input, batch.actions);
+  const at::Tensor out = awac.actor().forward(batch.input);
+  for (int i = 0; i < kAgents; ++i) {
+    for (int r = 0; r < kRows; ++r) {
+      double expected = 0;
+      for (int d = 0; d < kAct; ++d) {
+        const double mean = std::tanh(out[i][r][d].item<double>());
+        const double log_std = std::clamp(out[i][r][kAct + d].item<double>(), -6.0, 0.0);
+        expected += NormalLogDensity(batch.actions[i][r][d].item<double>(), mean, log_std);
+      }
+      EXPECT_NEAR(log_prob[i][r][0].item<double>(), expected, 1e-4);
+    }
+  }
+}
+
+TEST(DecentralizedCql, ConservativeTermAndSquashedDensityFollowTheFormulas) {
+  AlgorithmContext context = Context();
+  context.config.set_name("dec_cql");
+  context.config.mutable_otc()->set_cql_sampled_actions(4);
+  auto created = DecentralizedCql::Create(context);
+  ASSERT_TRUE(created.ok()) << created.status();
+  DecentralizedCql& cql = **created;
+  const AgentBatch batch = ToAgentBatch(RandomBatch(kRows, 3), /*state_input=*/true);
+  at::NoGradGuard no_grad;
+  networks::AgentMlpImpl& actor = Named(cql, "actor");
+  // The squashed Gaussian's density: log N(u) - sum log(1 - tanh(u)^2) at a = tanh(u).
+  torch::manual_seed(4);
+  const networks::GaussianDraw draw = networks::SquashedGaussianSample(actor, batch.input);
+  torch::manual_seed(4);
+  const at::Tensor out = actor.forward(batch.input);
+  const at::Tensor noise = at::randn({kAgents, kRows, kAct});
+  for (int i = 0; i < kAgents; ++i) {
+    for (int r = 0; r < kRows; ++r) {
+      double expected = 0;
+      for (int d = 0; d < kAct; ++d) {
+        const double mean = out[i][r][d].item<double>();
+        const double log_std = std::clamp(out[i][r][kAct + d].item<double>(), -20.0, 2.0);
+        const double u = mean + std::exp(log_std) * noise[i][r][d].item<double>();
+        EXPECT_NEAR(draw.actions[i][r][d].item<double>(), std::tanh(u), 1e-5);
+        expected += NormalLogDensity(u, mean, log_std) - std::log(1 - std::pow(std::tanh(u), 2));
+      }
+      EXPECT_NEAR(draw.log_prob[i][r][0].item<double>(), expected, 1e-3);
+    }
+  }
+  // CQL(H): logsumexp over the 3K sampled actions of Q(x, a_k) - log mu(a_k), minus Q(x, a_i).
+  const DecentralizedCql::Sampled sampled = cql.SampleActions(batch);
+  ASSERT_EQ(sampled.actions.sizes(), (std::vector<int64_t>{kAgents, kRows * 12, kAct}));
+  EXPECT_LE(sampled.actions.abs().max().item<float>(), 1.f);
+  EXPECT_NEAR(sampled.log_mu[0][0][0].item<double>(), -kAct * std::log(2.0), 1e-6);
+  const std::vector<at::Tensor> terms = cql.ConservativeTerms(batch, sampled);
+  ASSERT_EQ(terms.size(), 2u);
+  for (int j = 0; j < 2; ++j) {
+    networks::AgentMlpImpl& q = Named(cql, j == 0 ? "q1" : "q2");
+    for (int i = 0; i < kAgents; ++i) {
+      for (int r = 0; r < kRows; r += 5) {
+        std::vector<double> scores;
+        for (int k = 0; k < 12; ++k) {
+          const at::Tensor a = sampled.actions[i][r * 12 + k];
+          const double value = q.forward(at::cat(
+              {batch.input.narrow(1, r, 1), a.view({1, 1, kAct}).expand({kAgents, 1, kAct})},
+              -1))[i][0][0]
+                                   .item<double>();
+          scores.push_back(value - sampled.log_mu[i][r * 12 + k][0].item<double>());
+        }
+        const double top = *std::max_element(scores.begin(), scores.end());
+        double sum = 0;
+        for (double v : scores) sum += std::exp(v - top);
+        const double data_q =
+            q.forward(at::cat({batch.input, batch.actions}, -1))[i][r][0].item<double>();
+        EXPECT_NEAR(terms[j][i][r][0].item<double>(), top + std::log(sum) - data_q, 1e-4);
+      }
+    }
+  }
+  // One temperature per agent.
+  EXPECT_EQ(cql.Temperatures().sizes(), (std::vector<int64_t>{kAgents, 1, 1}));
+}
+
+TEST(DecentralizedAwacAndCql, RefuseDiscreteSpecsAndBadOptions) {
+  AlgorithmContext context = Context();
+  context.config.mutable_otc()->set_awac_lambda(0);
+  EXPECT_TRUE(absl::IsInvalidArgument(DecentralizedAwac::Create(context).status()));
+  context = Context();
+  context.config.mutable_otc()->set_cql_sampled_actions(0);
+  EXPECT_TRUE(absl::IsInvalidArgument(DecentralizedCql::Create(context).status()));
+  context = Context();
+  context.spec.set_action_type(ACTION_TYPE_DISCRETE);
+  EXPECT_TRUE(absl::IsInvalidArgument(DecentralizedAwac::Create(context).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(DecentralizedCql::Create(context).status()));
+}
+
 TEST(OtcCorrector, ItsStateSurvivesACheckpoint) {
   AlgorithmContext context = Context("value");
   auto first = CreateAlgorithm(context);
@@ -343,6 +493,44 @@ TEST(OtcCorrector, DrawsOnlyMergedRowsAndAdaptsAlphaPerDeployment) {
   // Without deployment rows the batch is used as it is.
   train = corrector.Select(batch, at::zeros({4}, at::kBool), values, &stats);
   EXPECT_EQ(train.size(), 4);
+}
+
+TEST(OtcCorrector, BalancedReplayFavoursMergedRowsLikeTheDeploymentsAndNeverDrawsThem) {
+  CorrectorOptions options;
+  options.num_agents = 2;
+  options.input_size = 2;
+  options.action_size = 1;
+  options.sampling = Sampling::kBalanced;
+  options.train_batch = 256;
+  options.hidden_sizes = {16, 16};
+  options.balanced_learning_rate = 3e-3;
+  Corrector corrector(options);
+  FeatureValues values;
+  // 64 merged rows, the first half near the deployment's inputs (feature 0 around +2), the other
+  // half far (around -2); 64 deployment rows near +2, told apart by their reward (1; not an input
+  // of the ratio network).
+  torch::manual_seed(3);
+  AgentBatch batch;
+  const at::Tensor near = at::randn({2, 32, 2}) * 0.3 + at::tensor({2.f, 0.f});
+  const at::Tensor far = at::randn({2, 32, 2}) * 0.3 + at::tensor({-2.f, 0.f});
+  const at::Tensor deployment = at::randn({2, 64, 2}) * 0.3 + at::tensor({2.f, 0.f});
+  batch.input = at::cat({near, far, deployment}, 1);
+  batch.next_input = batch.input;
+  batch.actions = at::zeros({2, 128, 1});
+  const at::Tensor online = at::arange(128) >= 64;
+  batch.reward = online.to(at::kFloat).view({1, 128, 1}).expand({2, 128, 1}).contiguous();
+  batch.not_done = at::ones({2, 128, 1});
+  UpdateStats stats;
+  AgentBatch train;
+  for (int step = 0; step < 300; ++step) train = corrector.Select(batch, online, values, &stats);
+  ASSERT_EQ(train.size(), 256);
+  EXPECT_EQ(train.reward.max().item<float>(), 0.f);  // merged rows only
+  // Tempered (T = 5) but clearly towards the rows the deployment resembles.
+  const double near_share = (train.input.select(-1, 0) > 0).to(at::kDouble).mean().item<double>();
+  EXPECT_GT(near_share, 0.6) << near_share;
+  EXPECT_TRUE(stats.count("balanced_loss"));
+  // The ratio network is agent-major like every network of the agents.
+  EXPECT_EQ(corrector.density_ratio()->parameters()[0].size(0), 2);
 }
 
 }  // namespace

@@ -14,11 +14,12 @@ namespace tandem::learner::otc {
 absl::StatusOr<Sampling> ParseSampling(const std::string& text) {
   if (text == "uniform") return Sampling::kUniform;
   if (text == "online") return Sampling::kOnline;
+  if (text == "balanced") return Sampling::kBalanced;
   if (text == "embedding") return Sampling::kEmbedding;
   if (text == "value") return Sampling::kValue;
   return absl::InvalidArgumentError(
-      absl::StrCat("algorithm.otc.sampling must be \"uniform\", \"online\", \"embedding\" or "
-                   "\"value\", got \"",
+      absl::StrCat("algorithm.otc.sampling must be \"uniform\", \"online\", \"balanced\", "
+                   "\"embedding\" or \"value\", got \"",
                    text, "\""));
 }
 
@@ -28,6 +29,10 @@ absl::StatusOr<CorrectorOptions> CorrectorOptionsFor(const AlgorithmContext& con
   if (otc.embedding_size() < 1 || otc.merged_minibatch() < 1 || otc.online_minibatch() < 1) {
     return absl::InvalidArgumentError(
         "algorithm.otc: embedding_size, merged_minibatch and online_minibatch must be >= 1");
+  }
+  if (!(otc.balanced_temperature() > 0) || !(otc.balanced_learning_rate() > 0)) {
+    return absl::InvalidArgumentError(
+        "algorithm.otc: balanced_temperature and balanced_learning_rate must be > 0");
   }
   if (otc.alpha() < 0) {
     return absl::InvalidArgumentError(
@@ -43,6 +48,8 @@ absl::StatusOr<CorrectorOptions> CorrectorOptionsFor(const AlgorithmContext& con
   options.embedding_size = otc.embedding_size();
   options.hidden_sizes = shapes.hidden_sizes;
   options.vae_learning_rate = otc.vae_learning_rate();
+  options.balanced_learning_rate = otc.balanced_learning_rate();
+  options.balanced_temperature = otc.balanced_temperature();
   options.device = context.device;
   options.seed = context.seed ^ 0x07c0ffeeULL;
   options.train_batch = context.batch_size;
@@ -73,6 +80,36 @@ Corrector::Corrector(const CorrectorOptions& options)
     adam.max_grad_norm = 0;
     cvae_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({cvae_.get()}), adam);
   }
+  if (options.sampling == Sampling::kBalanced) {
+    density_ratio_ = networks::AgentMlp(networks::AgentMlpOptions{
+        options.num_agents, options.input_size + options.action_size, options.hidden_sizes, 1});
+    density_ratio_->to(options.device);
+    FusedAdamOptions adam;
+    adam.learning_rate = options.balanced_learning_rate;
+    adam.max_grad_norm = 0;
+    density_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({density_ratio_.get()}), adam);
+  }
+}
+
+at::Tensor Corrector::DensityRatio(const AgentBatch& batch) {
+  return at::softplus(density_ratio_->forward(at::cat({batch.input, batch.actions}, -1)));
+}
+
+at::Tensor Corrector::BalancedProbabilities(const AgentBatch& merged, const AgentBatch& online,
+                                            UpdateStats* stats) {
+  const at::Tensor w_merged = DensityRatio(merged), w_online = DensityRatio(online);
+  const at::Tensor loss = (-at::log(2.0 / (w_merged + 1) + 1e-10)).mean() -
+                          at::log(2 * w_online / (w_online + 1) + 1e-10).mean();
+  density_optimizer_->ZeroGrad();
+  loss.backward();
+  density_optimizer_->Step();
+  (*stats)["balanced_loss"] = loss.item<double>();
+  at::NoGradGuard no_grad;
+  const at::Tensor tempered =
+      DensityRatio(merged).squeeze(-1).pow(1.0 / options_.balanced_temperature);
+  const at::Tensor priority =
+      (tempered / (tempered.mean(-1, /*keepdim=*/true) + 1e-10)).clamp(0.001, 1000);
+  return (priority / priority.sum(-1, /*keepdim=*/true)).to(at::kCPU, at::kDouble).contiguous();
 }
 
 at::Tensor Corrector::TrainAndEmbed(const AgentBatch& merged, const AgentBatch& online,
@@ -128,6 +165,10 @@ AgentBatch Corrector::Select(const AgentBatch& batch, const at::Tensor& online,
   if (options_.sampling == Sampling::kOnline) return uniform(deployment);
   if (merged.size() == 0) return batch;
   if (options_.sampling == Sampling::kUniform) return uniform(merged);
+  if (options_.sampling == Sampling::kBalanced) {
+    return merged.Gather(
+        DrawByProbability(BalancedProbabilities(merged, deployment, stats), count, rng_));
+  }
   at::Tensor match_b, match_d, next_b, next_d;
   if (options_.sampling == Sampling::kEmbedding) {
     match_b = next_b = TrainAndEmbed(merged, deployment, &match_d, stats);

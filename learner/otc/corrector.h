@@ -6,10 +6,17 @@
 // Phases, decided by the batch: without deployment rows (offline training on B^0) the batch is
 // trained on as it is; with them, `uniform` draws the training rows uniformly from the merged part
 // (the paper's baseline), `online` uniformly from the deployment's part only (the online-data
-// baseline), `embedding` and `value` by rank-based priority.
-// Alpha: deployment 1 uses `alpha`; at each later deployment the first update measures Dist_k, the
-// mean similarity distance of its merged minibatch, and sets alpha_k = alpha_{k-1} Dist_k /
-// Dist_{k-1} (each agent its own).
+// baseline), `balanced` from the merged part by Balanced Replay's priority (below), `embedding`
+// and `value` by rank-based priority.
+// Balanced Replay (Lee et al. 2021), decentralized: a density-ratio network w_i(x, a_i) > 0 per
+// agent (softplus output: that paper's ReLU has no gradient once it outputs 0 on every row), one
+// Adam step per update on the JS-divergence bound -log(2 / (w + 1)) over the merged rows minus
+// log(2 w / (w + 1)) over the deployment's, so w tends to d_{D^k} / d_{B^k}; the merged rows are
+// drawn with probability proportional to w^(1/T) (normalised by its mean, clamped to [0.001, 1000]
+// as that paper does): near-on-policy transitions first, blind to the dynamics. Alpha: deployment 1
+// uses `alpha`; at each later deployment the first update measures Dist_k, the mean similarity
+// distance of its merged minibatch, and sets alpha_k = alpha_{k-1} Dist_k / Dist_{k-1} (each agent
+// its own).
 #ifndef TANDEM_LEARNER_OTC_CORRECTOR_H_
 #define TANDEM_LEARNER_OTC_CORRECTOR_H_
 
@@ -31,9 +38,10 @@
 
 namespace tandem::learner::otc {
 
-enum class Sampling { kUniform, kOnline, kEmbedding, kValue };
+enum class Sampling { kUniform, kOnline, kBalanced, kEmbedding, kValue };
 
-// "uniform", "online", "embedding" or "value"; anything else is INVALID_ARGUMENT naming the field.
+// "uniform", "online", "balanced", "embedding" or "value"; anything else is INVALID_ARGUMENT naming
+// the field.
 absl::StatusOr<Sampling> ParseSampling(const std::string& text);
 
 // What d_q needs from the base algorithm's critic (called without gradients).
@@ -68,6 +76,8 @@ struct CorrectorOptions {
   int64_t embedding_size = 10;
   std::vector<int64_t> hidden_sizes = {64, 64};
   double vae_learning_rate = 1e-3;
+  double balanced_learning_rate = 3e-4;
+  double balanced_temperature = 5;
   c10::Device device = c10::Device(c10::kCPU);
   uint64_t seed = 1;
 };
@@ -89,9 +99,18 @@ class Corrector {
   // The next update with deployment rows belongs to a new deployment (alpha adapts there).
   void BeginDeployment() { new_deployment_ = true; }
 
-  // The cVAE of d_e (null for the other samplings), its optimizer, the state module.
+  // The cVAE of d_e and the density-ratio network of `balanced` (null for the other samplings),
+  // their optimizers, the state module.
   networks::ConditionalVae& cvae() { return cvae_; }
   FusedAdam* cvae_optimizer() { return cvae_optimizer_.get(); }
+  networks::AgentMlp& density_ratio() { return density_ratio_; }
+  FusedAdam* density_ratio_optimizer() { return density_optimizer_.get(); }
+  // w_i(x, a_i) > 0: [N, M, 1].
+  at::Tensor DensityRatio(const AgentBatch& batch);
+  // Balanced Replay's selection probabilities of the merged rows after one step of the ratio
+  // network: [N, M], rows summing to 1.
+  at::Tensor BalancedProbabilities(const AgentBatch& merged, const AgentBatch& online,
+                                   UpdateStats* stats);
   CorrectorState& state() { return state_; }
   // Each agent's alpha; deployments begun so far.
   std::vector<double> alpha() const;
@@ -105,6 +124,8 @@ class Corrector {
   CorrectorOptions options_;
   networks::ConditionalVae cvae_{nullptr};
   std::unique_ptr<FusedAdam> cvae_optimizer_;
+  networks::AgentMlp density_ratio_{nullptr};
+  std::unique_ptr<FusedAdam> density_optimizer_;
   Rng rng_;
   CorrectorState state_{nullptr};
   bool new_deployment_ = true;

@@ -26,6 +26,9 @@ std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedAlgorithm::
   std::vector<std::pair<std::string, torch::nn::Module*>> modules = AgentModules();
   modules.push_back({"otc_state", corrector_->state().get()});
   if (corrector_->cvae()) modules.push_back({"otc_cvae", corrector_->cvae().get()});
+  if (corrector_->density_ratio()) {
+    modules.push_back({"otc_density_ratio", corrector_->density_ratio().get()});
+  }
   return modules;
 }
 
@@ -33,6 +36,9 @@ std::vector<std::pair<std::string, FusedAdam*>> DecentralizedAlgorithm::Optimize
   std::vector<std::pair<std::string, FusedAdam*>> optimizers = AgentOptimizers();
   if (corrector_->cvae_optimizer() != nullptr) {
     optimizers.push_back({"otc_cvae", corrector_->cvae_optimizer()});
+  }
+  if (corrector_->density_ratio_optimizer() != nullptr) {
+    optimizers.push_back({"otc_density_ratio", corrector_->density_ratio_optimizer()});
   }
   return optimizers;
 }
