@@ -62,6 +62,10 @@ class Algorithm {
   virtual std::vector<std::pair<std::string, torch::nn::Module*>> PublishedModules() = 0;
   // Every optimizer by a stable name (checkpoints).
   virtual std::vector<std::pair<std::string, FusedAdam*>> Optimizers() = 0;
+  // Modules (and optimizers of the same name) that only the online phase trains: an offline
+  // checkpoint without them still loads, leaving them as initialised (e.g. Balanced Replay's
+  // density-ratio network, which needs online data).
+  virtual std::vector<std::string> OnlineOnlyModules() const { return {}; }
   // Restores the update counter (checkpoints).
   virtual void set_updates(int64_t updates) = 0;
   // Online env steps so far (schedules such as OVM's lambda depend on it).

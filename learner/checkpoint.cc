@@ -3,6 +3,7 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -118,8 +119,28 @@ absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, Algorithm
   // Load everything into copies first so a failure leaves the algorithm unchanged.
   std::vector<std::pair<at::Tensor, at::Tensor>> assignments;
   std::vector<std::pair<FusedAdam*, int64_t>> steps;
+  // An offline checkpoint need not hold what only the online phase trains.
+  std::vector<std::string> absent;
+  if (info.phase == "offline") {
+    for (const std::string& name : algorithm.OnlineOnlyModules()) {
+      for (auto& [module_name, module] : algorithm.Modules()) {
+        if (module_name != name) continue;
+        const auto parameters = module->named_parameters();
+        at::Tensor probe;
+        if (!parameters.is_empty() &&
+            !archive->try_read(networks::CheckpointKey(name, parameters.begin()->key()), probe,
+                               /*is_buffer=*/true)) {
+          absent.push_back(name);
+        }
+      }
+    }
+  }
+  auto is_absent = [&](const std::string& name) {
+    return std::find(absent.begin(), absent.end(), name) != absent.end();
+  };
   try {
     for (auto& [name, module] : algorithm.Modules()) {
+      if (is_absent(name)) continue;
       for (const auto& item : module->named_parameters()) {
         at::Tensor stored;
         if (!archive->try_read(networks::CheckpointKey(name, item.key()), stored,
@@ -133,6 +154,7 @@ absl::StatusOr<CheckpointInfo> LoadCheckpoint(const std::string& path, Algorithm
       }
     }
     for (auto& [name, optimizer] : algorithm.Optimizers()) {
+      if (is_absent(name)) continue;
       const std::string prefix = "optimizer." + name + ".";
       steps.emplace_back(optimizer, ReadScalar(*archive, prefix + "step"));
       for (size_t i = 0; i < optimizer->exp_avg().size(); ++i) {

@@ -403,6 +403,39 @@ TEST(OtcCorrector, ItsStateSurvivesACheckpoint) {
             true);
 }
 
+// Balanced Replay's density-ratio network is trained online only: an offline checkpoint of the same
+// agents pretrained with another sampling still starts it; an online checkpoint must hold it.
+TEST(OtcCorrector, BalancedStartsFromAnOfflineCheckpointWithoutItsRatioNetwork) {
+  auto offline = CreateAlgorithm(Context("embedding"));
+  ASSERT_TRUE(offline.ok());
+  ASSERT_TRUE((*offline)->Update(RandomBatch(40, 8)).ok());
+  const std::string path = ::testing::TempDir() + "/otc_offline_for_balanced.pt";
+  CheckpointInfo info;
+  info.algorithm = "dec_bcq";
+  info.phase = "offline";
+  ASSERT_TRUE(SaveCheckpoint(path, **offline, info).ok());
+  auto balanced = CreateAlgorithm(Context("balanced"));
+  ASSERT_TRUE(balanced.ok());
+  auto loaded = LoadCheckpoint(path, **balanced);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  // The agents' networks came from the checkpoint.
+  for (auto& [name, module] : (*offline)->Modules()) {
+    if (name != "actor") continue;
+    for (auto& [other_name, other] : (*balanced)->Modules()) {
+      if (other_name == "actor") {
+        EXPECT_TRUE(at::equal(module->parameters()[0], other->parameters()[0]));
+      }
+    }
+  }
+  info.phase = "online";
+  ASSERT_TRUE(SaveCheckpoint(path, **offline, info).ok());
+  auto again = CreateAlgorithm(Context("balanced"));
+  ASSERT_TRUE(again.ok());
+  const absl::Status refused = LoadCheckpoint(path, **again).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_NE(refused.message().find("otc_density_ratio"), std::string::npos) << refused;
+}
+
 TEST(ConditionalVae, LossFallsOnAToySet) {
   torch::manual_seed(4);
   networks::ConditionalVae vae(networks::ConditionalVaeOptions{2, 3, 2, 4, {32, 32}});

@@ -29,6 +29,7 @@ class DecentralizedAlgorithm : public Algorithm, public ValueFunction {
   // cVAE).
   std::vector<std::pair<std::string, torch::nn::Module*>> Modules() final;
   std::vector<std::pair<std::string, FusedAdam*>> Optimizers() final;
+  std::vector<std::string> OnlineOnlyModules() const final { return {"otc_density_ratio"}; }
 
   // One update on an agent-major batch trained on as it is (counts the update).
   virtual UpdateStats UpdateOn(const AgentBatch& batch) = 0;
