@@ -33,16 +33,18 @@ learner::TrainingBatch SyntheticTransitions(const TransitionSpec& spec, int64_t 
   return b;
 }
 
-// Updates/s of dec_bcq with `sampling` on batches of `rows` rows, `online` of them deployment data.
+// Updates/s of `algorithm` (Table 3's hidden sizes) with `sampling` on batches of `rows` rows,
+// `online` of them deployment data.
 absl::StatusOr<double> UpdatesPerSecond(const TransitionSpec& spec, const std::string& sampling,
-                                        int64_t rows, int64_t online, absl::Duration duration) {
+                                        int64_t rows, int64_t online, absl::Duration duration,
+                                        const std::string& algorithm = "dec_bcq") {
   learner::AlgorithmContext context;
   context.spec = spec;
   FillDefaults(&context.config);
-  context.config.set_name("dec_bcq");
+  context.config.set_name(algorithm);
   context.config.mutable_otc()->set_sampling(sampling);
   context.batch_size = 128;
-  ASSIGN_OR_RETURN(auto bcq, learner::otc::DecentralizedBcq::Create(context));
+  ASSIGN_OR_RETURN(auto bcq, learner::CreateAlgorithm(context));
   std::vector<learner::TrainingBatch> batches;
   for (int i = 0; i < 4; ++i) batches.push_back(SyntheticTransitions(spec, rows, online));
   for (int i = 0; i < 3; ++i) RETURN_IF_ERROR(bcq->Update(batches[i]).status());
@@ -71,12 +73,28 @@ absl::Status RunOtcBench(const cli::Args& args, std::ostream& out) {
     ASSIGN_OR_RETURN(const double plain, UpdatesPerSecond(spec, "uniform", 128, 0, duration));
     out << "    " << std::left << std::setw(28) << env << std::right << " plain "
         << std::setprecision(1) << plain << " updates/s";
-    for (const std::string sampling : {"embedding", "value"}) {
+    for (const std::string sampling : {"embedding", "value", "balanced"}) {
       ASSIGN_OR_RETURN(const double rate, UpdatesPerSecond(spec, sampling, 2512, 2000, duration));
-      out << "; " << (sampling == "embedding" ? "d_e " : "d_q ") << rate << " (cost "
-          << std::setprecision(2) << plain / rate << "x)" << std::setprecision(1);
+      out << "; "
+          << (sampling == "embedding" ? "d_e "
+              : sampling == "value"   ? "d_q "
+                                      : "Balanced Replay ")
+          << rate << " (cost " << std::setprecision(2) << plain / rate << "x)"
+          << std::setprecision(1);
     }
     out << "\n";
+  }
+  // The base algorithms without correction, Table 3's networks, on Cooperative Navigation-3.
+  {
+    ASSIGN_OR_RETURN(auto probe, envs::CreateEnv("mpe/CooperativeNavigation-3"));
+    const TransitionSpec spec = probe->spec().ToTransitionSpec();
+    out << "  base algorithms, CooperativeNavigation-3, batch 128, no correction:";
+    for (const std::string algorithm : {"dec_bcq", "dec_td3_bc", "dec_awac", "dec_cql"}) {
+      ASSIGN_OR_RETURN(const double rate,
+                       UpdatesPerSecond(spec, "uniform", 128, 0, duration, algorithm));
+      out << " " << algorithm << " " << std::setprecision(1) << rate;
+    }
+    out << " updates/s\n";
   }
   // The best-match search alone, per update: every agent's 512 merged rows against 2000.
   out << "  best-match search, 512 x 2000 rows per agent, 2 agents:";
@@ -90,9 +108,8 @@ absl::Status RunOtcBench(const cli::Args& args, std::ostream& out) {
       learner::otc::BestMatch(query, candidates, rng);
       ++calls;
     }
-    out << " " << std::setprecision(2)
-        << 1000 * absl::ToDoubleSeconds(absl::Now() - start) / calls << " ms ("
-        << (width == 1 ? "d_q, 1 feature" : "d_e, 10 features") << ")";
+    out << " " << std::setprecision(2) << 1000 * absl::ToDoubleSeconds(absl::Now() - start) / calls
+        << " ms (" << (width == 1 ? "d_q, 1 feature" : "d_e, 10 features") << ")";
   }
   out << "\n";
   return absl::OkStatus();
@@ -104,8 +121,9 @@ cli::Command OtcBenchCommand() {
   cli::Command command(
       "otc",
       "Decentralized BCQ updates/s plain and with OTC's transition correction by d_e and d_q "
-      "(the cost of an OTC update as a multiple of a plain one), on HalfCheetah-2x3 and "
-      "CooperativeNavigation-3 shapes.");
+      "and with Balanced Replay's sampling (the cost of an update as a multiple of a plain one), "
+      "on HalfCheetah-2x3 and CooperativeNavigation-3 shapes, and the four base algorithms' "
+      "updates/s.");
   command.flags = {
       {"seconds", cli::FlagKind::kDouble, "Duration of each measurement.", "3", "S"},
       {"threads", cli::FlagKind::kInt, "LibTorch intra-op threads.", "2", "N"},

@@ -21,6 +21,7 @@
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
 #include "learner/otc/decentralized_algorithm.h"
+#include "learner/otc/twin_critics.h"
 
 namespace tandem::learner::otc {
 
@@ -50,10 +51,8 @@ class DecentralizedAwac : public DecentralizedAlgorithm {
   explicit DecentralizedAwac(const AlgorithmContext& context) : DecentralizedAlgorithm(context) {}
 
   networks::AgentMlp actor_{nullptr};
-  networks::AgentMlp q_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
-  networks::AgentMlp q_target_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
-  std::unique_ptr<FusedAdam> actor_optimizer_, critic_optimizer_;
-  std::vector<at::Tensor> target_parameters_, online_parameters_;
+  TwinCritics critics_;
+  std::unique_ptr<FusedAdam> actor_optimizer_;
 };
 
 }  // namespace tandem::learner::otc

@@ -28,61 +28,43 @@ absl::StatusOr<std::unique_ptr<DecentralizedBcq>> DecentralizedBcq::Create(
   torch::manual_seed(context.seed);
   bcq->vae_ = networks::ConditionalVae(networks::BcqVaeOptions(shapes));
   const networks::AgentMlpOptions actor = networks::BcqActorOptions(shapes);
-  const networks::AgentMlpOptions critic = networks::BcqCriticOptions(shapes);
   bcq->actor_ = networks::AgentMlp(actor);
   bcq->actor_target_ = networks::AgentMlp(actor);
   CopyParameters(*bcq->actor_, *bcq->actor_target_);
-  for (int k = 0; k < 2; ++k) {
-    bcq->q_[k] = networks::AgentMlp(critic);
-    bcq->q_target_[k] = networks::AgentMlp(critic);
-    CopyParameters(*bcq->q_[k], *bcq->q_target_[k]);
-  }
   for (torch::nn::Module* m : {static_cast<torch::nn::Module*>(bcq->vae_.get()),
                                static_cast<torch::nn::Module*>(bcq->actor_.get()),
-                               static_cast<torch::nn::Module*>(bcq->actor_target_.get()),
-                               static_cast<torch::nn::Module*>(bcq->q_[0].get()),
-                               static_cast<torch::nn::Module*>(bcq->q_[1].get()),
-                               static_cast<torch::nn::Module*>(bcq->q_target_[0].get()),
-                               static_cast<torch::nn::Module*>(bcq->q_target_[1].get())}) {
+                               static_cast<torch::nn::Module*>(bcq->actor_target_.get())}) {
     m->to(context.device);
   }
   Freeze(*bcq->actor_target_);
-  Freeze(*bcq->q_target_[0]);
-  Freeze(*bcq->q_target_[1]);
+  bcq->critics_ = TwinCritics(shapes, context.device, otc.critic_learning_rate());
   FusedAdamOptions adam;
   adam.max_grad_norm = 0;  // BCQ does not clip
   adam.learning_rate = otc.vae_learning_rate();
   bcq->vae_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({bcq->vae_.get()}), adam);
   adam.learning_rate = otc.actor_learning_rate();
   bcq->actor_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({bcq->actor_.get()}), adam);
-  adam.learning_rate = otc.critic_learning_rate();
-  bcq->critic_optimizer_ =
-      std::make_unique<FusedAdam>(ParametersOf({bcq->q_[0].get(), bcq->q_[1].get()}), adam);
-  bcq->target_parameters_ =
-      ParametersOf({bcq->actor_target_.get(), bcq->q_target_[0].get(), bcq->q_target_[1].get()});
-  bcq->online_parameters_ = ParametersOf({bcq->actor_.get(), bcq->q_[0].get(), bcq->q_[1].get()});
+  bcq->actor_target_parameters_ = ParametersOf({bcq->actor_target_.get()});
+  bcq->actor_parameters_ = ParametersOf({bcq->actor_.get()});
   bcq->InitCorrector(correction, shapes.state_input);
   return bcq;
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedBcq::AgentModules() {
-  return {{"vae", vae_.get()},
-          {"actor", actor_.get()},
-          {"actor_target", actor_target_.get()},
-          {"q1", q_[0].get()},
-          {"q2", q_[1].get()},
-          {"q1_target", q_target_[0].get()},
-          {"q2_target", q_target_[1].get()}};
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules = {
+      {"vae", vae_.get()}, {"actor", actor_.get()}, {"actor_target", actor_target_.get()}};
+  for (const auto& named : critics_.Modules()) modules.push_back(named);
+  return modules;
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedBcq::PublishedModules() {
-  return {{"vae", vae_.get()}, {"actor", actor_.get()}, {"q1", q_[0].get()}};
+  return {{"vae", vae_.get()}, {"actor", actor_.get()}, {"q1", &critics_.online(0)}};
 }
 
 std::vector<std::pair<std::string, FusedAdam*>> DecentralizedBcq::AgentOptimizers() {
   return {{"vae", vae_optimizer_.get()},
           {"actor", actor_optimizer_.get()},
-          {"critic", critic_optimizer_.get()}};
+          {"critic", critics_.optimizer()}};
 }
 
 at::Tensor DecentralizedBcq::Perturb(const at::Tensor& input, const at::Tensor& actions,
@@ -93,18 +75,18 @@ at::Tensor DecentralizedBcq::Perturb(const at::Tensor& input, const at::Tensor& 
 
 at::Tensor DecentralizedBcq::Act(const at::Tensor& input, int64_t candidates) {
   at::NoGradGuard no_grad;
-  return networks::BcqSelect(*vae_, *actor_, *q_[0], input, candidates,
+  return networks::BcqSelect(*vae_, *actor_, critics_.online(0), input, candidates,
                              context_.config.otc().bcq_perturbation());
 }
 
 at::Tensor DecentralizedBcq::QValue(const at::Tensor& input, const at::Tensor& actions) {
   at::NoGradGuard no_grad;
-  return q_[0]->forward(at::cat({input, actions}, -1));
+  return critics_.Q(0, input, actions);
 }
 
 at::Tensor DecentralizedBcq::StateValue(const at::Tensor& input) {
   at::NoGradGuard no_grad;
-  return q_[0]->forward(at::cat({input, Perturb(input, vae_->Decode(input), false)}, -1));
+  return critics_.Q(0, input, Perturb(input, vae_->Decode(input), false));
 }
 
 at::Tensor DecentralizedBcq::Target(const AgentBatch& b) {
@@ -113,8 +95,7 @@ at::Tensor DecentralizedBcq::Target(const AgentBatch& b) {
   const int64_t n = b.num_agents(), rows = b.size(), samples = otc.bcq_sampled_actions();
   const at::Tensor x2 = b.next_input.repeat_interleave(samples, 1);
   const at::Tensor a2 = Perturb(x2, vae_->Decode(x2), true);
-  const at::Tensor in2 = at::cat({x2, a2}, -1);
-  const at::Tensor q1 = q_target_[0]->forward(in2), q2 = q_target_[1]->forward(in2);
+  const at::Tensor q1 = critics_.TargetQ(0, x2, a2), q2 = critics_.TargetQ(1, x2, a2);
   const double lambda = otc.bcq_lambda();
   const at::Tensor soft = lambda * at::min(q1, q2) + (1 - lambda) * at::max(q1, q2);
   const at::Tensor best = std::get<0>(soft.view({n, rows, samples}).max(-1)).unsqueeze(-1);
@@ -131,17 +112,16 @@ UpdateStats DecentralizedBcq::UpdateOn(const AgentBatch& b) {
 
   // Critic: soft clipped double Q over n decoded, perturbed next actions.
   const at::Tensor y = Target(b);
-  const at::Tensor in = at::cat({b.input, b.actions}, -1);
-  const at::Tensor q1 = q_[0]->forward(in), q2 = q_[1]->forward(in);
+  const at::Tensor q1 = critics_.Q(0, b.input, b.actions), q2 = critics_.Q(1, b.input, b.actions);
   const at::Tensor critic_loss = (q1 - y).pow(2).mean() + (q2 - y).pow(2).mean();
-  step(*critic_optimizer_, critic_loss);
+  critics_.Step(context_, critic_loss);
 
   // Actor: the perturbation that maximises Q1 around the generative model's actions.
   const at::Tensor sampled = vae_->Decode(b.input).detach();
-  const at::Tensor actor_loss =
-      -q_[0]->forward(at::cat({b.input, Perturb(b.input, sampled, false)}, -1)).mean();
+  const at::Tensor actor_loss = -critics_.Q(0, b.input, Perturb(b.input, sampled, false)).mean();
   step(*actor_optimizer_, actor_loss);
-  PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
+  PolyakUpdate(actor_target_parameters_, actor_parameters_, context_.config.target_update_rate());
+  critics_.UpdateTargets(context_.config.target_update_rate());
   ++updates_;
   const at::Tensor stats =
       at::stack({vae_loss.detach(), critic_loss.detach(), actor_loss.detach(), q1.detach().mean()})

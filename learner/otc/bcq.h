@@ -26,6 +26,7 @@
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
 #include "learner/otc/decentralized_algorithm.h"
+#include "learner/otc/twin_critics.h"
 
 namespace tandem::learner::otc {
 
@@ -54,10 +55,9 @@ class DecentralizedBcq : public DecentralizedAlgorithm {
 
   networks::ConditionalVae vae_{nullptr};
   networks::AgentMlp actor_{nullptr}, actor_target_{nullptr};
-  networks::AgentMlp q_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
-  networks::AgentMlp q_target_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
-  std::unique_ptr<FusedAdam> vae_optimizer_, actor_optimizer_, critic_optimizer_;
-  std::vector<at::Tensor> target_parameters_, online_parameters_;
+  TwinCritics critics_;
+  std::unique_ptr<FusedAdam> vae_optimizer_, actor_optimizer_;
+  std::vector<at::Tensor> actor_target_parameters_, actor_parameters_;
 };
 
 }  // namespace tandem::learner::otc

@@ -29,72 +29,52 @@ absl::StatusOr<std::unique_ptr<DecentralizedCql>> DecentralizedCql::Create(
   std::unique_ptr<DecentralizedCql> cql(new DecentralizedCql(context));
   torch::manual_seed(context.seed);
   cql->actor_ = networks::AgentMlp(networks::GaussianActorOptions(shapes));
-  for (int k = 0; k < 2; ++k) {
-    cql->q_[k] = networks::AgentMlp(networks::BcqCriticOptions(shapes));
-    cql->q_target_[k] = networks::AgentMlp(networks::BcqCriticOptions(shapes));
-    CopyParameters(*cql->q_[k], *cql->q_target_[k]);
-  }
+  cql->actor_->to(context.device);
+  cql->critics_ = TwinCritics(shapes, context.device, otc.critic_learning_rate());
   cql->temperature_ = Temperature(std::vector<int64_t>{shapes.num_agents, 1, 1});
-  for (torch::nn::Module* m : {static_cast<torch::nn::Module*>(cql->actor_.get()),
-                               static_cast<torch::nn::Module*>(cql->q_[0].get()),
-                               static_cast<torch::nn::Module*>(cql->q_[1].get()),
-                               static_cast<torch::nn::Module*>(cql->q_target_[0].get()),
-                               static_cast<torch::nn::Module*>(cql->q_target_[1].get()),
-                               static_cast<torch::nn::Module*>(cql->temperature_.get())}) {
-    m->to(context.device);
-  }
-  Freeze(*cql->q_target_[0]);
-  Freeze(*cql->q_target_[1]);
+  cql->temperature_->to(context.device);
   FusedAdamOptions adam;
   adam.max_grad_norm = 0;
   adam.learning_rate = otc.actor_learning_rate();
   cql->actor_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({cql->actor_.get()}), adam);
   cql->temperature_optimizer_ =
       std::make_unique<FusedAdam>(ParametersOf({cql->temperature_.get()}), adam);
-  adam.learning_rate = otc.critic_learning_rate();
-  cql->critic_optimizer_ =
-      std::make_unique<FusedAdam>(ParametersOf({cql->q_[0].get(), cql->q_[1].get()}), adam);
-  cql->target_parameters_ = ParametersOf({cql->q_target_[0].get(), cql->q_target_[1].get()});
-  cql->online_parameters_ = ParametersOf({cql->q_[0].get(), cql->q_[1].get()});
   cql->InitCorrector(correction, shapes.state_input);
   return cql;
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedCql::AgentModules() {
-  return {{"actor", actor_.get()},
-          {"q1", q_[0].get()},
-          {"q2", q_[1].get()},
-          {"q1_target", q_target_[0].get()},
-          {"q2_target", q_target_[1].get()},
-          {"temperature", temperature_.get()}};
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules = {{"actor", actor_.get()}};
+  for (const auto& named : critics_.Modules()) modules.push_back(named);
+  modules.push_back({"temperature", temperature_.get()});
+  return modules;
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedCql::PublishedModules() {
-  return {{"actor", actor_.get()}, {"q1", q_[0].get()}};
+  return {{"actor", actor_.get()}, {"q1", &critics_.online(0)}};
 }
 
 std::vector<std::pair<std::string, FusedAdam*>> DecentralizedCql::AgentOptimizers() {
   return {{"actor", actor_optimizer_.get()},
-          {"critic", critic_optimizer_.get()},
+          {"critic", critics_.optimizer()},
           {"temperature", temperature_optimizer_.get()}};
 }
 
 at::Tensor DecentralizedCql::QValue(const at::Tensor& input, const at::Tensor& actions) {
   at::NoGradGuard no_grad;
-  return q_[0]->forward(at::cat({input, actions}, -1));
+  return critics_.Q(0, input, actions);
 }
 
 at::Tensor DecentralizedCql::StateValue(const at::Tensor& input) {
   at::NoGradGuard no_grad;
-  return q_[0]->forward(at::cat({input, networks::GaussianActorMode(*actor_, input)}, -1));
+  return critics_.Q(0, input, networks::GaussianActorMode(*actor_, input));
 }
 
 at::Tensor DecentralizedCql::Target(const AgentBatch& b) {
   at::NoGradGuard no_grad;
   const at::Tensor next = networks::SquashedGaussianSample(*actor_, b.next_input).actions;
-  const at::Tensor in = at::cat({b.next_input, next}, -1);
-  const at::Tensor q = at::min(q_target_[0]->forward(in), q_target_[1]->forward(in));
-  return b.reward + b.not_done * context_.config.discount() * q;
+  return b.reward +
+         b.not_done * context_.config.discount() * critics_.MinTarget(b.next_input, next);
 }
 
 DecentralizedCql::Sampled DecentralizedCql::SampleActions(const AgentBatch& b) {
@@ -123,12 +103,12 @@ std::vector<at::Tensor> DecentralizedCql::ConservativeTerms(const AgentBatch& b,
   const int64_t n = b.num_agents(), m = b.size();
   const int64_t per_row = sampled.actions.size(1) / m;
   const at::Tensor x = b.input.repeat_interleave(per_row, 1);
-  const at::Tensor sampled_in = at::cat({x, sampled.actions}, -1);
-  const at::Tensor data_in = at::cat({b.input, b.actions}, -1);
   std::vector<at::Tensor> terms;
-  for (networks::AgentMlp& q : q_) {
-    const at::Tensor scores = (q->forward(sampled_in) - sampled.log_mu).view({n, m, per_row});
-    terms.push_back(at::logsumexp(scores, -1, /*keepdim=*/true) - q->forward(data_in));
+  for (int j = 0; j < 2; ++j) {
+    const at::Tensor scores =
+        (critics_.Q(j, x, sampled.actions) - sampled.log_mu).view({n, m, per_row});
+    terms.push_back(at::logsumexp(scores, -1, /*keepdim=*/true) -
+                    critics_.Q(j, b.input, b.actions));
   }
   return terms;
 }
@@ -138,11 +118,7 @@ UpdateStats DecentralizedCql::UpdateOn(const AgentBatch& b) {
   // Actor and temperature on the current critics.
   const networks::GaussianDraw draw = networks::SquashedGaussianSample(*actor_, b.input);
   const at::Tensor alpha = temperature_->log_alpha.exp();
-  at::Tensor policy_q;
-  {
-    const at::Tensor in = at::cat({b.input, draw.actions}, -1);
-    policy_q = at::min(q_[0]->forward(in), q_[1]->forward(in));
-  }
+  const at::Tensor policy_q = critics_.Min(b.input, draw.actions);
   const at::Tensor actor_loss = (alpha.detach() * draw.log_prob - policy_q).mean();
   const double target_entropy = -static_cast<double>(b.actions.size(-1));
   const at::Tensor temperature_loss =
@@ -151,14 +127,13 @@ UpdateStats DecentralizedCql::UpdateOn(const AgentBatch& b) {
   OptimizerStep(context_, *temperature_optimizer_, temperature_loss);
 
   const at::Tensor y = Target(b);
-  const at::Tensor in = at::cat({b.input, b.actions}, -1);
-  const at::Tensor q1 = q_[0]->forward(in), q2 = q_[1]->forward(in);
+  const at::Tensor q1 = critics_.Q(0, b.input, b.actions), q2 = critics_.Q(1, b.input, b.actions);
   const std::vector<at::Tensor> conservative = ConservativeTerms(b, SampleActions(b));
   const at::Tensor conservative_loss = conservative[0].mean() + conservative[1].mean();
   const at::Tensor critic_loss =
       (q1 - y).pow(2).mean() + (q2 - y).pow(2).mean() + otc.cql_alpha() * conservative_loss;
-  OptimizerStep(context_, *critic_optimizer_, critic_loss);
-  PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
+  critics_.Step(context_, critic_loss);
+  critics_.UpdateTargets(context_.config.target_update_rate());
   ++updates_;
   const at::Tensor values =
       at::stack({critic_loss.detach(), q1.detach().mean(), actor_loss.detach(),

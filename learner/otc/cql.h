@@ -25,6 +25,7 @@
 #include "learner/fused_adam.h"
 #include "learner/module_util.h"
 #include "learner/otc/decentralized_algorithm.h"
+#include "learner/otc/twin_critics.h"
 
 namespace tandem::learner::otc {
 
@@ -57,11 +58,9 @@ class DecentralizedCql : public DecentralizedAlgorithm {
   explicit DecentralizedCql(const AlgorithmContext& context) : DecentralizedAlgorithm(context) {}
 
   networks::AgentMlp actor_{nullptr};
-  networks::AgentMlp q_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
-  networks::AgentMlp q_target_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
+  TwinCritics critics_;
   Temperature temperature_{nullptr};
-  std::unique_ptr<FusedAdam> actor_optimizer_, critic_optimizer_, temperature_optimizer_;
-  std::vector<at::Tensor> target_parameters_, online_parameters_;
+  std::unique_ptr<FusedAdam> actor_optimizer_, temperature_optimizer_;
 };
 
 }  // namespace tandem::learner::otc

@@ -33,47 +33,33 @@ absl::StatusOr<std::unique_ptr<DecentralizedTd3Bc>> DecentralizedTd3Bc::Create(
   td3->actor_ = networks::AgentMlp(networks::Td3BcActorOptions(shapes));
   td3->actor_target_ = networks::AgentMlp(networks::Td3BcActorOptions(shapes));
   CopyParameters(*td3->actor_, *td3->actor_target_);
-  for (int k = 0; k < 2; ++k) {
-    td3->q_[k] = networks::AgentMlp(networks::BcqCriticOptions(shapes));
-    td3->q_target_[k] = networks::AgentMlp(networks::BcqCriticOptions(shapes));
-    CopyParameters(*td3->q_[k], *td3->q_target_[k]);
-  }
-  for (networks::AgentMlp* m : {&td3->actor_, &td3->actor_target_, &td3->q_[0], &td3->q_[1],
-                                &td3->q_target_[0], &td3->q_target_[1]}) {
-    (*m)->to(context.device);
-  }
+  td3->actor_->to(context.device);
+  td3->actor_target_->to(context.device);
   Freeze(*td3->actor_target_);
-  Freeze(*td3->q_target_[0]);
-  Freeze(*td3->q_target_[1]);
+  td3->critics_ = TwinCritics(shapes, context.device, otc.critic_learning_rate());
   FusedAdamOptions adam;
   adam.max_grad_norm = 0;  // TD3+BC does not clip
   adam.learning_rate = otc.actor_learning_rate();
   td3->actor_optimizer_ = std::make_unique<FusedAdam>(ParametersOf({td3->actor_.get()}), adam);
-  adam.learning_rate = otc.critic_learning_rate();
-  td3->critic_optimizer_ =
-      std::make_unique<FusedAdam>(ParametersOf({td3->q_[0].get(), td3->q_[1].get()}), adam);
-  td3->target_parameters_ =
-      ParametersOf({td3->actor_target_.get(), td3->q_target_[0].get(), td3->q_target_[1].get()});
-  td3->online_parameters_ = ParametersOf({td3->actor_.get(), td3->q_[0].get(), td3->q_[1].get()});
+  td3->actor_target_parameters_ = ParametersOf({td3->actor_target_.get()});
+  td3->actor_parameters_ = ParametersOf({td3->actor_.get()});
   td3->InitCorrector(correction, shapes.state_input);
   return td3;
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedTd3Bc::AgentModules() {
-  return {{"actor", actor_.get()},
-          {"actor_target", actor_target_.get()},
-          {"q1", q_[0].get()},
-          {"q2", q_[1].get()},
-          {"q1_target", q_target_[0].get()},
-          {"q2_target", q_target_[1].get()}};
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules = {
+      {"actor", actor_.get()}, {"actor_target", actor_target_.get()}};
+  for (const auto& named : critics_.Modules()) modules.push_back(named);
+  return modules;
 }
 
 std::vector<std::pair<std::string, torch::nn::Module*>> DecentralizedTd3Bc::PublishedModules() {
-  return {{"actor", actor_.get()}, {"q1", q_[0].get()}};
+  return {{"actor", actor_.get()}, {"q1", &critics_.online(0)}};
 }
 
 std::vector<std::pair<std::string, FusedAdam*>> DecentralizedTd3Bc::AgentOptimizers() {
-  return {{"actor", actor_optimizer_.get()}, {"critic", critic_optimizer_.get()}};
+  return {{"actor", actor_optimizer_.get()}, {"critic", critics_.optimizer()}};
 }
 
 at::Tensor DecentralizedTd3Bc::Policy(const at::Tensor& input, bool target) {
@@ -82,12 +68,12 @@ at::Tensor DecentralizedTd3Bc::Policy(const at::Tensor& input, bool target) {
 
 at::Tensor DecentralizedTd3Bc::QValue(const at::Tensor& input, const at::Tensor& actions) {
   at::NoGradGuard no_grad;
-  return q_[0]->forward(at::cat({input, actions}, -1));
+  return critics_.Q(0, input, actions);
 }
 
 at::Tensor DecentralizedTd3Bc::StateValue(const at::Tensor& input) {
   at::NoGradGuard no_grad;
-  return q_[0]->forward(at::cat({input, Policy(input, false)}, -1));
+  return critics_.Q(0, input, Policy(input, false));
 }
 
 at::Tensor DecentralizedTd3Bc::Target(const AgentBatch& b) {
@@ -96,14 +82,13 @@ at::Tensor DecentralizedTd3Bc::Target(const AgentBatch& b) {
   const at::Tensor target_action = Policy(b.next_input, true);
   const at::Tensor noise = (at::randn_like(target_action) * otc.td3_policy_noise())
                                .clamp(-otc.td3_noise_clip(), otc.td3_noise_clip());
-  const at::Tensor next = at::cat({b.next_input, (target_action + noise).clamp(-1, 1)}, -1);
-  const at::Tensor q = at::min(q_target_[0]->forward(next), q_target_[1]->forward(next));
+  const at::Tensor q = critics_.MinTarget(b.next_input, (target_action + noise).clamp(-1, 1));
   return b.reward + b.not_done * context_.config.discount() * q;
 }
 
 at::Tensor DecentralizedTd3Bc::ActorLoss(const AgentBatch& b) {
   const at::Tensor pi = Policy(b.input, false);
-  const at::Tensor q = q_[0]->forward(at::cat({b.input, pi}, -1));  // [N, B, 1]
+  const at::Tensor q = critics_.Q(0, b.input, pi);  // [N, B, 1]
   // lambda per agent, so that no agent's scale depends on another's values.
   const at::Tensor lambda =
       context_.config.otc().td3_bc_alpha() / q.abs().mean({1, 2}, /*keepdim=*/true).detach();
@@ -112,15 +97,15 @@ at::Tensor DecentralizedTd3Bc::ActorLoss(const AgentBatch& b) {
 
 UpdateStats DecentralizedTd3Bc::UpdateOn(const AgentBatch& b) {
   const at::Tensor y = Target(b);
-  const at::Tensor in = at::cat({b.input, b.actions}, -1);
-  const at::Tensor q1 = q_[0]->forward(in), q2 = q_[1]->forward(in);
+  const at::Tensor q1 = critics_.Q(0, b.input, b.actions), q2 = critics_.Q(1, b.input, b.actions);
   const at::Tensor critic_loss = (q1 - y).pow(2).mean() + (q2 - y).pow(2).mean();
-  OptimizerStep(context_, *critic_optimizer_, critic_loss);
+  critics_.Step(context_, critic_loss);
   UpdateStats stats;
   if (updates_ % context_.config.otc().td3_policy_delay() == 0) {
     const at::Tensor actor_loss = ActorLoss(b);
     OptimizerStep(context_, *actor_optimizer_, actor_loss);
-    PolyakUpdate(target_parameters_, online_parameters_, context_.config.target_update_rate());
+    PolyakUpdate(actor_target_parameters_, actor_parameters_, context_.config.target_update_rate());
+    critics_.UpdateTargets(context_.config.target_update_rate());
     stats["policy_loss"] = actor_loss.item<double>();
   }
   ++updates_;

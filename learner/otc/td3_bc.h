@@ -21,6 +21,7 @@
 #include "learner/algorithm.h"
 #include "learner/fused_adam.h"
 #include "learner/otc/decentralized_algorithm.h"
+#include "learner/otc/twin_critics.h"
 
 namespace tandem::learner::otc {
 
@@ -49,10 +50,9 @@ class DecentralizedTd3Bc : public DecentralizedAlgorithm {
   explicit DecentralizedTd3Bc(const AlgorithmContext& context) : DecentralizedAlgorithm(context) {}
 
   networks::AgentMlp actor_{nullptr}, actor_target_{nullptr};
-  networks::AgentMlp q_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
-  networks::AgentMlp q_target_[2] = {networks::AgentMlp(nullptr), networks::AgentMlp(nullptr)};
-  std::unique_ptr<FusedAdam> actor_optimizer_, critic_optimizer_;
-  std::vector<at::Tensor> target_parameters_, online_parameters_;
+  TwinCritics critics_;
+  std::unique_ptr<FusedAdam> actor_optimizer_;
+  std::vector<at::Tensor> actor_target_parameters_, actor_parameters_;
 };
 
 }  // namespace tandem::learner::otc
