@@ -305,8 +305,12 @@ absl::Status Actor::Run(const std::function<bool()>& stop, int64_t max_env_steps
     RETURN_IF_ERROR(loop_->Act(stats_.env_steps));
     const absl::Time selected = absl::Now();
     RETURN_IF_ERROR(loop_->Step());
+    const absl::Time stepped = absl::Now();
     RETURN_IF_ERROR(RecordStep());
+    const absl::Time recorded = absl::Now();
     RETURN_IF_ERROR(loop_->ResetFinished());
+    stats_.env_seconds +=
+        absl::ToDoubleSeconds(stepped - selected) + absl::ToDoubleSeconds(absl::Now() - recorded);
     if (action_seconds_ != nullptr) {
       action_seconds_->Observe(absl::ToDoubleSeconds(selected - start));
       step_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));

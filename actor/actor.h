@@ -44,6 +44,9 @@ struct ActorStats {
   double last_episode_return = 0;
   // Combat envs: episodes won (the env's `won` flag) among `episodes`.
   int64_t episodes_won = 0;
+  // Wall time spent stepping and resetting the envs themselves (the rest of Run is the actor's
+  // own work: selection, weight sync, assembling and sending).
+  double env_seconds = 0;
 };
 
 class Actor {

@@ -1,5 +1,6 @@
 #include "actor/episode_assembler.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -80,12 +81,14 @@ void EpisodeAssembler::Cut(int e, const float* obs, const float* state, const ui
 
 void EpisodeAssembler::Finish(int e, bool won) {
   TransitionBatch& item = growing_[e];
+  // Entries 0..steps were written (the last holds the final observation); the rest are still 0.
+  const int64_t written = std::min(steps_[e] + 1, l_);
   for (const Column& column : schema_.columns()) {
     Tensor* out = MutableField(&finished_, column.field);
     std::string* data = MutableField(&item, column.field)->mutable_data();
     out->mutable_data()->append(*data);
     out->set_shape(0, out->shape(0) + 1);
-    std::memset(data->data(), 0, data->size());
+    std::memset(data->data(), 0, data->size() / l_ * written);
   }
   finished_won_.push_back(won ? 1 : 0);
   ++finished_items_;

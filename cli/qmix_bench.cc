@@ -21,6 +21,7 @@
 #include "envs/registry.h"
 #include "learner/learner_bench.h"
 #include "learner/qmix.h"
+#include "replay_server/replay_server.h"
 
 namespace tandem {
 namespace {
@@ -124,38 +125,60 @@ absl::StatusOr<double> RawEnvStepsPerSecond(const std::string& env, int envs,
   return steps / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
-// One actor (QMIX's GRU agent, epsilon-greedy at epsilon 0.05 after annealing, one thread),
-// acting and stepping `envs` envs and assembling episodes, env steps/s. Nothing is sent: the
-// replay address is never contacted while episodes stay below the send threshold.
-absl::StatusOr<double> ActorStepsPerSecond(const std::string& env, int envs,
-                                           absl::Duration duration, double* select_ms) {
+// One actor (QMIX's GRU agent, epsilon-greedy at a fixed `epsilon`, one actor thread) acting and
+// stepping `envs` envs, assembling episodes and streaming them (every 256 env steps, the default)
+// to a replay server in this process, as `tandem bench actor` does.
+struct ActorRate {
+  double steps_per_second = 0;
+  // The same env steps over the time spent inside the envs alone (stepping and resetting).
+  double env_steps_per_second = 0;
+  double select_ms = 0;  // one action selection for every env
+  int64_t stored_steps = 0;
+};
+absl::StatusOr<ActorRate> MeasureActor(const std::string& env, int envs, double epsilon,
+                                       absl::Duration duration) {
   ExperimentConfig config;
   config.mutable_env()->set_name(env);
   config.mutable_algorithm()->set_name("qmix");
   config.mutable_selector()->set_name("epsilon");
+  config.mutable_selector()->set_epsilon_start(epsilon);
+  config.mutable_selector()->set_epsilon_end(epsilon);
   config.mutable_selector()->set_epsilon_anneal_env_steps(1);
   config.mutable_actors()->set_envs_per_actor(envs);
   config.mutable_actors()->set_threads(1);
-  config.mutable_actors()->set_send_batch_transitions(std::numeric_limits<int32_t>::max());
+  config.mutable_replay()->set_offline_ratio(0);
+  config.mutable_replay()->set_address("127.0.0.1:0");
   TableConfig* table = config.mutable_replay()->add_tables();
   table->set_name("online");
   table->set_item_kind(TableConfig::ITEM_KIND_EPISODE);
+  table->set_capacity(256);
   FillDefaults(&config);
+  ASSIGN_OR_RETURN(auto metrics, MetricsRegistry::Create(""));
+  ASSIGN_OR_RETURN(auto replay, replay::ReplayServer::Start(config, metrics.get()));
   actor::ActorOptions options;
   options.config = config;
-  ASSIGN_OR_RETURN(auto client, replay::ReplayClient::Connect("127.0.0.1:1", SecurityConfig(), ""));
+  ASSIGN_OR_RETURN(auto client,
+                   replay::ReplayClient::Connect(replay->address(), SecurityConfig(), ""));
   options.replay = std::move(client);
   ASSIGN_OR_RETURN(auto actor, actor::Actor::Create(options));
+  ActorRate rate;
   ASSIGN_OR_RETURN(const double seconds, actor->TimeSelection(200));
-  *select_ms = seconds * 1e3;
+  rate.select_ms = seconds * 1e3;
   const absl::Time warm = absl::Now();
   RETURN_IF_ERROR(actor->Run([&] { return absl::Now() - warm >= absl::Seconds(1); },
                              std::numeric_limits<int64_t>::max()));
   const int64_t before = actor->stats().env_steps;
+  const double env_before = actor->stats().env_seconds;
   const absl::Time start = absl::Now();
   RETURN_IF_ERROR(actor->Run([&] { return absl::Now() - start >= duration; },
                              std::numeric_limits<int64_t>::max()));
-  return (actor->stats().env_steps - before) / absl::ToDoubleSeconds(absl::Now() - start);
+  const double steps = actor->stats().env_steps - before;
+  rate.steps_per_second = steps / absl::ToDoubleSeconds(absl::Now() - start);
+  rate.env_steps_per_second = steps / (actor->stats().env_seconds - env_before);
+  actor->sender().Close(absl::Seconds(30));
+  rate.stored_steps = actor->sender().acknowledged_transitions();
+  replay->Shutdown();
+  return rate;
 }
 
 // Runs python/bench_qmix_reference.py (the same QMIX learner in PyTorch, Debian's python3-torch)
@@ -215,6 +238,12 @@ double UpdateFlops(const TransitionSpec& spec, const Reference& reference, int b
 absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
   const absl::Duration duration = absl::Seconds(args.GetDouble("seconds"));
   const int threads = static_cast<int>(args.GetInt("threads"));
+  const std::string part = args.GetString("part");
+  if (part != "all" && part != "learner" && part != "cql" && part != "actor") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--part must be all, learner, cql or actor, got '", part, "'"));
+  }
+  const auto runs = [&part](const char* name) { return part == "all" || part == name; };
   out << "tandem bench qmix: " << absl::FormatDuration(duration) << " per measurement\n";
   at::set_num_threads(threads);
   const double gflops = learner::MatmulGflops(absl::Seconds(1));
@@ -222,8 +251,10 @@ absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
   out << "  machine: " << std::fixed << std::setprecision(0) << gflops
       << " GFLOP/s in 768x256 @ 256x256 products on " << threads
       << " threads (the pymarl2 reference machine: " << kReferenceGflops << ")\n";
-  out << "  learner, " << threads << " threads, synthetic episodes (uniform lengths, padded to the "
-      << "episode limit + 1):\n";
+  if (part != "actor") {
+    out << "  learner, " << threads << " threads, synthetic episodes (uniform lengths, padded to "
+        << "the episode limit + 1):\n";
+  }
   // The same learner in PyTorch, measured here first (nothing else running).
   std::vector<std::string> shapes;
   for (const Reference& reference : kReferences) {
@@ -237,11 +268,14 @@ absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
     }
   }
   std::string why_not;
-  const std::map<std::string, double> pytorch = MeasurePytorchReference(
-      args.GetString("reference_script"), shapes, threads, duration, &why_not);
-  if (pytorch.empty())
+  const std::map<std::string, double> pytorch =
+      runs("learner") ? MeasurePytorchReference(args.GetString("reference_script"), shapes, threads,
+                                                duration, &why_not)
+                      : std::map<std::string, double>();
+  if (runs("learner") && pytorch.empty())
     out << "    (PyTorch reference on this machine not measured: " << why_not << ")\n";
   for (const Reference& reference : kReferences) {
+    if (!runs("learner")) break;
     ASSIGN_OR_RETURN(const TransitionSpec spec,
                      EpisodeSpecOf(absl::StrCat("smac/", reference.map)));
     for (int batch : {32, 128}) {
@@ -267,7 +301,7 @@ absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
     }
   }
   // The conservative terms of the offline phase, next to plain QMIX on the same shapes.
-  {
+  if (runs("cql")) {
     const Reference& reference = kReferences[0];
     ASSIGN_OR_RETURN(const TransitionSpec spec,
                      EpisodeSpecOf(absl::StrCat("smac/", reference.map)));
@@ -284,20 +318,28 @@ absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
     }
   }
   at::set_num_threads(1);
+  if (!runs("actor")) return absl::OkStatus();
   const std::string env = "smac/3s5z";
   ASSIGN_OR_RETURN(const double raw, RawEnvStepsPerSecond(env, 16, duration));
-  double select_ms = 0;
-  ASSIGN_OR_RETURN(const double acting, ActorStepsPerSecond(env, 16, duration, &select_ms));
-  double select_8_ms = 0;
-  ASSIGN_OR_RETURN(const double acting_8, ActorStepsPerSecond(env, 8, duration, &select_8_ms));
-  (void)acting_8;
-  out << "  actor on " << env << ", 1 thread:\n"
-      << "    raw env, 16 envs, random available actions: " << std::setprecision(0) << raw
+  // At epsilon 1 every action is drawn as the raw env's are (uniform over the available ones)
+  // after the GRU's forward pass and greedy choice, so both step the same kind of episodes. A
+  // greedy untrained agent plays other episodes (longer, more units alive: a dearer env), so at
+  // epsilon 0.05 the actor is compared with the time its own envs took.
+  ASSIGN_OR_RETURN(const ActorRate random, MeasureActor(env, 16, 1.0, duration));
+  ASSIGN_OR_RETURN(const ActorRate greedy, MeasureActor(env, 16, 0.05, duration));
+  ASSIGN_OR_RETURN(const ActorRate greedy_8, MeasureActor(env, 8, 0.05, absl::Seconds(0)));
+  out << "  actor on " << env << ", 1 thread, 16 envs, GRU agent + epsilon-greedy + episodes "
+      << "streamed to a replay server in this process:\n"
+      << "    raw env, random available actions: " << std::setprecision(0) << raw
       << " env steps/s\n"
-      << "    actor, 16 envs, GRU agent + epsilon-greedy + episode assembly: " << acting
-      << " env steps/s; ratio to the raw env " << std::setprecision(2) << acting / raw << "\n"
-      << "    action selection per decision step: " << std::setprecision(3) << select_ms
-      << " ms for 16 envs, " << select_8_ms
+      << "    actor at epsilon 1 (the raw env's actions, after the GRU): "
+      << random.steps_per_second << " env steps/s; ratio to the raw env " << std::setprecision(2)
+      << random.steps_per_second / raw << " (" << random.stored_steps << " env steps stored)\n"
+      << "    actor at epsilon 0.05: " << std::setprecision(0) << greedy.steps_per_second
+      << " env steps/s; its envs alone " << greedy.env_steps_per_second << "; ratio "
+      << std::setprecision(2) << greedy.steps_per_second / greedy.env_steps_per_second << "\n"
+      << "    action selection per decision step: " << std::setprecision(3) << greedy.select_ms
+      << " ms for 16 envs, " << greedy_8.select_ms
       << " ms for 8 envs (pymarl2's select_actions, 8 envs: 0.87-0.95 ms at 78 GFLOP/s)\n";
   return absl::OkStatus();
 }
@@ -319,6 +361,8 @@ cli::Command QmixBenchCommand() {
        "The same QMIX learner in PyTorch, run with /usr/bin/python3 (Debian's python3-torch) for "
        "a same-machine ratio.",
        TANDEM_SOURCE_DIR "/python/bench_qmix_reference.py", "FILE"},
+      {"part", cli::FlagKind::kString,
+       "What to measure: all, learner (with the PyTorch reference), cql or actor.", "all", "PART"},
   };
   command.run = cli::StatusHandler("tandem bench qmix", RunQmixBench);
   return command;
