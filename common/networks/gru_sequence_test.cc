@@ -57,5 +57,28 @@ TEST(GruSequence, MatchesGruCellSteppedByAutogradInValuesAndGradients) {
   }
 }
 
+// Pre-activations far into both tails (up to a few hundred): the gates saturate to exactly
+// GRUCell's values, never NaN or infinity; and a no-grad unroll (a target network's) gives the same
+// states.
+TEST(GruSequence, SaturatedGatesAndTheNoGradPathMatchGruCell) {
+  torch::manual_seed(5);
+  const int64_t steps = 5, rows = 70, in = 6, h = 16;  // rows span several vector widths and a tail
+  torch::nn::GRUCell cell(in, h);
+  const at::Tensor x = 60 * at::randn({steps, rows, in});
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> outputs;
+  at::Tensor state = at::zeros({rows, h});
+  for (int64_t t = 0; t < steps; ++t) {
+    state = cell->forward(x[t], state);
+    outputs.push_back(state);
+  }
+  const at::Tensor reference = at::stack(outputs);
+  const at::Tensor fused = GruSequence(x, at::zeros({rows, h}), cell->weight_ih, cell->weight_hh,
+                                       cell->bias_ih, cell->bias_hh);
+  ASSERT_TRUE(at::isfinite(fused).all().item<bool>());
+  EXPECT_TRUE(at::allclose(fused, reference, 1e-5, 1e-6))
+      << "max difference " << (fused - reference).abs().max().item<float>();
+}
+
 }  // namespace
 }  // namespace tandem::networks
