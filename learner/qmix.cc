@@ -136,12 +136,12 @@ std::vector<std::pair<std::string, FusedAdam*>> Qmix::Optimizers() {
 }
 
 at::Tensor Qmix::BehaviourStep(const at::Tensor& obs, const at::Tensor& actions,
-                               const at::Tensor& avail, const at::Tensor& mask,
-                               UpdateStats* stats) {
+                               const networks::EpisodePacking* packing, const at::Tensor& avail,
+                               const at::Tensor& mask, UpdateStats* stats) {
   const int64_t steps = mask.size(1);
   // Behaviour cloning: maximise log beta_i(a_i | tau_i) over the steps, unavailable actions out.
   const at::Tensor logits =
-      behaviour_->UnrollEpisodes(obs, actions).transpose(0, 1).narrow(1, 0, steps);
+      behaviour_->UnrollEpisodes(obs, actions, packing).transpose(0, 1).narrow(1, 0, steps);
   const at::Tensor available = avail.narrow(1, 0, steps);
   const at::Tensor log_probs =
       at::log_softmax(logits.masked_fill(available.logical_not(), -1e10), -1);
@@ -179,8 +179,9 @@ at::Tensor Qmix::AgentQ(const TrainingBatch& batch, bool target) {
       .transpose(0, 1);
 }
 
-at::Tensor Qmix::AgentQTimeMajor(const at::Tensor& obs, const at::Tensor& actions, bool target) {
-  return (target ? agent_target_ : agent_)->UnrollEpisodes(obs, actions);
+at::Tensor Qmix::AgentQTimeMajor(const at::Tensor& obs, const at::Tensor& actions, bool target,
+                                 const networks::EpisodePacking* packing) {
+  return (target ? agent_target_ : agent_)->UnrollEpisodes(obs, actions, packing);
 }
 
 at::Tensor Qmix::Mix(const at::Tensor& q, const at::Tensor& state, bool target) {
@@ -205,10 +206,14 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
   // Entry t is a step when entry t + 1 is filled.
   const at::Tensor mask = batch.filled.narrow(1, 1, steps);
 
-  // The agents read the episodes time-major: one copy shared by the online and target agents.
+  // The agents read the episodes time-major: one copy shared by the online and target agents,
+  // which unroll only the entries each episode fills (no work for the padding of shorter ones).
   const at::Tensor obs = cut.obs.transpose(0, 1).contiguous();
   const at::Tensor actions = cut.actions.transpose(0, 1).contiguous();
-  const at::Tensor q = AgentQTimeMajor(obs, actions, false).transpose(0, 1);  // [B, T + 1, N, K]
+  const networks::EpisodePacking packing =
+      networks::EpisodePacking::FromEntries(batch.filled.sum(1), entries, num_agents_);
+  const at::Tensor q =
+      AgentQTimeMajor(obs, actions, false, &packing).transpose(0, 1);  // [B, T + 1, N, K]
   const at::Tensor chosen =
       q.narrow(1, 0, steps).gather(-1, cut.actions.narrow(1, 0, steps).unsqueeze(-1)).squeeze(-1);
   const at::Tensor q_tot = Mix(chosen, cut.state.narrow(1, 0, steps), /*target=*/false);
@@ -216,7 +221,7 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
   at::Tensor targets;
   {
     at::NoGradGuard no_grad;
-    const at::Tensor target_q = AgentQTimeMajor(obs, actions, true).transpose(0, 1);
+    const at::Tensor target_q = AgentQTimeMajor(obs, actions, true, &packing).transpose(0, 1);
     const at::Tensor chooser = context_.config.qmix().double_q() ? q.detach() : target_q;
     const at::Tensor greedy =
         chooser.masked_fill(cut.avail_actions.logical_not(), -1e30).argmax(-1, true);
@@ -234,7 +239,8 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
     at::Tensor memory;
     {
       at::NoGradGuard no_grad;
-      const at::Tensor memory_q = agent_memory_->UnrollEpisodes(obs, actions).transpose(0, 1);
+      const at::Tensor memory_q =
+          agent_memory_->UnrollEpisodes(obs, actions, &packing).transpose(0, 1);
       const at::Tensor memory_chosen =
           memory_q.narrow(1, 0, steps)
               .gather(-1, cut.actions.narrow(1, 0, steps).unsqueeze(-1))
@@ -273,12 +279,12 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
           agent_q, cut.actions.narrow(1, 0, steps).reshape({-1, num_agents_}), mix);
       at::Tensor behaviour_probs;
       if (behaviour_ && !online_) {
-        behaviour_probs = BehaviourStep(obs, actions, cut.avail_actions, mask, &extra);
+        behaviour_probs = BehaviourStep(obs, actions, &packing, cut.avail_actions, mask, &extra);
       } else if (behaviour_) {
         at::NoGradGuard no_grad;
         behaviour_probs =
             at::softmax(
-                behaviour_->UnrollEpisodes(obs, actions)
+                behaviour_->UnrollEpisodes(obs, actions, &packing)
                     .transpose(0, 1)
                     .narrow(1, 0, steps)
                     .masked_fill(cut.avail_actions.narrow(1, 0, steps).logical_not(), -1e10),

@@ -58,7 +58,9 @@ class Qmix : public Algorithm {
   // [B, T, N, K]. Exposed for tests.
   at::Tensor AgentQ(const TrainingBatch& batch, bool target);
   // The same from time-major observations [T, B, N, O] and actions [T, B, N] -> [T, B, N, K].
-  at::Tensor AgentQTimeMajor(const at::Tensor& obs, const at::Tensor& actions, bool target);
+  // `packing`, when given, unrolls only the entries episodes fill (gru_agent.h).
+  at::Tensor AgentQTimeMajor(const at::Tensor& obs, const at::Tensor& actions, bool target,
+                             const networks::EpisodePacking* packing = nullptr);
   // Q_tot from chosen per-agent values [..., N] and states [..., S] (VDN: their sum).
   at::Tensor Mix(const at::Tensor& q, const at::Tensor& state, bool target);
 
@@ -74,7 +76,8 @@ class Qmix : public Algorithm {
   // Trains the behaviour policy on the batch (behaviour cloning) and returns its action
   // probabilities over every step [B * T, N, K] (no gradient).
   at::Tensor BehaviourStep(const at::Tensor& obs, const at::Tensor& actions,
-                           const at::Tensor& avail, const at::Tensor& mask, UpdateStats* stats);
+                           const networks::EpisodePacking* packing, const at::Tensor& avail,
+                           const at::Tensor& mask, UpdateStats* stats);
 
   AlgorithmContext context_;
   int64_t num_agents_ = 0, num_actions_ = 0;

@@ -124,6 +124,43 @@ TEST(Qmix, EpisodeUnrollEqualsTheActorsStepByStepAgent) {
   }
 }
 
+// Unrolling only the entries episodes fill (the learner's packing) gives the padded unroll's Q
+// values on those entries, zeros on the padding, and the same gradients for any loss that ignores
+// the padding; the episodes need not come sorted by length.
+TEST(Qmix, PackedUnrollEqualsThePaddedOneOnFilledEntries) {
+  const int64_t b = 4, t = 7, n = 3, o = 5, k = 6;
+  torch::manual_seed(4);
+  networks::GruAgent agent(networks::GruAgentOptions{o, n, k, 16});
+  const at::Tensor obs = at::randn({t, b, n, o});
+  const at::Tensor actions = at::randint(k, {t, b, n}, at::kLong);
+  const at::Tensor entries = at::tensor(std::vector<int64_t>{3, 7, 2, 5}, at::kLong);
+  const networks::EpisodePacking packing = networks::EpisodePacking::FromEntries(entries, t, n);
+  EXPECT_EQ(packing.rows_per_step, (std::vector<int64_t>{12, 12, 9, 6, 6, 3, 3}));
+  EXPECT_EQ(packing.index.size(0), (3 + 7 + 2 + 5) * n);
+  // filled[s][e] = 1 on episode e's entries.
+  const at::Tensor filled =
+      (at::arange(t, at::kLong).unsqueeze(1) < entries.unsqueeze(0)).to(at::kFloat);
+  const at::Tensor mask = filled.view({t, b, 1, 1});
+  const at::Tensor padded = agent->UnrollEpisodes(obs, actions);
+  const at::Tensor packed = agent->UnrollEpisodes(obs, actions, &packing);
+  ASSERT_EQ(packed.sizes(), padded.sizes());
+  EXPECT_TRUE(at::allclose(packed, padded * mask, 1e-5, 1e-6));
+  EXPECT_EQ((packed * (1 - mask)).abs().sum().item<float>(), 0);
+  const at::Tensor upstream = at::randn(padded.sizes()) * mask;
+  auto gradients = [&](const at::Tensor& out) {
+    for (auto& p : agent->parameters()) p.mutable_grad() = at::Tensor();
+    (out * upstream).sum().backward();
+    std::vector<at::Tensor> grads;
+    for (auto& p : agent->parameters()) grads.push_back(p.grad().clone());
+    return grads;
+  };
+  const auto from_packed = gradients(packed);
+  const auto from_padded = gradients(padded);
+  for (size_t i = 0; i < from_packed.size(); ++i) {
+    EXPECT_TRUE(at::allclose(from_packed[i], from_padded[i], 1e-4, 1e-5)) << "parameter " << i;
+  }
+}
+
 TEST(Qmix, MixerIsMonotonicInEveryAgentsValue) {
   networks::QmixMixer mixer(networks::QmixMixerOptions{5, 12, 32, 64});
   at::manual_seed(7);

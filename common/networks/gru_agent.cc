@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "common/networks/gru_sequence.h"
 
 namespace tandem::networks {
@@ -25,9 +27,37 @@ std::pair<torch::Tensor, torch::Tensor> GruAgentImpl::forward(const torch::Tenso
   return {q.reshape(q_shape), next.reshape(hidden.sizes())};
 }
 
-torch::Tensor GruAgentImpl::UnrollEpisodes(const torch::Tensor& obs, const torch::Tensor& actions) {
+EpisodePacking EpisodePacking::FromEntries(const at::Tensor& entries, int64_t steps,
+                                           int64_t agents) {
+  const at::Tensor counts = entries.to(at::kCPU, at::kLong).contiguous();
+  const int64_t b = counts.size(0);
+  const int64_t* count = counts.data_ptr<int64_t>();
+  std::vector<int64_t> order(b);
+  for (int64_t e = 0; e < b; ++e) order[e] = e;
+  std::stable_sort(order.begin(), order.end(),
+                   [count](int64_t x, int64_t y) { return count[x] > count[y]; });
+  EpisodePacking packing;
+  packing.padded_rows = steps * b * agents;
+  std::vector<int64_t> index;
+  for (int64_t t = 0; t < steps; ++t) {
+    int64_t alive = 0;
+    while (alive < b && count[order[alive]] > t) ++alive;
+    packing.rows_per_step.push_back(alive * agents);
+    for (int64_t i = 0; i < alive; ++i) {
+      for (int64_t a = 0; a < agents; ++a) index.push_back((t * b + order[i]) * agents + a);
+    }
+  }
+  packing.index = at::tensor(index, at::kLong);
+  return packing;
+}
+
+torch::Tensor GruAgentImpl::UnrollEpisodes(const torch::Tensor& obs, const torch::Tensor& actions,
+                                           const EpisodePacking* packing) {
   const int64_t steps = obs.size(0), b = obs.size(1), n = obs.size(2);
   const int64_t o = options_.obs_size, k = options_.num_actions, h = options_.hidden_size;
+  if (packing != nullptr && obs.is_cpu() && obs.scalar_type() == at::kFloat) {
+    return UnrollPacked(obs, actions, *packing);
+  }
   // fc1(x) = W_o obs + W_a[:, last action] + W_id[:, agent] + bias, computed time-major so the
   // recurrence reads it without another copy.
   const at::Tensor& weight = fc1_->weight;  // [H, O + K + N]
@@ -57,6 +87,32 @@ torch::Tensor GruAgentImpl::UnrollEpisodes(const torch::Tensor& obs, const torch
     hidden = at::stack(states);
   }
   return fc2_->forward(hidden).view({steps, b, n, k});
+}
+
+torch::Tensor GruAgentImpl::UnrollPacked(const torch::Tensor& obs, const torch::Tensor& actions,
+                                         const EpisodePacking& packing) {
+  const int64_t steps = obs.size(0), b = obs.size(1), n = obs.size(2);
+  const int64_t o = options_.obs_size, k = options_.num_actions, h = options_.hidden_size;
+  const at::Tensor& weight = fc1_->weight;  // [H, O + K + N]
+  const at::Tensor w_action =
+      at::cat({weight.narrow(1, o, k).t(), at::zeros({1, h}, weight.options())}, 0);  // [K+1, H]
+  const at::Tensor w_id = weight.narrow(1, o + k, n).t();                             // [N, H]
+  const at::Tensor last =
+      at::cat({at::full({1, b, n}, k, actions.options()), actions.narrow(0, 0, steps - 1)}, 0);
+  const at::Tensor& index = packing.index;
+  // Packed rows come N at a time, agents 0..N-1 of one episode at one entry.
+  const int64_t packed = index.size(0);
+  at::Tensor x = at::mm(obs.reshape({-1, o}).index_select(0, index), weight.narrow(1, 0, o).t());
+  x = x + w_action.index_select(0, last.reshape({-1}).index_select(0, index));
+  x = at::relu(x.view({packed / n, n, h}) + (w_id + fc1_->bias)).view({packed, h});
+  const at::Tensor initial =
+      at::zeros({packing.rows_per_step.empty() ? 0 : packing.rows_per_step[0], h}, x.options());
+  const at::Tensor hidden = GruPackedSequence(x, initial, rnn_->weight_ih, rnn_->weight_hh,
+                                              rnn_->bias_ih, rnn_->bias_hh, packing.rows_per_step);
+  const at::Tensor q = fc2_->forward(hidden);
+  return at::zeros({packing.padded_rows, k}, q.options())
+      .index_copy(0, index, q)
+      .view({steps, b, n, k});
 }
 
 }  // namespace tandem::networks

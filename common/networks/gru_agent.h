@@ -11,7 +11,9 @@
 #include <torch/nn/modules/rnn.h>
 #include <torch/nn/pimpl.h>
 
+#include <cstdint>
 #include <utility>
+#include <vector>
 
 namespace tandem::networks {
 
@@ -25,6 +27,20 @@ struct GruAgentOptions {
 
   // Width of one agent's input: obs + last action one-hot + agent id one-hot.
   int64_t input_size() const { return obs_size + num_actions + num_agents; }
+};
+
+// Which entries of a batch of padded episodes hold an episode's entries, for unrolling only those:
+// the episodes ordered longest first, step t holds the first alive(t) of them (N agent rows each),
+// and `index` maps each packed row, in that order, to its time-major row t * B * N + e * N + i.
+// Built once per batch and shared by every agent unrolled on it.
+struct EpisodePacking {
+  // `entries` [B] long: each episode's filled entries (its steps plus the final observation);
+  // `steps` the entries unrolled (at least the longest episode's).
+  static EpisodePacking FromEntries(const at::Tensor& entries, int64_t steps, int64_t agents);
+
+  std::vector<int64_t> rows_per_step;  // alive(t) * N
+  at::Tensor index;                    // [P] long
+  int64_t padded_rows = 0;             // T * B * N
 };
 
 class GruAgentImpl : public torch::nn::Module {
@@ -41,11 +57,18 @@ class GruAgentImpl : public torch::nn::Module {
   // the observations plus looked-up rows for the last action and the agent id, so the
   // [.., O + K + N] input is never built; on the CPU the GRU runs as one fused sequence
   // (gru_sequence.h).
-  torch::Tensor UnrollEpisodes(const torch::Tensor& obs, const torch::Tensor& actions);
+  //
+  // With `packing` (CPU, float32), only the entries episodes fill are computed; the Q values of the
+  // padding are 0 and nothing flows back through them.
+  torch::Tensor UnrollEpisodes(const torch::Tensor& obs, const torch::Tensor& actions,
+                               const EpisodePacking* packing = nullptr);
 
   const GruAgentOptions& options() const { return options_; }
 
  private:
+  torch::Tensor UnrollPacked(const torch::Tensor& obs, const torch::Tensor& actions,
+                             const EpisodePacking& packing);
+
   GruAgentOptions options_;
   torch::nn::Linear fc1_{nullptr};
   torch::nn::GRUCell rnn_{nullptr};

@@ -13,6 +13,9 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace tandem::networks {
 
 // `inputs` [T, R, I] and `initial` [R, H] with the cell's weights (`weight_ih` [3H, I],
@@ -21,6 +24,15 @@ namespace tandem::networks {
 at::Tensor GruSequence(const at::Tensor& inputs, const at::Tensor& initial,
                        const at::Tensor& weight_ih, const at::Tensor& weight_hh,
                        const at::Tensor& bias_ih, const at::Tensor& bias_hh);
+
+// The same over sequences of different lengths, packed: step t has rows_per_step[t] rows
+// (non-increasing), stored one step after the other in `inputs` [P, I], and its rows continue the
+// first rows_per_step[t] rows of step t - 1; `initial` is [rows_per_step[0], H]. Sequences that
+// have ended take no work. Returns the hidden states [P, H] in the same packed order.
+at::Tensor GruPackedSequence(const at::Tensor& inputs, const at::Tensor& initial,
+                             const at::Tensor& weight_ih, const at::Tensor& weight_hh,
+                             const at::Tensor& bias_ih, const at::Tensor& bias_hh,
+                             const std::vector<int64_t>& rows_per_step);
 
 }  // namespace tandem::networks
 

@@ -80,5 +80,63 @@ TEST(GruSequence, SaturatedGatesAndTheNoGradPathMatchGruCell) {
       << "max difference " << (fused - reference).abs().max().item<float>();
 }
 
+// Packed sequences of lengths 5, 3, 3 and 1 (rows sorted longest first): every row's states and
+// every gradient equal GRUCell's on the padded batch when nothing flows from the padding.
+TEST(GruSequence, PackedSequencesMatchGruCellOnTheirOwnSteps) {
+  torch::manual_seed(7);
+  const int64_t steps = 5, rows = 4, in = 6, h = 8;
+  const std::vector<int64_t> lengths = {5, 3, 3, 1};
+  std::vector<int64_t> rows_per_step;
+  for (int64_t t = 0; t < steps; ++t) {
+    int64_t alive = 0;
+    for (int64_t length : lengths) alive += length > t ? 1 : 0;
+    rows_per_step.push_back(alive);
+  }
+  torch::nn::GRUCell cell(in, h);
+  const at::Tensor x = at::randn({steps, rows, in});
+  const at::Tensor h0 = at::randn({rows, h});
+  const at::Tensor upstream = at::randn({steps, rows, h});
+  auto leaf = [](const at::Tensor& t) { return t.detach().clone().requires_grad_(true); };
+
+  at::Tensor x_ref = leaf(x), h0_ref = leaf(h0);
+  std::vector<at::Tensor> outputs;
+  at::Tensor state = h0_ref;
+  for (int64_t t = 0; t < steps; ++t) {
+    state = cell->forward(x_ref[t], state);
+    outputs.push_back(state);
+  }
+  const at::Tensor reference = at::stack(outputs);
+  // Only each row's own steps count.
+  at::Tensor alive = at::zeros({steps, rows, 1});
+  for (int64_t t = 0; t < steps; ++t) alive[t].narrow(0, 0, rows_per_step[t]).fill_(1);
+  (reference * upstream * alive).sum().backward();
+
+  at::Tensor x_packed_leaf = leaf(x), h0_packed = leaf(h0);
+  at::Tensor w_ih = leaf(cell->weight_ih), w_hh = leaf(cell->weight_hh);
+  at::Tensor b_ih = leaf(cell->bias_ih), b_hh = leaf(cell->bias_hh);
+  std::vector<at::Tensor> x_parts, upstream_parts, reference_parts;
+  for (int64_t t = 0; t < steps; ++t) {
+    x_parts.push_back(x_packed_leaf[t].narrow(0, 0, rows_per_step[t]));
+    upstream_parts.push_back(upstream[t].narrow(0, 0, rows_per_step[t]));
+    reference_parts.push_back(reference[t].narrow(0, 0, rows_per_step[t]).detach());
+  }
+  const at::Tensor packed =
+      GruPackedSequence(at::cat(x_parts), h0_packed, w_ih, w_hh, b_ih, b_hh, rows_per_step);
+  ASSERT_EQ(packed.size(0), 12);
+  EXPECT_TRUE(at::allclose(packed, at::cat(reference_parts), 1e-5, 1e-6));
+  (packed * at::cat(upstream_parts)).sum().backward();
+  const std::vector<std::pair<at::Tensor, at::Tensor>> grads = {
+      {x_packed_leaf.grad(), x_ref.grad()},  {h0_packed.grad(), h0_ref.grad()},
+      {w_ih.grad(), cell->weight_ih.grad()}, {w_hh.grad(), cell->weight_hh.grad()},
+      {b_ih.grad(), cell->bias_ih.grad()},   {b_hh.grad(), cell->bias_hh.grad()}};
+  const char* names[] = {"inputs", "initial", "weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+  for (size_t i = 0; i < grads.size(); ++i) {
+    ASSERT_TRUE(grads[i].first.defined()) << names[i];
+    EXPECT_TRUE(at::allclose(grads[i].first, grads[i].second, 1e-4, 1e-5))
+        << names[i] << ": max difference "
+        << (grads[i].first - grads[i].second).abs().max().item<float>();
+  }
+}
+
 }  // namespace
 }  // namespace tandem::networks
