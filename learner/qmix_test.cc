@@ -84,6 +84,16 @@ TEST(Qmix, TdLambdaTargetsEqualTheHandWrittenRecursionOnAPaddedBatch) {
   EXPECT_NEAR(one_step[1][2].item<double>(), 0.25 + gamma * 4, 1e-5);
 }
 
+// The gradients of sum(out * upstream) with respect to every parameter of `module`.
+std::vector<at::Tensor> ParameterGradients(torch::nn::Module& module, const at::Tensor& out,
+                                           const at::Tensor& upstream) {
+  for (auto& p : module.parameters()) p.mutable_grad() = at::Tensor();
+  (out * upstream).sum().backward();
+  std::vector<at::Tensor> grads;
+  for (auto& p : module.parameters()) grads.push_back(p.grad().clone());
+  return grads;
+}
+
 // The learner's unroll over whole episodes computes what the actors compute one step at a time:
 // the agent fed [obs, last action one-hot (zeros at t = 0), agent id one-hot] with its hidden
 // state carried along. Values and the gradients of every weight agree.
@@ -110,15 +120,8 @@ TEST(Qmix, EpisodeUnrollEqualsTheActorsStepByStepAgent) {
   const at::Tensor reference = at::stack(stepped, 1);
   EXPECT_TRUE(at::allclose(unrolled, reference, 1e-5, 1e-6));
   const at::Tensor upstream = at::randn(reference.sizes());
-  auto gradients = [&](const at::Tensor& out) {
-    for (auto& p : agent->parameters()) p.mutable_grad() = at::Tensor();
-    (out * upstream).sum().backward();
-    std::vector<at::Tensor> grads;
-    for (auto& p : agent->parameters()) grads.push_back(p.grad().clone());
-    return grads;
-  };
-  const auto fused = gradients(unrolled);
-  const auto expected = gradients(reference);
+  const auto fused = ParameterGradients(*agent, unrolled, upstream);
+  const auto expected = ParameterGradients(*agent, reference, upstream);
   for (size_t i = 0; i < fused.size(); ++i) {
     EXPECT_TRUE(at::allclose(fused[i], expected[i], 1e-4, 1e-5)) << "parameter " << i;
   }
@@ -147,15 +150,8 @@ TEST(Qmix, PackedUnrollEqualsThePaddedOneOnFilledEntries) {
   EXPECT_TRUE(at::allclose(packed, padded * mask, 1e-5, 1e-6));
   EXPECT_EQ((packed * (1 - mask)).abs().sum().item<float>(), 0);
   const at::Tensor upstream = at::randn(padded.sizes()) * mask;
-  auto gradients = [&](const at::Tensor& out) {
-    for (auto& p : agent->parameters()) p.mutable_grad() = at::Tensor();
-    (out * upstream).sum().backward();
-    std::vector<at::Tensor> grads;
-    for (auto& p : agent->parameters()) grads.push_back(p.grad().clone());
-    return grads;
-  };
-  const auto from_packed = gradients(packed);
-  const auto from_padded = gradients(padded);
+  const auto from_packed = ParameterGradients(*agent, packed, upstream);
+  const auto from_padded = ParameterGradients(*agent, padded, upstream);
   for (size_t i = 0; i < from_packed.size(); ++i) {
     EXPECT_TRUE(at::allclose(from_packed[i], from_padded[i], 1e-4, 1e-5)) << "parameter " << i;
   }

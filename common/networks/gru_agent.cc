@@ -58,19 +58,9 @@ torch::Tensor GruAgentImpl::UnrollEpisodes(const torch::Tensor& obs, const torch
   if (packing != nullptr && obs.is_cpu() && obs.scalar_type() == at::kFloat) {
     return UnrollPacked(obs, actions, *packing);
   }
-  // fc1(x) = W_o obs + W_a[:, last action] + W_id[:, agent] + bias, computed time-major so the
-  // recurrence reads it without another copy.
-  const at::Tensor& weight = fc1_->weight;  // [H, O + K + N]
-  // Rows for the last action, plus a zero row (index K) for "no action yet".
-  const at::Tensor w_action =
-      at::cat({weight.narrow(1, o, k).t(), at::zeros({1, h}, weight.options())}, 0);  // [K+1, H]
-  const at::Tensor w_id = weight.narrow(1, o + k, n).t();                             // [N, H]
-  const at::Tensor last =
-      at::cat({at::full({1, b, n}, k, actions.options()), actions.narrow(0, 0, steps - 1)}, 0);
-  at::Tensor x = at::mm(obs.reshape({-1, o}), weight.narrow(1, 0, o).t()).view({steps, b, n, h});
-  x = at::relu(x + w_action.index_select(0, last.reshape({-1})).view({steps, b, n, h}) +
-               (w_id + fc1_->bias));
-  x = x.view({steps, b * n, h});
+  // Computed time-major so that the recurrence reads it without another copy.
+  const at::Tensor x =
+      FirstLayer(obs.reshape({-1, o}), LastActions(actions).reshape({-1})).view({steps, b * n, h});
   const at::Tensor initial = at::zeros({b * n, h}, x.options());
   at::Tensor hidden;
   if (x.is_cpu() && x.scalar_type() == at::kFloat) {
@@ -89,22 +79,35 @@ torch::Tensor GruAgentImpl::UnrollEpisodes(const torch::Tensor& obs, const torch
   return fc2_->forward(hidden).view({steps, b, n, k});
 }
 
+at::Tensor GruAgentImpl::LastActions(const at::Tensor& actions) const {
+  const int64_t steps = actions.size(0);
+  return at::cat(
+      {at::full({1, actions.size(1), actions.size(2)}, options_.num_actions, actions.options()),
+       actions.narrow(0, 0, steps - 1)},
+      0);
+}
+
+at::Tensor GruAgentImpl::FirstLayer(const at::Tensor& obs_rows, const at::Tensor& last_rows) {
+  const int64_t o = options_.obs_size, k = options_.num_actions, n = options_.num_agents;
+  const int64_t h = options_.hidden_size, rows = obs_rows.size(0);
+  const at::Tensor& weight = fc1_->weight;  // [H, O + K + N]
+  // Rows for the last action, plus a zero row (index K) for "no action yet".
+  const at::Tensor w_action =
+      at::cat({weight.narrow(1, o, k).t(), at::zeros({1, h}, weight.options())}, 0);  // [K+1, H]
+  const at::Tensor w_id = weight.narrow(1, o + k, n).t();                             // [N, H]
+  const at::Tensor x =
+      at::mm(obs_rows, weight.narrow(1, 0, o).t()) + w_action.index_select(0, last_rows);
+  return at::relu(x.view({rows / n, n, h}) + (w_id + fc1_->bias)).view({rows, h});
+}
+
 torch::Tensor GruAgentImpl::UnrollPacked(const torch::Tensor& obs, const torch::Tensor& actions,
                                          const EpisodePacking& packing) {
   const int64_t steps = obs.size(0), b = obs.size(1), n = obs.size(2);
   const int64_t o = options_.obs_size, k = options_.num_actions, h = options_.hidden_size;
-  const at::Tensor& weight = fc1_->weight;  // [H, O + K + N]
-  const at::Tensor w_action =
-      at::cat({weight.narrow(1, o, k).t(), at::zeros({1, h}, weight.options())}, 0);  // [K+1, H]
-  const at::Tensor w_id = weight.narrow(1, o + k, n).t();                             // [N, H]
-  const at::Tensor last =
-      at::cat({at::full({1, b, n}, k, actions.options()), actions.narrow(0, 0, steps - 1)}, 0);
   const at::Tensor& index = packing.index;
   // Packed rows come N at a time, agents 0..N-1 of one episode at one entry.
-  const int64_t packed = index.size(0);
-  at::Tensor x = at::mm(obs.reshape({-1, o}).index_select(0, index), weight.narrow(1, 0, o).t());
-  x = x + w_action.index_select(0, last.reshape({-1}).index_select(0, index));
-  x = at::relu(x.view({packed / n, n, h}) + (w_id + fc1_->bias)).view({packed, h});
+  const at::Tensor x = FirstLayer(obs.reshape({-1, o}).index_select(0, index),
+                                  LastActions(actions).reshape({-1}).index_select(0, index));
   const at::Tensor initial =
       at::zeros({packing.rows_per_step.empty() ? 0 : packing.rows_per_step[0], h}, x.options());
   const at::Tensor hidden = GruPackedSequence(x, initial, rnn_->weight_ih, rnn_->weight_hh,

@@ -68,6 +68,12 @@ class GruAgentImpl : public torch::nn::Module {
  private:
   torch::Tensor UnrollPacked(const torch::Tensor& obs, const torch::Tensor& actions,
                              const EpisodePacking& packing);
+  // The action each agent acted on before entry t, time-major [T, B, N]: K (none) at t = 0.
+  at::Tensor LastActions(const at::Tensor& actions) const;
+  // fc1 and its ReLU on rows that come N at a time (agents 0..N-1 of one episode at one entry):
+  // W_o obs + W_a[:, last action] + W_id[:, agent] + bias, so the [.., O + K + N] input is never
+  // built. `obs_rows` [R, O], `last_rows` [R] long -> [R, H].
+  at::Tensor FirstLayer(const at::Tensor& obs_rows, const at::Tensor& last_rows);
 
   GruAgentOptions options_;
   torch::nn::Linear fc1_{nullptr};

@@ -10,6 +10,17 @@
 namespace tandem::networks {
 namespace {
 
+// The reference: GRUCell stepped over `x` [T, R, I] from `h0`, every step's state [T, R, H].
+at::Tensor StepCell(torch::nn::GRUCell& cell, const at::Tensor& x, const at::Tensor& h0) {
+  std::vector<at::Tensor> outputs;
+  at::Tensor state = h0;
+  for (int64_t t = 0; t < x.size(0); ++t) {
+    state = cell->forward(x[t], state);
+    outputs.push_back(state);
+  }
+  return at::stack(outputs);
+}
+
 // The fused sequence gives GRUCell's outputs and, through its own backward pass, autograd's
 // gradients for every argument.
 TEST(GruSequence, MatchesGruCellSteppedByAutogradInValuesAndGradients) {
@@ -23,13 +34,7 @@ TEST(GruSequence, MatchesGruCellSteppedByAutogradInValuesAndGradients) {
   auto leaf = [](const at::Tensor& t) { return t.detach().clone().requires_grad_(true); };
   // Reference: GRUCell step by step.
   at::Tensor x_ref = leaf(x), h0_ref = leaf(h0);
-  std::vector<at::Tensor> outputs;
-  at::Tensor state = h0_ref;
-  for (int64_t t = 0; t < steps; ++t) {
-    state = cell->forward(x_ref[t], state);
-    outputs.push_back(state);
-  }
-  const at::Tensor reference = at::stack(outputs);
+  const at::Tensor reference = StepCell(cell, x_ref, h0_ref);
   (reference * upstream).sum().backward();
   const std::vector<at::Tensor> reference_grads = {x_ref.grad(),
                                                    h0_ref.grad(),
@@ -66,13 +71,7 @@ TEST(GruSequence, SaturatedGatesAndTheNoGradPathMatchGruCell) {
   torch::nn::GRUCell cell(in, h);
   const at::Tensor x = 60 * at::randn({steps, rows, in});
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> outputs;
-  at::Tensor state = at::zeros({rows, h});
-  for (int64_t t = 0; t < steps; ++t) {
-    state = cell->forward(x[t], state);
-    outputs.push_back(state);
-  }
-  const at::Tensor reference = at::stack(outputs);
+  const at::Tensor reference = StepCell(cell, x, at::zeros({rows, h}));
   const at::Tensor fused = GruSequence(x, at::zeros({rows, h}), cell->weight_ih, cell->weight_hh,
                                        cell->bias_ih, cell->bias_hh);
   ASSERT_TRUE(at::isfinite(fused).all().item<bool>());
@@ -99,13 +98,7 @@ TEST(GruSequence, PackedSequencesMatchGruCellOnTheirOwnSteps) {
   auto leaf = [](const at::Tensor& t) { return t.detach().clone().requires_grad_(true); };
 
   at::Tensor x_ref = leaf(x), h0_ref = leaf(h0);
-  std::vector<at::Tensor> outputs;
-  at::Tensor state = h0_ref;
-  for (int64_t t = 0; t < steps; ++t) {
-    state = cell->forward(x_ref[t], state);
-    outputs.push_back(state);
-  }
-  const at::Tensor reference = at::stack(outputs);
+  const at::Tensor reference = StepCell(cell, x_ref, h0_ref);
   // Only each row's own steps count.
   at::Tensor alive = at::zeros({steps, rows, 1});
   for (int64_t t = 0; t < steps; ++t) alive[t].narrow(0, 0, rows_per_step[t]).fill_(1);
