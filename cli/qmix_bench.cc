@@ -28,7 +28,7 @@ namespace {
 
 // pymarl2's nq_learner with its QMIX config (Debian's python3-torch, 2 threads) on synthetic
 // batches, measured on a machine whose 768x256 @ 256x256 matmul ran at 78 GFLOP/s (the issue's
-// reference figures; see docs/benchmarks.md).
+// reference figures; README, "QMIX on the SMAC-like maps").
 constexpr double kReferenceGflops = 78;
 struct Reference {
   const char* map;
@@ -221,8 +221,9 @@ std::map<std::string, double> MeasurePytorchReference(const std::string& script,
 }
 
 // Floating-point operations of one QMIX update on `batch` synthetic episodes cut to the expected
-// longest episode: the agents' products (fc 64, GRU 64, fc K) forward for the learning and target
-// agents and twice again for the learning agents' backward pass, and the mixer's the same way.
+// longest episode, every episode padded to it (as the reference computes; ours skips the padding):
+// the agents' products (fc 64, GRU 64, fc K) forward for the learning and target agents and twice
+// again for the learning agents' backward pass, and the mixer's the same way.
 double UpdateFlops(const TransitionSpec& spec, const Reference& reference, int batch) {
   const double n = spec.num_agents(), k = spec.action_size(), s = spec.state_size();
   const double in = spec.obs_size() + k + n;
@@ -296,7 +297,8 @@ absl::Status RunQmixBench(const cli::Args& args, std::ostream& out) {
       }
       const double ceiling = gflops * 1e9 / UpdateFlops(spec, reference, batch);
       out << "          matmul floor: at most " << std::setprecision(1) << ceiling
-          << " updates/s if every product ran at this machine's rate (we reach "
+          << " updates/s if every product of the padded update ran at this machine's rate (we "
+             "reach "
           << std::setprecision(0) << 100 * rate / ceiling << " %)\n";
     }
   }
