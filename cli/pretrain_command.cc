@@ -72,8 +72,10 @@ absl::Status RunPretrain(const cli::Args& args, std::ostream& out) {
 
   const int64_t total = config.learner().offline_updates();
   out << "tandem pretrain: " << config.algorithm().name() << " on " << config.dataset().path()
-      << " (" << info.tables(0).size() << " transitions, " << DescribeSpec(info.spec()) << "), "
-      << total << " updates on " << learner->device().str() << std::endl;
+      << " (" << info.tables(0).size()
+      << (info.spec().episode_steps() > 0 ? " episodes, " : " transitions, ")
+      << DescribeSpec(info.spec()) << "), " << total << " updates on " << learner->device().str()
+      << std::endl;
   const absl::Time start = absl::Now();
   RETURN_IF_ERROR(learner->Train(
       total, [] { return ShutdownRequested(); },
@@ -82,7 +84,9 @@ absl::Status RunPretrain(const cli::Args& args, std::ostream& out) {
             p.updates_per_second > 0 ? (total - p.updates) / p.updates_per_second : 0;
         out << "  updates " << p.updates << "/" << total << "  " << std::fixed
             << std::setprecision(1) << p.updates_per_second << " updates/s";
-        for (const char* term : {"q_loss", "v_loss", "policy_loss"}) {
+        // OMIGA's losses, or QMIX's TD and conservative terms with the mean Q_tot and target.
+        for (const char* term : {"q_loss", "v_loss", "policy_loss", "td_loss", "cql_loss",
+                                 "q_tot_mean", "target_mean"}) {
           if (auto it = p.last.find(term); it != p.last.end()) {
             out << "  " << term << " " << std::setprecision(3) << it->second;
           }
