@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "common/networks/architectures.h"
 #include "common/status_macros.h"
@@ -210,10 +212,15 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
   // which unroll only the entries each episode fills (no work for the padding of shorter ones).
   const at::Tensor obs = cut.obs.transpose(0, 1).contiguous();
   const at::Tensor actions = cut.actions.transpose(0, 1).contiguous();
-  const networks::EpisodePacking packing =
-      networks::EpisodePacking::FromEntries(batch.filled.sum(1), entries, num_agents_);
+  // (The CPU unroll only: a GPU learner steps GRUCell over the padded batch.)
+  std::optional<networks::EpisodePacking> episode_packing;
+  if (obs.is_cpu()) {
+    episode_packing =
+        networks::EpisodePacking::FromEntries(batch.filled.sum(1), entries, num_agents_);
+  }
+  const networks::EpisodePacking* packing = episode_packing ? &*episode_packing : nullptr;
   const at::Tensor q =
-      AgentQTimeMajor(obs, actions, false, &packing).transpose(0, 1);  // [B, T + 1, N, K]
+      AgentQTimeMajor(obs, actions, false, packing).transpose(0, 1);  // [B, T + 1, N, K]
   const at::Tensor chosen =
       q.narrow(1, 0, steps).gather(-1, cut.actions.narrow(1, 0, steps).unsqueeze(-1)).squeeze(-1);
   const at::Tensor q_tot = Mix(chosen, cut.state.narrow(1, 0, steps), /*target=*/false);
@@ -221,7 +228,7 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
   at::Tensor targets;
   {
     at::NoGradGuard no_grad;
-    const at::Tensor target_q = AgentQTimeMajor(obs, actions, true, &packing).transpose(0, 1);
+    const at::Tensor target_q = AgentQTimeMajor(obs, actions, true, packing).transpose(0, 1);
     const at::Tensor chooser = context_.config.qmix().double_q() ? q.detach() : target_q;
     const at::Tensor greedy =
         chooser.masked_fill(cut.avail_actions.logical_not(), -1e30).argmax(-1, true);
@@ -240,7 +247,7 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
     {
       at::NoGradGuard no_grad;
       const at::Tensor memory_q =
-          agent_memory_->UnrollEpisodes(obs, actions, &packing).transpose(0, 1);
+          agent_memory_->UnrollEpisodes(obs, actions, packing).transpose(0, 1);
       const at::Tensor memory_chosen =
           memory_q.narrow(1, 0, steps)
               .gather(-1, cut.actions.narrow(1, 0, steps).unsqueeze(-1))
@@ -279,12 +286,12 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
           agent_q, cut.actions.narrow(1, 0, steps).reshape({-1, num_agents_}), mix);
       at::Tensor behaviour_probs;
       if (behaviour_ && !online_) {
-        behaviour_probs = BehaviourStep(obs, actions, &packing, cut.avail_actions, mask, &extra);
+        behaviour_probs = BehaviourStep(obs, actions, packing, cut.avail_actions, mask, &extra);
       } else if (behaviour_) {
         at::NoGradGuard no_grad;
         behaviour_probs =
             at::softmax(
-                behaviour_->UnrollEpisodes(obs, actions, &packing)
+                behaviour_->UnrollEpisodes(obs, actions, packing)
                     .transpose(0, 1)
                     .narrow(1, 0, steps)
                     .masked_fill(cut.avail_actions.narrow(1, 0, steps).logical_not(), -1e10),
