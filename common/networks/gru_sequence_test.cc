@@ -10,6 +10,9 @@
 namespace tandem::networks {
 namespace {
 
+// A fresh leaf holding `t`'s values, so each side of a comparison gets its own gradients.
+at::Tensor Leaf(const at::Tensor& t) { return t.detach().clone().requires_grad_(true); }
+
 // The reference: GRUCell stepped over `x` [T, R, I] from `h0`, every step's state [T, R, H].
 at::Tensor StepCell(torch::nn::GRUCell& cell, const at::Tensor& x, const at::Tensor& h0) {
   std::vector<at::Tensor> outputs;
@@ -31,9 +34,8 @@ TEST(GruSequence, MatchesGruCellSteppedByAutogradInValuesAndGradients) {
   const at::Tensor h0 = at::randn({rows, h});
   const at::Tensor upstream = at::randn({steps, rows, h});
 
-  auto leaf = [](const at::Tensor& t) { return t.detach().clone().requires_grad_(true); };
   // Reference: GRUCell step by step.
-  at::Tensor x_ref = leaf(x), h0_ref = leaf(h0);
+  at::Tensor x_ref = Leaf(x), h0_ref = Leaf(h0);
   const at::Tensor reference = StepCell(cell, x_ref, h0_ref);
   (reference * upstream).sum().backward();
   const std::vector<at::Tensor> reference_grads = {x_ref.grad(),
@@ -44,9 +46,9 @@ TEST(GruSequence, MatchesGruCellSteppedByAutogradInValuesAndGradients) {
                                                    cell->bias_hh.grad().clone()};
 
   // Fused, on copies of the same weights.
-  at::Tensor x_fused = leaf(x), h0_fused = leaf(h0);
-  at::Tensor w_ih = leaf(cell->weight_ih), w_hh = leaf(cell->weight_hh);
-  at::Tensor b_ih = leaf(cell->bias_ih), b_hh = leaf(cell->bias_hh);
+  at::Tensor x_fused = Leaf(x), h0_fused = Leaf(h0);
+  at::Tensor w_ih = Leaf(cell->weight_ih), w_hh = Leaf(cell->weight_hh);
+  at::Tensor b_ih = Leaf(cell->bias_ih), b_hh = Leaf(cell->bias_hh);
   const at::Tensor fused = GruSequence(x_fused, h0_fused, w_ih, w_hh, b_ih, b_hh);
   ASSERT_EQ(fused.sizes(), reference.sizes());
   EXPECT_TRUE(at::allclose(fused, reference, 1e-5, 1e-6));
@@ -95,18 +97,17 @@ TEST(GruSequence, PackedSequencesMatchGruCellOnTheirOwnSteps) {
   const at::Tensor x = at::randn({steps, rows, in});
   const at::Tensor h0 = at::randn({rows, h});
   const at::Tensor upstream = at::randn({steps, rows, h});
-  auto leaf = [](const at::Tensor& t) { return t.detach().clone().requires_grad_(true); };
 
-  at::Tensor x_ref = leaf(x), h0_ref = leaf(h0);
+  at::Tensor x_ref = Leaf(x), h0_ref = Leaf(h0);
   const at::Tensor reference = StepCell(cell, x_ref, h0_ref);
   // Only each row's own steps count.
   at::Tensor alive = at::zeros({steps, rows, 1});
   for (int64_t t = 0; t < steps; ++t) alive[t].narrow(0, 0, rows_per_step[t]).fill_(1);
   (reference * upstream * alive).sum().backward();
 
-  at::Tensor x_packed_leaf = leaf(x), h0_packed = leaf(h0);
-  at::Tensor w_ih = leaf(cell->weight_ih), w_hh = leaf(cell->weight_hh);
-  at::Tensor b_ih = leaf(cell->bias_ih), b_hh = leaf(cell->bias_hh);
+  at::Tensor x_packed_leaf = Leaf(x), h0_packed = Leaf(h0);
+  at::Tensor w_ih = Leaf(cell->weight_ih), w_hh = Leaf(cell->weight_hh);
+  at::Tensor b_ih = Leaf(cell->bias_ih), b_hh = Leaf(cell->bias_hh);
   std::vector<at::Tensor> x_parts, upstream_parts, reference_parts;
   for (int64_t t = 0; t < steps; ++t) {
     x_parts.push_back(x_packed_leaf[t].narrow(0, 0, rows_per_step[t]));
