@@ -13,13 +13,8 @@ constexpr double kUnavailable = -1e10;
 }  // namespace
 
 at::Tensor CounterfactualQtot(const at::Tensor& agent_q, const at::Tensor& actions,
-                              const JointActionMixer& mix) {
-  const int64_t r = agent_q.size(0), n = agent_q.size(1), k = agent_q.size(2);
-  const at::Tensor chosen = agent_q.gather(-1, actions.unsqueeze(-1)).squeeze(-1);  // [R, N]
-  // joint[r, i, j, :] is the data's chosen values with entry i replaced by agent i's Q of j.
-  const at::Tensor own = at::eye(n, agent_q.options().dtype(at::kBool)).view({1, n, 1, n});
-  const at::Tensor joint = at::where(own, agent_q.unsqueeze(-1), chosen.view({r, 1, 1, n}));
-  return mix(joint.reshape({r, n * k, n})).view({r, n, k});
+                              const DeviationMixer& mix) {
+  return mix(agent_q, agent_q.gather(-1, actions.unsqueeze(-1)).squeeze(-1));
 }
 
 at::Tensor CfcqlPushUp(const at::Tensor& counterfactual, const at::Tensor& avail,
@@ -52,15 +47,15 @@ at::Tensor MacqlPushUp(const at::Tensor& agent_q, const at::Tensor& avail,
   const int64_t r = agent_q.size(0), n = agent_q.size(1), k = agent_q.size(2);
   const at::Tensor sampled =
       at::randint(k, {r, samples, n}, agent_q.options().dtype(at::kLong));  // [R, M, N]
-  // Every agent's Q of its sampled action: gather along K from [R, M, N, K].
-  const at::Tensor q =
-      agent_q.unsqueeze(1).expand({r, samples, n, k}).gather(-1, sampled.unsqueeze(-1)).squeeze(-1);
-  const at::Tensor available = avail.unsqueeze(1)
-                                   .expand({r, samples, n, k})
-                                   .gather(-1, sampled.unsqueeze(-1))
-                                   .squeeze(-1)
-                                   .all(-1);  // [R, M]: every agent's action available
-  at::Tensor values = mix(q);                 // [R, M]
+  // Agent i's sampled action j is entry i K + j of the row's [N K] values: one gather per row,
+  // whose backward adds into [R, N K] (gathering from an expanded [R, M, N, K] would allocate that
+  // size).
+  const at::Tensor flat =
+      (sampled + at::arange(n, sampled.options()).mul_(k).view({1, 1, n})).view({r, samples * n});
+  const at::Tensor q = agent_q.reshape({r, n * k}).gather(1, flat).view({r, samples, n});
+  const at::Tensor available =
+      avail.reshape({r, n * k}).gather(1, flat).view({r, samples, n}).all(-1);  // [R, M]
+  at::Tensor values = mix(q);                                                   // [R, M]
   if (floor.defined()) values = at::maximum(values, floor.view({-1, 1}));
   return (values * available.to(values.scalar_type())).logsumexp(-1);
 }

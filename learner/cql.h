@@ -24,11 +24,17 @@ namespace tandem::learner {
 // Mixes M joint actions per state row: q [R, M, N] -> Q_tot [R, M] (the rows' states are bound).
 using JointActionMixer = std::function<at::Tensor(const at::Tensor& q)>;
 
+// Mixes every single-agent deviation from one joint action per state row: all agents' values
+// `agent_q` [R, N, K] and the joint action's `chosen` [R, N] -> [R, N, K], entry (r, i, j) the
+// Q_tot with agent i's value replaced by agent_q[r, i, j] (QmixMixer::MixDeviations; VDN's sum).
+using DeviationMixer =
+    std::function<at::Tensor(const at::Tensor& agent_q, const at::Tensor& chosen)>;
+
 // Q_tot of every single-agent deviation from the data's joint action: [R, N, K] with entry
 // (r, i, j) = Q_tot(s_r, a_r with agent i's action replaced by j). `agent_q` [R, N, K] holds every
 // agent's Q values, `actions` [R, N] (int64) the data's joint actions.
 at::Tensor CounterfactualQtot(const at::Tensor& agent_q, const at::Tensor& actions,
-                              const JointActionMixer& mix);
+                              const DeviationMixer& mix);
 
 // CFCQL's push-up per row [R]: sum_i lambda_i logsumexp_j over agent i's available actions
 // (`avail` [R, N, K] bool) of `counterfactual` [R, N, K]; `lambda` [R, N]. `floor` [R] (Cal-QL) is

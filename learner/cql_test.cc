@@ -32,8 +32,10 @@ TEST(Cql, CounterfactualQtotMixesEachSingleAgentDeviationOneAtATime) {
   const at::Tensor agent_q = at::randn({2, 3, 5});
   const at::Tensor actions = at::tensor({0, 4, 2, 1, 1, 3}, at::kLong).view({2, 3});
   const at::Tensor state = at::randn({2, 4});
-  const at::Tensor cf = CounterfactualQtot(
-      agent_q, actions, [&](const at::Tensor& joint) { return mixer->MixMany(joint, state); });
+  const at::Tensor cf =
+      CounterfactualQtot(agent_q, actions, [&](const at::Tensor& q, const at::Tensor& chosen) {
+        return mixer->MixDeviations(q, chosen, state);
+      });
   ASSERT_EQ(cf.sizes(), (std::vector<int64_t>{2, 3, 5}));
   for (int r = 0; r < 2; ++r) {
     for (int i = 0; i < 3; ++i) {
@@ -102,6 +104,37 @@ TEST(Cql, MacqlPushUpCountsUnavailableSamplesAsZero) {
   // Cal-QL raises the available samples to the floor.
   EXPECT_NEAR(MacqlPushUp(q, all, vdn, 10, at::tensor({7.0f})).item<float>(), 7.0 + std::log(10.0),
               1e-5);
+}
+
+// With several actions, each sample mixes every agent's value of its own sampled action: the
+// same draw (same seed) written out with loops.
+TEST(Cql, MacqlPushUpMixesEachAgentsValueOfItsSampledAction) {
+  const int64_t rows = 3, n = 3, k = 4, samples = 6;
+  at::manual_seed(11);
+  const at::Tensor agent_q = at::randn({rows, n, k});
+  const at::Tensor avail = at::rand({rows, n, k}) > 0.25;
+  // A mixer that tells the agents apart: Q_tot = sum_i (i + 1) q_i.
+  const auto weighted = [](const at::Tensor& joint) {
+    return (joint * at::arange(1, joint.size(-1) + 1, joint.options())).sum(-1);
+  };
+  at::manual_seed(12);
+  const at::Tensor drawn = at::randint(k, {rows, samples, n}, at::kLong);
+  at::manual_seed(12);
+  const at::Tensor got = MacqlPushUp(agent_q, avail, weighted, samples, at::Tensor());
+  for (int64_t r = 0; r < rows; ++r) {
+    std::vector<double> values;
+    for (int64_t m = 0; m < samples; ++m) {
+      double total = 0;
+      bool available = true;
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t j = drawn[r][m][i].item<int64_t>();
+        total += (i + 1) * agent_q[r][i][j].item<double>();
+        available = available && avail[r][i][j].item<bool>();
+      }
+      values.push_back(available ? total : 0.0);
+    }
+    EXPECT_NEAR(got[r].item<float>(), Lse(values), 1e-4) << "row " << r;
+  }
 }
 
 TEST(Cql, MonteCarloReturnsFollowEachEpisodesDiscountedRewards) {
@@ -190,6 +223,64 @@ TEST(Cql, BothVariantsPushUnseenJointActionsBelowTheData) {
   }
   EXPECT_LT(gaps[1], gaps[0] - 0.1) << "macql " << gaps[1] << " vs plain " << gaps[0];
   EXPECT_LT(gaps[2], gaps[0] - 0.1) << "cfcql " << gaps[2] << " vs plain " << gaps[0];
+}
+
+// The CFCQL term an update reports is, written out step by step with the mixer's plain forward
+// pass: the mean over the steps episodes fill (padding and ended episodes left out) of
+// sum_i (1/N) logsumexp over i's available actions j of Q_tot(a with i's action j) - Q_tot(a).
+TEST(Cql, CfcqlTermOfAnUpdateIsTheMeanOverFilledStepsOfTheWrittenOutTerm) {
+  AlgorithmContext context = GameContext();
+  context.spec.set_episode_steps(4);
+  context.config.mutable_qmix()->mutable_cql()->set_variant("cfcql");
+  auto created = Qmix::Create(context);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Qmix& qmix = **created;
+  at::manual_seed(7);
+  const int64_t episodes = 3, entries = 4, n = 2, k = 3;
+  TrainingBatch b;
+  b.obs = at::randn({episodes, entries, n, 1});
+  b.state = at::randn({episodes, entries, 1});
+  b.actions = at::randint(k, {episodes, entries, n}, at::kLong);
+  b.avail_actions = at::rand({episodes, entries, n, k}) > 0.3;
+  b.avail_actions.scatter_(-1, b.actions.unsqueeze(-1), true);  // the data's actions are available
+  b.reward = at::randn({episodes, entries});
+  b.terminated = at::zeros({episodes, entries});
+  // Steps per episode: 3, 1, 2 (entries filled: one more).
+  const std::vector<int64_t> steps = {3, 1, 2};
+  b.filled = at::zeros({episodes, entries});
+  for (int64_t e = 0; e < episodes; ++e) {
+    b.filled[e].narrow(0, 0, steps[e] + 1).fill_(1);
+    b.terminated[e][steps[e] - 1] = 1;
+  }
+  double expected = 0;
+  {
+    at::NoGradGuard no_grad;
+    const at::Tensor q = qmix.AgentQ(b, false);  // [B, T + 1, N, K]
+    int64_t count = 0;
+    for (int64_t e = 0; e < episodes; ++e) {
+      for (int64_t t = 0; t < steps[e]; ++t) {
+        const at::Tensor state = b.state[e][t].view({1, 1});
+        at::Tensor chosen = q[e][t].gather(-1, b.actions[e][t].unsqueeze(-1)).squeeze(-1);
+        double push_up = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          std::vector<double> values;
+          for (int64_t j = 0; j < k; ++j) {
+            if (!b.avail_actions[e][t][i][j].item<bool>()) continue;
+            at::Tensor joint = chosen.clone();
+            joint[i] = q[e][t][i][j];
+            values.push_back(qmix.Mix(joint.view({1, n}), state, false).item<double>());
+          }
+          push_up += Lse(values) / n;
+        }
+        expected += push_up - qmix.Mix(chosen.view({1, n}), state, false).item<double>();
+        ++count;
+      }
+    }
+    expected /= count;
+  }
+  auto stats = qmix.Update(b);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_NEAR(stats->at("cql_loss"), expected, 1e-4);
 }
 
 // CFCQL with a temperature learns a behaviour policy by cloning the data: the data's actions

@@ -265,44 +265,53 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
   }
   if (ConservativeNow()) {
     const CqlConfig& cql = context_.config.qmix().cql();
-    // One row per (episode, entry) of the steps; padding rows carry mask 0.
-    const at::Tensor agent_q = q.narrow(1, 0, steps).reshape({-1, num_agents_, num_actions_});
-    const at::Tensor avail =
-        cut.avail_actions.narrow(1, 0, steps).reshape({-1, num_agents_, num_actions_});
-    const at::Tensor states = cut.state.narrow(1, 0, steps).reshape({-1, cut.state.size(-1)});
-    const at::Tensor rows_mask = mask.reshape({-1});
-    const JointActionMixer mix = [&](const at::Tensor& joint) {
-      return vdn_ ? joint.sum(-1) : mixer_->MixMany(joint, states);
+    // One row per step of the batch: the padding's rows would carry mask 0, so they are left out.
+    const at::Tensor rows = mask.reshape({-1}).nonzero().squeeze(-1);
+    const auto step_rows = [&](const at::Tensor& t, int64_t width) {
+      return t.narrow(1, 0, steps).reshape({-1, width}).index_select(0, rows);
     };
+    const int64_t n = num_agents_, k = num_actions_;
+    const at::Tensor agent_q = step_rows(q, n * k).view({-1, n, k});
+    const at::Tensor avail = step_rows(cut.avail_actions, n * k).view({-1, n, k});
+    const at::Tensor states = step_rows(cut.state, cut.state.size(-1));
     at::Tensor floor;
     if (cql.calibrated()) {
-      floor = MonteCarloReturns(reward, mask, context_.config.discount()).reshape({-1});
+      floor = MonteCarloReturns(reward, mask, context_.config.discount())
+                  .reshape({-1})
+                  .index_select(0, rows);
     }
     at::Tensor push_up;
     if (cql.variant() == "macql") {
+      const JointActionMixer mix = [&](const at::Tensor& joint) {
+        return vdn_ ? joint.sum(-1) : mixer_->MixMany(joint, states);
+      };
       push_up = MacqlPushUp(agent_q, avail, mix, cql.sampled_joint_actions(), floor);
     } else {
-      const at::Tensor counterfactual = CounterfactualQtot(
-          agent_q, cut.actions.narrow(1, 0, steps).reshape({-1, num_agents_}), mix);
+      const DeviationMixer mix = [&](const at::Tensor& all, const at::Tensor& chosen) {
+        if (!vdn_) return mixer_->MixDeviations(all, chosen, states);
+        return all - chosen.unsqueeze(-1) + chosen.sum(-1).view({-1, 1, 1});
+      };
+      const at::Tensor counterfactual = CounterfactualQtot(agent_q, step_rows(cut.actions, n), mix);
       at::Tensor behaviour_probs;
       if (behaviour_ && !online_) {
-        behaviour_probs = BehaviourStep(obs, actions, packing, cut.avail_actions, mask, &extra);
+        behaviour_probs = BehaviourStep(obs, actions, packing, cut.avail_actions, mask, &extra)
+                              .view({-1, n * k})
+                              .index_select(0, rows)
+                              .view({-1, n, k});
       } else if (behaviour_) {
         at::NoGradGuard no_grad;
-        behaviour_probs =
-            at::softmax(
-                behaviour_->UnrollEpisodes(obs, actions, packing)
-                    .transpose(0, 1)
-                    .narrow(1, 0, steps)
-                    .masked_fill(cut.avail_actions.narrow(1, 0, steps).logical_not(), -1e10),
-                -1)
-                .reshape({-1, num_agents_, num_actions_});
+        behaviour_probs = at::softmax(
+            step_rows(behaviour_->UnrollEpisodes(obs, actions, packing).transpose(0, 1), n * k)
+                .view({-1, n, k})
+                .masked_fill(avail.logical_not(), -1e10),
+            -1);
       }
       const at::Tensor lambda =
           CfcqlAgentWeights(counterfactual, avail, behaviour_probs, cql.softmax_temperature());
       push_up = CfcqlPushUp(counterfactual, avail, lambda, floor);
     }
-    const at::Tensor term = ConservativeTerm(push_up, q_tot.reshape({-1}), rows_mask);
+    const at::Tensor term = ConservativeTerm(push_up, q_tot.reshape({-1}).index_select(0, rows),
+                                             at::ones_like(push_up));
     loss = loss + cql.alpha() * term;
     extra["cql_loss"] = term.item<double>();
   }

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <torch/nn/modules/activation.h>
 
+#include "common/networks/mixer_kernels.h"
+
 namespace tandem::networks {
 
 QmixMixerImpl::QmixMixerImpl(const QmixMixerOptions& options) : options_(options) {
@@ -29,11 +31,22 @@ torch::Tensor QmixMixerImpl::forward(const torch::Tensor& q, const torch::Tensor
 torch::Tensor QmixMixerImpl::MixMany(const torch::Tensor& q, const torch::Tensor& state) {
   const int64_t n = options_.num_agents, e = options_.embed_size;
   const at::Tensor w1 = hyper_w1_->forward(state).abs().view({-1, n, e});  // [R, N, E]
-  const at::Tensor b1 = hyper_b1_->forward(state).view({-1, 1, e});        // [R, 1, E]
-  const at::Tensor hidden = at::elu(at::baddbmm(b1, q, w1));               // [R, M, E]
-  const at::Tensor w2 = hyper_w2_->forward(state).abs().view({-1, e, 1});  // [R, E, 1]
-  const at::Tensor b2 = hyper_b2_->forward(state).view({-1, 1, 1});        // [R, 1, 1]
-  return at::baddbmm(b2, hidden, w2).squeeze(-1);                          // [R, M]
+  const at::Tensor b1 = hyper_b1_->forward(state);                         // [R, E]
+  const at::Tensor w2 = hyper_w2_->forward(state).abs();                   // [R, E]
+  const at::Tensor b2 = hyper_b2_->forward(state).view({-1});              // [R]
+  return MixJointActions(q, w1, b1, w2, b2);                               // [R, M]
+}
+
+torch::Tensor QmixMixerImpl::MixDeviations(const torch::Tensor& agent_q,
+                                           const torch::Tensor& chosen,
+                                           const torch::Tensor& state) {
+  const int64_t n = options_.num_agents, e = options_.embed_size;
+  const at::Tensor w1 = hyper_w1_->forward(state).abs().view({-1, n, e});       // [R, N, E]
+  const at::Tensor b1 = hyper_b1_->forward(state).view({-1, 1, e});             // [R, 1, E]
+  const at::Tensor base = at::baddbmm(b1, chosen.unsqueeze(1), w1).squeeze(1);  // [R, E]
+  const at::Tensor w2 = hyper_w2_->forward(state).abs();                        // [R, E]
+  const at::Tensor b2 = hyper_b2_->forward(state).view({-1});                   // [R]
+  return networks::MixDeviations(agent_q, chosen, base, w1, w2, b2);
 }
 
 }  // namespace tandem::networks

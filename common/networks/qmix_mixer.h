@@ -33,6 +33,12 @@ class QmixMixerImpl : public torch::nn::Module {
   // Several joint actions per state, the hypernetworks run once per state: `q` [R, M, N],
   // `state` [R, S] -> Q_tot [R, M] (the conservative terms' sampled and counterfactual actions).
   torch::Tensor MixMany(const torch::Tensor& q, const torch::Tensor& state);
+  // Every single-agent deviation from one joint action per state: `agent_q` [R, N, K] all agents'
+  // values, `chosen` [R, N] the joint action's, `state` [R, S] -> [R, N, K], entry (r, i, j) the
+  // Q_tot of `chosen` with agent i's value replaced by agent_q[r, i, j] (CFCQL's counterfactual
+  // values), in one fused pass that uses the first layer's linearity (mixer_kernels.h).
+  torch::Tensor MixDeviations(const torch::Tensor& agent_q, const torch::Tensor& chosen,
+                              const torch::Tensor& state);
 
   const QmixMixerOptions& options() const { return options_; }
 
