@@ -607,6 +607,10 @@ class Run {
         absl::StrAppend(&line, absl::StrFormat("  lambda_memory %.2f (memory wins %.2f)",
                                                p.ovm_lambda, p.ovm_memory_share));
       }
+      if (!std::isnan(p.probe_q_tot)) {
+        absl::StrAppend(&line, absl::StrFormat("  probe Q_tot %.2f (offline greedy kept %.2f)",
+                                               p.probe_q_tot, p.probe_greedy_agreement));
+      }
       return line;
     }));
     // The learner has written its final checkpoint; the replay server still counts env steps.

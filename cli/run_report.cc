@@ -64,7 +64,8 @@ Progress RunReport::Sample(const std::string& phase, const Cluster& cluster) {
       values_["policy_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"policy\"", NAN);
       values_["td_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"td\"", NAN);
       values_["cql_loss"] = SampleOr(*samples, "tandem_learner_loss", "term=\"cql\"", NAN);
-      for (const char* name : {"ovm_lambda", "ovm_memory_share"}) {
+      for (const char* name :
+           {"ovm_lambda", "ovm_memory_share", "probe_q_tot", "probe_greedy_agreement"}) {
         values_[name] = SampleOr(*samples, "tandem_learner_statistic",
                                  absl::StrCat("name=\"", name, "\""), NAN);
       }
@@ -106,6 +107,8 @@ Progress RunReport::Sample(const std::string& phase, const Cluster& cluster) {
   p.cql_loss = get("cql_loss", NAN);
   p.ovm_lambda = get("ovm_lambda", NAN);
   p.ovm_memory_share = get("ovm_memory_share", NAN);
+  p.probe_q_tot = get("probe_q_tot", NAN);
+  p.probe_greedy_agreement = get("probe_greedy_agreement", NAN);
   // Rates over a trailing window of about 20 s: inserts and updates arrive in bursts (the rate
   // limiter releases actors in steps), so a rate over one short interval swings between 0 and 2x.
   window_.push_back({now, p.env_steps, p.updates});
@@ -133,7 +136,7 @@ void RunReport::AppendCsv(const Progress& p) {
     csv << "seconds,phase,env_steps,env_steps_per_second,updates,updates_per_second,q_loss,v_loss,"
            "policy_loss,weights_version,replay_online_size,eval_offline,eval_online,"
            "eval_composed,td_loss,eval_win_rate,train_win_rate,cql_loss,ovm_lambda,"
-           "ovm_memory_share\n";
+           "ovm_memory_share,probe_q_tot,probe_greedy_agreement\n";
   }
   csv << absl::StrFormat("%.1f,%s,%d,%.1f,%d,%.2f,", p.seconds, p.phase, p.env_steps,
                          p.env_steps_per_second, p.updates, p.updates_per_second)
@@ -141,7 +144,8 @@ void RunReport::AppendCsv(const Progress& p) {
       << p.weights_version << "," << p.replay_online_size << "," << Number(p.eval_offline) << ","
       << Number(p.eval_online) << "," << Number(p.eval_composed) << "," << Number(p.td_loss) << ","
       << Number(p.eval_win_rate) << "," << Number(p.train_win_rate) << "," << Number(p.cql_loss)
-      << "," << Number(p.ovm_lambda) << "," << Number(p.ovm_memory_share) << "\n";
+      << "," << Number(p.ovm_lambda) << "," << Number(p.ovm_memory_share) << ","
+      << Number(p.probe_q_tot) << "," << Number(p.probe_greedy_agreement) << "\n";
 }
 
 void RunReport::RecordLearnerResult(int64_t updates, int64_t env_steps) {

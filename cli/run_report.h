@@ -36,6 +36,8 @@ struct Progress {
   // QMIX-style learners: the TD loss; with CQL its conservative term; online with OVM,
   // lambda_memory and the share of targets where the offline memory won the max.
   double td_loss = NAN, cql_loss = NAN, ovm_lambda = NAN, ovm_memory_share = NAN;
+  // The unlearning probe (learner.probe_every_updates).
+  double probe_q_tot = NAN, probe_greedy_agreement = NAN;
   double eta_seconds = NAN;
 };
 

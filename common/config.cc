@@ -499,6 +499,7 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   c.AtLeast("learner.prefetch_batches", learner.prefetch_batches(), 1);
   c.AtLeast("learner.num_learners", learner.num_learners(), 1);
   c.AtLeast("learner.torch_threads", learner.torch_threads(), 0);
+  c.AtLeast("learner.probe_every_updates", learner.probe_every_updates(), 0);
   c.InRange("learner.update_streams", learner.update_streams(), 0, 2);
   c.Address("learner.parameter_address", learner.parameter_address());
 

@@ -75,6 +75,11 @@ class Algorithm {
   virtual void BeginOnlinePhase() {}
   // Called when a new deployment's data starts arriving (deployment-driven runs such as OTC's).
   virtual void BeginDeployment() {}
+  // The unlearning probe (learner.probe_every_updates): `batch` is a fixed batch of offline data
+  // drawn at the offline-to-online switch; Probe() then reports statistics of the current networks
+  // on it. Algorithms without a probe report nothing.
+  virtual absl::Status SetProbe(const TrainingBatch& /*batch*/) { return absl::OkStatus(); }
+  virtual UpdateStats Probe() { return {}; }
 };
 
 using AlgorithmFactory =

@@ -225,6 +225,27 @@ absl::Status Learner::StartOnlineFrom(const std::string& offline_checkpoint) {
   return absl::OkStatus();
 }
 
+absl::Status Learner::SetUpProbe(replay::ReplayClient& client) {
+  SampleRequest request;
+  request.set_batch_size(options_.config.learner().batch_size());
+  request.set_num_batches(1);
+  // The dataset alone: a read-only table, so no rate limiter holds the request.
+  request.set_offline_ratio(1);
+  request.set_offline_table("offline");
+  request.set_online_table("offline");
+  std::unique_ptr<replay::ReplaySampler> sampler = client.NewSampler(request);
+  SampleResponse response;
+  if (absl::Status status = sampler->Next(&response); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("unlearning probe: drawing a batch of the "
+                                                    "replay server's offline table: ",
+                                                    status.message()));
+  }
+  ASSIGN_OR_RETURN(TrainingBatch batch, ToTrainingBatch(response.batch(), device_));
+  RETURN_IF_ERROR(algorithm_->SetProbe(batch));
+  probing_ = true;
+  return absl::OkStatus();
+}
+
 absl::Status Learner::WriteCheckpoint() {
   if (options_.checkpoint_path.empty()) return absl::OkStatus();
   if (options_.data_parallel != nullptr && options_.data_parallel->rank() != 0) {
@@ -279,6 +300,9 @@ absl::Status Learner::Train(int64_t target_updates, const std::function<bool()>&
     const int64_t skipped_before = SkippedSteps();
     ASSIGN_OR_RETURN(progress.last, algorithm_->Update(batch));
     RETURN_IF_ERROR(AccountNonFinite(skipped_before, batch));
+    if (probing_ && algorithm_->updates() % config.probe_every_updates() == 0) {
+      for (const auto& [key, value] : algorithm_->Probe()) progress.last[key] = value;
+    }
     if (update_seconds_ != nullptr) {
       update_seconds_->Observe(absl::ToDoubleSeconds(absl::Now() - start));
       updates_total_->Increment();

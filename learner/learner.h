@@ -71,6 +71,10 @@ class Learner {
   absl::StatusOr<CheckpointInfo> Restore(const std::string& path);
   // Starts the online phase from an offline checkpoint: loads it, then freezes the offline copies.
   absl::Status StartOnlineFrom(const std::string& offline_checkpoint);
+  // The unlearning probe (learner.probe_every_updates): draws one batch of the replay server's
+  // offline table and hands it to the algorithm; Train then adds the algorithm's probe statistics
+  // to the reported ones every probe_every_updates updates. Call after StartOnlineFrom.
+  absl::Status SetUpProbe(replay::ReplayClient& client);
 
   Algorithm& algorithm() { return *algorithm_; }
   const c10::Device& device() const { return device_; }
@@ -83,6 +87,8 @@ class Learner {
   std::unique_ptr<Algorithm> algorithm_;
   std::unique_ptr<Prefetcher> prefetcher_;
   uint64_t version_ = 0;
+  // Whether SetUpProbe gave the algorithm its probe batch.
+  bool probing_ = false;
   Counter* updates_total_ = nullptr;
   // The gauge of each per-update value the algorithm reports, by its name (losses and statistics).
   std::map<std::string, Gauge*> statistics_;

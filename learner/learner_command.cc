@@ -109,6 +109,12 @@ absl::Status RunLearner(const cli::Args& args, std::ostream& out) {
   } else if (phase == "online") {
     if (!config.learner().offline_checkpoint().empty()) {
       RETURN_IF_ERROR(learner->StartOnlineFrom(config.learner().offline_checkpoint()));
+      if (config.learner().probe_every_updates() > 0) {
+        // A run without a dataset has nothing to probe: it trains on, without the statistics.
+        if (absl::Status probe = learner->SetUpProbe(*client); !probe.ok()) {
+          out << "learner.probe_every_updates: no probe (" << probe.message() << ")" << std::endl;
+        }
+      }
     } else if (config.replay().offline_ratio() > 0) {
       return absl::InvalidArgumentError(
           "learner.offline_checkpoint: the online phase starts from an offline checkpoint (or "

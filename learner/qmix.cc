@@ -344,6 +344,47 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
   return stats;
 }
 
+namespace {
+
+// Greedy actions [B, T, N] of per-agent values [B, T, N, K] over the available actions.
+at::Tensor GreedyActions(const at::Tensor& q, const at::Tensor& avail) {
+  return q.masked_fill(avail.logical_not(), -1e30).argmax(-1);
+}
+
+}  // namespace
+
+absl::Status Qmix::SetProbe(const TrainingBatch& batch) {
+  if (!batch.episodic()) {
+    return absl::InvalidArgumentError("qmix: the probe batch holds transitions, not episodes");
+  }
+  at::NoGradGuard no_grad;
+  probe_ = batch;
+  probe_greedy_ = GreedyActions(AgentQ(batch, false), batch.avail_actions);
+  return absl::OkStatus();
+}
+
+UpdateStats Qmix::Probe() {
+  if (!probe_) return {};
+  at::NoGradGuard no_grad;
+  const TrainingBatch& b = *probe_;
+  const int64_t steps = b.filled.size(1) - 1;
+  const at::Tensor q = AgentQ(b, false);  // [B, T + 1, N, K]
+  const at::Tensor mask = b.filled.narrow(1, 1, steps);  // entry t is a step
+  const at::Tensor chosen =
+      q.narrow(1, 0, steps).gather(-1, b.actions.narrow(1, 0, steps).unsqueeze(-1)).squeeze(-1);
+  const at::Tensor q_tot = Mix(chosen, b.state.narrow(1, 0, steps), /*target=*/false);
+  const at::Tensor valid = mask.sum().clamp_min(1);
+  const at::Tensor same = (GreedyActions(q, b.avail_actions) == probe_greedy_)
+                              .narrow(1, 0, steps)
+                              .to(mask.scalar_type());
+  const at::Tensor summary =
+      at::stack({(q_tot * mask).sum() / valid,
+                 (same * mask.unsqueeze(-1)).sum() / (valid * num_agents_)})
+          .to(at::kCPU, at::kDouble);
+  return {{"probe_q_tot", summary[0].item<double>()},
+          {"probe_greedy_agreement", summary[1].item<double>()}};
+}
+
 TANDEM_REGISTER(AlgorithmRegistry, "qmix", FactoryOf<Qmix>());
 
 }  // namespace tandem::learner

@@ -22,6 +22,7 @@
 #define TANDEM_LEARNER_QMIX_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -68,6 +69,12 @@ class Qmix : public Algorithm {
   bool vdn() const { return vdn_; }
   // Freezes the offline target networks as OVM's memory and ends offline-only terms.
   void BeginOnlinePhase() override;
+  // The unlearning probe: keeps `batch` (offline episodes) and the greedy actions the current
+  // (offline) agent takes on it; Probe() reports probe_q_tot, the mean over the filled steps of
+  // the online Q_tot of the data's joint actions, and probe_greedy_agreement, the share of agent
+  // steps whose greedy action (over the available ones) is still the kept one.
+  absl::Status SetProbe(const TrainingBatch& batch) override;
+  UpdateStats Probe() override;
 
  private:
   explicit Qmix(const AlgorithmContext& context) : context_(context) {}
@@ -95,6 +102,9 @@ class Qmix : public Algorithm {
   std::vector<at::Tensor> online_parameters_, target_parameters_;
   int64_t updates_ = 0;
   int64_t env_steps_ = 0;
+  // The probe's batch and the greedy actions [B, T, N] the offline agent took on it.
+  std::optional<TrainingBatch> probe_;
+  at::Tensor probe_greedy_;
 };
 
 }  // namespace tandem::learner

@@ -278,5 +278,51 @@ TEST(Qmix, PaddingBeyondTheLongestEpisodeDoesNotChangeTheUpdate) {
   EXPECT_NEAR(first->at("td_loss"), second->at("td_loss"), 1e-5);
 }
 
+// The unlearning probe: right after SetProbe every greedy action is the kept one and probe_q_tot
+// is the mean Q_tot of the data's joint actions over the filled steps; training on other data
+// moves the values, and the agreement stays a share.
+TEST(Qmix, ProbeReportsTheDataValuesAndTheShareOfGreedyActionsKept) {
+  AlgorithmContext context = Context(2, 3, 4, 4, 6);
+  auto created = Qmix::Create(context);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Qmix& qmix = **created;
+  EXPECT_TRUE(qmix.Probe().empty());
+  at::manual_seed(9);
+  auto episodes = [](int64_t e, int64_t l) {
+    TrainingBatch b;
+    b.obs = at::randn({e, l, 2, 3});
+    b.state = at::randn({e, l, 4});
+    b.actions = at::randint(4, {e, l, 2}, at::kLong);
+    b.avail_actions = at::ones({e, l, 2, 4}, at::kBool);
+    b.reward = at::randn({e, l});
+    b.terminated = at::zeros({e, l});
+    b.filled = at::ones({e, l});
+    b.filled[1].narrow(0, 3, l - 3).zero_();  // episode 1: 2 steps
+    b.terminated[1][1] = 1;
+    b.terminated[0][l - 2] = 1;
+    return b;
+  };
+  const TrainingBatch probe = episodes(3, 5);
+  ASSERT_TRUE(qmix.SetProbe(probe).ok());
+  double expected = 0;
+  {
+    at::NoGradGuard no_grad;
+    const at::Tensor q = qmix.AgentQ(probe, false);
+    const at::Tensor chosen =
+        q.narrow(1, 0, 4).gather(-1, probe.actions.narrow(1, 0, 4).unsqueeze(-1)).squeeze(-1);
+    const at::Tensor q_tot = qmix.Mix(chosen, probe.state.narrow(1, 0, 4), false);
+    const at::Tensor mask = probe.filled.narrow(1, 1, 4);
+    expected = ((q_tot * mask).sum() / mask.sum()).item<double>();
+  }
+  UpdateStats first = qmix.Probe();
+  EXPECT_NEAR(first.at("probe_q_tot"), expected, 1e-5);
+  EXPECT_DOUBLE_EQ(first.at("probe_greedy_agreement"), 1.0);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(qmix.Update(episodes(8, 5)).ok());
+  UpdateStats later = qmix.Probe();
+  EXPECT_NE(later.at("probe_q_tot"), first.at("probe_q_tot"));
+  EXPECT_GE(later.at("probe_greedy_agreement"), 0.0);
+  EXPECT_LE(later.at("probe_greedy_agreement"), 1.0);
+}
+
 }  // namespace
 }  // namespace tandem::learner

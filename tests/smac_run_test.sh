@@ -6,7 +6,7 @@
 # checkpoint) and that the processes export the combat-map metrics the Grafana dashboard shows
 # (cluster_test.sh checks the rest of the dashboard on MA-MuJoCo). Then OVMSE from the episodes
 # that run's actor recorded: QMIX + CFCQL pretrained offline, fine-tuned online with OVM and
-# sequential exploration; checks both phases, both checkpoints and the CQL / OVM columns.
+# sequential exploration; checks both phases, both checkpoints and the CQL / OVM / probe columns.
 # Env: TANDEM (binary), TANDEM_SOURCE_DIR.
 set -uo pipefail
 tmp=$(mktemp -d)
@@ -76,7 +76,7 @@ else
     --set replay.samples_per_insert=0.16 --set learner.publish_every_updates=2 \
     --set evaluation.episodes=4 --set evaluation.every_versions=2 \
     --set algorithm.ovm.anneal_env_steps=4000 --set run.progress_interval_seconds=1 \
-    --set metrics.csv_interval_seconds=0.2 \
+    --set metrics.csv_interval_seconds=0.2 --set learner.probe_every_updates=2 \
     >"$tmp/ovmse.out" 2>&1 || fail "OVMSE run failed: $(tail -20 "$tmp/ovmse.out")"
   ovmse="$tmp/ovmse"
   # `tandem pretrain` trains the same offline phase alone on the episode dataset.
@@ -99,6 +99,11 @@ else
   column ovm_lambda online || fail "OVMSE: metrics.csv has no lambda_memory online"
   column ovm_memory_share online || fail "OVMSE: metrics.csv has no memory share online"
   grep -q "lambda_memory" "$tmp/ovmse.out" || fail "OVMSE: the progress line shows no lambda_memory"
+  # The unlearning probe: Q_tot of a fixed offline batch and the share of greedy actions kept.
+  column probe_q_tot online || fail "OVMSE: metrics.csv has no probe Q_tot online"
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "probe_greedy_agreement") c = i }
+    NR > 1 && c && $c != "" { seen = 1; if ($c < 0 || $c > 1) bad = 1 } END { exit !(seen && !bad) }' \
+    "$ovmse/metrics.csv" || fail "OVMSE: probe_greedy_agreement missing or outside [0, 1]"
   grep -q "offline (before)" "$ovmse/summary.txt" || fail "OVMSE: summary has no offline policy row"
   awk -F, 'NR > 1 && $11 != "" { found = 1 } END { exit !found }' "$ovmse/eval.csv" ||
     fail "OVMSE: eval.csv has no win rate"
