@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,7 @@
 #include "actor/evaluator.h"
 #include "cli/cluster.h"
 #include "cli/loopback_port.h"
+#include "cli/pretrain_cache.h"
 #include "cli/run_report.h"
 #include "cli/subprocess.h"
 #include "common/config.h"
@@ -358,6 +360,43 @@ class Run {
           "tandem run needs dataset.path (to pretrain), learner.offline_checkpoint, or "
           "replay.offline_ratio = 0 (online from scratch)");
     }
+    // A shared offline checkpoint (run.pretrain_cache_dir): reuse one another run of the same
+    // offline phase trained, wait while one is training it, or train it here and store it.
+    const std::string& cache = config_.run().pretrain_cache_dir();
+    std::string cache_key;
+    bool claimed = false;
+    if (!cache.empty()) {
+      ASSIGN_OR_RETURN(cache_key, OfflinePhaseKey(config_, exe_));
+      const std::string entry = PretrainCacheEntry(cache, cache_key);
+      bool announced = false;
+      while (true) {
+        const std::string checkpoint = CheckpointDir() + "/offline.pt";
+        ASSIGN_OR_RETURN(const bool fetched, FetchPretrained(cache, cache_key, checkpoint));
+        if (fetched) {
+          offline_checkpoint_ = checkpoint;
+          ASSIGN_OR_RETURN(learner::CheckpointInfo info,
+                           learner::ReadCheckpointInfo(offline_checkpoint_));
+          out_ << "[pretrain] reused " << entry << ".pt (" << info.updates
+               << " updates, trained by another run of the same offline phase)" << std::endl;
+          report_.RecordLearnerResult(info.updates, 0);
+          return absl::OkStatus();
+        }
+        ASSIGN_OR_RETURN(claimed, ClaimPretraining(cache, cache_key));
+        if (claimed) break;
+        if (!announced) {
+          out_ << "[pretrain] waiting for another run training the same offline phase (" << entry
+               << ".lock)" << std::endl;
+          announced = true;
+        }
+        if (ShutdownRequested()) {
+          return absl::CancelledError("interrupted while waiting for a shared offline checkpoint");
+        }
+        absl::SleepFor(absl::Seconds(2));
+      }
+    }
+    absl::Cleanup release = [&] {
+      if (claimed) ReleasePretraining(cache, cache_key);
+    };
     BeginPhase("pretrain");
     RETURN_IF_ERROR(cluster_.Start({"replay-offline", "replay",
                                     RoleArgs({"replay", "--port_file", PortFile("replay-offline")},
@@ -382,6 +421,11 @@ class Run {
     ASSIGN_OR_RETURN(learner::CheckpointInfo info,
                      learner::ReadCheckpointInfo(offline_checkpoint_));
     report_.RecordLearnerResult(info.updates, 0);
+    if (claimed) {
+      RETURN_IF_ERROR(StorePretrained(cache, cache_key, offline_checkpoint_));
+      out_ << "[pretrain] stored as " << PretrainCacheEntry(cache, cache_key)
+           << ".pt for runs of the same offline phase" << std::endl;
+    }
     EndPhase();
     return absl::OkStatus();
   }

@@ -529,6 +529,11 @@ absl::Status RunSweep(const cli::Args& args, std::ostream& out) {
       }
       job.argv.push_back("--set");
       job.argv.push_back(absl::StrCat("seed=", seed));
+      if (args.GetBool("share_pretraining") && config.run().pretrain_cache_dir().empty()) {
+        job.argv.push_back("--set");
+        job.argv.push_back(absl::StrCat("run.pretrain_cache_dir=",
+                                        fs::absolute(out_dir + "/pretrain-cache").string()));
+      }
       jobs.push_back(std::move(job));
     }
   }
@@ -596,6 +601,11 @@ cli::Command SweepCommand() {
       {"seeds", cli::FlagKind::kInt, "Seeds per config.", "3", "N"},
       {"first_seed", cli::FlagKind::kInt, "The first seed; seeds are consecutive.", "1", "S"},
       {"parallel", cli::FlagKind::kInt, "Runs at a time.", "1", "P"},
+      {"share_pretraining", cli::FlagKind::kBool,
+       "Pretrain each seed's offline phase once: runs whose configs differ only in online, "
+       "acting or evaluation settings start from the first one's offline checkpoint "
+       "(run.pretrain_cache_dir = DIR/pretrain-cache).",
+       "true", ""},
       {"out", cli::FlagKind::kString, "Sweep directory.", "runs/sweep", "DIR"},
       {"set", cli::FlagKind::kRepeated, "Override applied to every config (path=value).", "",
        "PATH=VALUE"},

@@ -368,7 +368,7 @@ UpdateStats Qmix::Probe() {
   at::NoGradGuard no_grad;
   const TrainingBatch& b = *probe_;
   const int64_t steps = b.filled.size(1) - 1;
-  const at::Tensor q = AgentQ(b, false);  // [B, T + 1, N, K]
+  const at::Tensor q = AgentQ(b, false);                 // [B, T + 1, N, K]
   const at::Tensor mask = b.filled.narrow(1, 1, steps);  // entry t is a step
   const at::Tensor chosen =
       q.narrow(1, 0, steps).gather(-1, b.actions.narrow(1, 0, steps).unsqueeze(-1)).squeeze(-1);
@@ -377,10 +377,9 @@ UpdateStats Qmix::Probe() {
   const at::Tensor same = (GreedyActions(q, b.avail_actions) == probe_greedy_)
                               .narrow(1, 0, steps)
                               .to(mask.scalar_type());
-  const at::Tensor summary =
-      at::stack({(q_tot * mask).sum() / valid,
-                 (same * mask.unsqueeze(-1)).sum() / (valid * num_agents_)})
-          .to(at::kCPU, at::kDouble);
+  const at::Tensor summary = at::stack({(q_tot * mask).sum() / valid,
+                                        (same * mask.unsqueeze(-1)).sum() / (valid * num_agents_)})
+                                 .to(at::kCPU, at::kDouble);
   return {{"probe_q_tot", summary[0].item<double>()},
           {"probe_greedy_agreement", summary[1].item<double>()}};
 }

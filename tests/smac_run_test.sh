@@ -6,7 +6,8 @@
 # checkpoint) and that the processes export the combat-map metrics the Grafana dashboard shows
 # (cluster_test.sh checks the rest of the dashboard on MA-MuJoCo). Then OVMSE from the episodes
 # that run's actor recorded: QMIX + CFCQL pretrained offline, fine-tuned online with OVM and
-# sequential exploration; checks both phases, both checkpoints and the CQL / OVM / probe columns.
+# sequential exploration; checks both phases, both checkpoints and the CQL / OVM / probe columns,
+# and that Switch-CQL (the same offline phase) reuses OVMSE's offline checkpoint.
 # Env: TANDEM (binary), TANDEM_SOURCE_DIR.
 set -uo pipefail
 tmp=$(mktemp -d)
@@ -69,15 +70,29 @@ dataset=$(ls "$tmp"/recorded/*.h5 2>/dev/null | head -1)
 if [[ -z "$dataset" ]]; then
   fail "the QMIX run's actor recorded no episodes: $(ls "$tmp/recorded" 2>&1)"
 else
+  shrink=(--set dataset.path="$dataset" --set learner.offline_updates=100 --set learner.batch_size=16
+    --set learner.checkpoint_every_updates=10 --set replay.error_buffer=100
+    --set replay.min_size_to_sample=600 --set replay.samples_per_insert=0.16
+    --set learner.publish_every_updates=2 --set evaluation.episodes=4
+    --set evaluation.every_versions=2 --set run.progress_interval_seconds=1
+    --set run.pretrain_cache_dir="$tmp/pretrain-cache")
   "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/ovmse/3m/ovmse.textproto" --run_dir "$tmp/ovmse" \
-    --set dataset.path="$dataset" --set learner.offline_updates=100 --set learner.batch_size=16 \
-    --set learner.checkpoint_every_updates=10 --set learner.online_env_steps=30000 \
-    --set replay.error_buffer=100 --set replay.min_size_to_sample=600 \
-    --set replay.samples_per_insert=0.16 --set learner.publish_every_updates=2 \
-    --set evaluation.episodes=4 --set evaluation.every_versions=2 \
-    --set algorithm.ovm.anneal_env_steps=4000 --set run.progress_interval_seconds=1 \
+    "${shrink[@]}" --set learner.online_env_steps=30000 \
+    --set algorithm.ovm.anneal_env_steps=4000 \
     --set metrics.csv_interval_seconds=0.2 --set learner.probe_every_updates=2 \
     >"$tmp/ovmse.out" 2>&1 || fail "OVMSE run failed: $(tail -20 "$tmp/ovmse.out")"
+  grep -q "^\[pretrain\] stored as" "$tmp/ovmse.out" ||
+    fail "OVMSE: the pretrained checkpoint was not stored for sharing: $(grep pretrain "$tmp/ovmse.out")"
+  # Switch-CQL pretrains the same CFCQL (only its online phase differs): it starts from OVMSE's
+  # offline checkpoint instead of training its own.
+  "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/ovmse/3m/switch_cql.textproto" \
+    --run_dir "$tmp/switch" "${shrink[@]}" --set learner.online_env_steps=3000 \
+    >"$tmp/switch.out" 2>&1 || fail "Switch-CQL run failed: $(tail -20 "$tmp/switch.out")"
+  grep -q "^\[pretrain\] reused" "$tmp/switch.out" ||
+    fail "Switch-CQL pretrained again instead of reusing OVMSE's checkpoint: $(grep pretrain "$tmp/switch.out")"
+  cmp -s "$tmp/ovmse/checkpoints/offline.pt" "$tmp/switch/checkpoints/offline.pt" ||
+    fail "Switch-CQL's offline checkpoint is not OVMSE's"
+  grep -q "^\[online\] done" "$tmp/switch.out" || fail "Switch-CQL: no online phase"
   ovmse="$tmp/ovmse"
   # `tandem pretrain` trains the same offline phase alone on the episode dataset.
   "$TANDEM" pretrain --config "$TANDEM_SOURCE_DIR/configs/ovmse/3m/ovmse.textproto" \
