@@ -67,6 +67,42 @@ at::Tensor BestMatch(const at::Tensor& query, const at::Tensor& candidates, Rng&
   const float* qp = q.data_ptr<float>();
   const float* cp = c.data_ptr<float>();
   int64_t* mp = match.data_ptr<int64_t>();
+  if (e == 1 && at::isfinite(q).all().item<bool>() && at::isfinite(c).all().item<bool>()) {
+    // One feature (d_q's values): search each agent's sorted candidates instead of scanning all.
+    // The same choice as the scan: float rounding keeps |q - c| monotonic on each side of q, so
+    // the equally near candidates are the runs next to q's place, drawn by index order as below.
+    std::vector<std::vector<std::pair<float, int64_t>>> sorted(n);
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t agent = begin; agent < end; ++agent) {
+        std::vector<std::pair<float, int64_t>>& s = sorted[agent];
+        s.resize(d);
+        for (int64_t m = 0; m < d; ++m) s[m] = {cp[agent * d + m], m};
+        std::sort(s.begin(), s.end());
+      }
+    });
+    at::parallel_for(0, n * b, 64, [&](int64_t begin, int64_t end) {
+      std::vector<int64_t> tied;
+      for (int64_t row = begin; row < end; ++row) {
+        const std::vector<std::pair<float, int64_t>>& s = sorted[row / b];
+        const float value = qp[row];
+        const int64_t above =
+            std::lower_bound(s.begin(), s.end(), std::pair<float, int64_t>{value, -1}) - s.begin();
+        auto distance = [&](int64_t i) { return std::fabs(value - s[i].first); };
+        float best = INFINITY;
+        if (above > 0) best = distance(above - 1);
+        if (above < d) best = std::min(best, distance(above));
+        tied.clear();
+        for (int64_t i = above - 1; i >= 0 && distance(i) == best; --i) tied.push_back(s[i].second);
+        for (int64_t i = above; i < d && distance(i) == best; ++i) tied.push_back(s[i].second);
+        std::sort(tied.begin(), tied.end());
+        const int64_t ties = static_cast<int64_t>(tied.size());
+        const int64_t k =
+            ties > 1 ? static_cast<int64_t>(MixBits(seeds[row]) % static_cast<uint64_t>(ties)) : 0;
+        mp[row] = tied[k];
+      }
+    });
+    return match;
+  }
   at::parallel_for(0, n * b, 16, [&](int64_t begin, int64_t end) {
     std::vector<float> distance(d);
     float* __restrict acc = distance.data();

@@ -36,6 +36,25 @@ TEST(OtcBestMatch, EqualsBruteForceL1) {
   }
 }
 
+// One feature takes the sorted search: the same matches, ties included, as the scan over every
+// candidate (the same values with a second, all-zero feature, drawn with the same stream).
+TEST(OtcBestMatch, SortedSearchOfOneFeatureEqualsTheScanTiesIncluded) {
+  at::manual_seed(4);
+  // Values on a coarse grid, so many candidates are equally near, and queries between them.
+  const at::Tensor query = (at::randn({2, 300, 1}) * 4).round() / 2;
+  const at::Tensor candidates = (at::randn({2, 500, 1}) * 3).round() / 2;
+  Rng sorted_rng(9), scan_rng(9);
+  const at::Tensor sorted = BestMatch(query, candidates, sorted_rng);
+  const at::Tensor scanned =
+      BestMatch(at::cat({query, at::zeros_like(query)}, -1),
+                at::cat({candidates, at::zeros_like(candidates)}, -1), scan_rng);
+  EXPECT_TRUE(at::equal(sorted, scanned));
+  // Ties were drawn: some query saw more than one equally near candidate.
+  const at::Tensor distance = (query - candidates.transpose(1, 2)).abs();  // [2, 300, 500]
+  const at::Tensor nearest = distance.amin(-1, true);
+  EXPECT_GT(((distance == nearest).sum(-1) > 1).sum().item<int64_t>(), 100);
+}
+
 TEST(OtcBestMatch, AgentsMatchOnlyAmongTheirOwnCandidates) {
   // Agent 0's nearest candidate is row 1, agent 1's row 0, for the same query.
   const at::Tensor query = at::zeros({2, 1, 1});
