@@ -174,9 +174,9 @@ absl::Status WinRateTables(const std::map<std::string, ConfigRuns>& by_name,
          "online_win_rate_max,lowest_win_rate_median\n";
   std::string script =
       "# Renders results-<env>.png from curves-<env>.dat: gnuplot win_rates.gp\n"
-      "set terminal pngcairo size 1000,600\nset xlabel 'online env steps (0: the switch from "
+      "set terminal pngcairo size 1200,600\nset xlabel 'online env steps (0: the switch from "
       "offline)'\nset ylabel 'test win rate, median over seeds'\nset yrange [0:1]\nset grid\n"
-      "set key bottom right\n";
+      "set key outside right top\n";
   for (const auto& [env, names] : configs_by_env) {
     std::string tag = env;
     std::replace(tag.begin(), tag.end(), '/', '-');
