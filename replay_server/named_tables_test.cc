@@ -333,7 +333,7 @@ ExperimentConfig EpisodeTables() {
 TransitionSchema EpisodeSchema() { return *TransitionSchema::Create(testing::EpisodeSpec()); }
 
 // Episode items go in over the client stream, come back whole from the sampler with their keys,
-// survive a restart through the write-ahead log, and the rate limiter counts their env steps.
+// survive a restart through the write-ahead log; the throughput counter counts their env steps.
 TEST(NamedTables, EpisodeItemsRoundTripThroughGrpcAndTheLog) {
   ExperimentConfig config = EpisodeTables();
   config.mutable_replay()->set_wal_dir(TestDir() + "/wal");
@@ -348,7 +348,7 @@ TEST(NamedTables, EpisodeItemsRoundTripThroughGrpcAndTheLog) {
     }
     ASSERT_TRUE(writer->Finish().ok());
     EXPECT_EQ(h.server->service().online_size(), 30);
-    // Inserts count env steps (the limiter's unit), not items.
+    // The inserted-transitions counter counts env steps, not items.
     EXPECT_EQ(h.metrics
                   ->GetCounter("tandem_replay_inserted_transitions_total",
                                "Transitions stored in a table", {{"table", "online"}})
@@ -374,6 +374,41 @@ TEST(NamedTables, EpisodeItemsRoundTripThroughGrpcAndTheLog) {
   ASSERT_EQ(info->tables_size(), 1);
   EXPECT_EQ(info->tables(0).inserted_total(), 30);
   EXPECT_EQ(info->tables(0).inserted_steps(), steps);
+}
+
+// With episode tables the rate limiter counts episodes, whatever their lengths: samples_per_insert
+// is sampled episodes per new episode (pymarl2's 16) and min_size_to_sample counts episodes.
+TEST(NamedTables, TheRateLimiterCountsEpisodesNotTheirSteps) {
+  ExperimentConfig config = EpisodeTables();
+  config.mutable_replay()->set_min_size_to_sample(6);
+  config.mutable_replay()->set_samples_per_insert(2.0);
+  config.mutable_replay()->set_error_buffer(6.0);
+  const TransitionSchema schema = EpisodeSchema();
+  int64_t steps = 0;
+  for (int64_t id = 0; id < 5; ++id) steps += testing::EpisodeLength(schema.spec(), id);
+  ASSERT_GT(steps, 6);  // counted in steps, five episodes would already be enough
+  Harness h = Start(config);
+  ASSERT_NE(h.server, nullptr);
+  auto writer = h.client->NewWriter(4, "");
+  ASSERT_TRUE(writer->Write(testing::MakeBatch(schema, 5, 0)).ok());
+  ASSERT_TRUE(writer->Finish().ok());
+  SampleRequest request;
+  request.set_batch_size(2);
+  request.set_num_batches(1);
+  request.set_rate_limiter_timeout_ms(100);
+  SampleResponse response;
+  // Five episodes are fewer than min_size_to_sample = 6.
+  EXPECT_EQ(h.client->NewSampler(request)->Next(&response).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  writer = h.client->NewWriter(4, "");
+  ASSERT_TRUE(writer->Write(testing::MakeBatch(schema, 1, 5)).ok());
+  ASSERT_TRUE(writer->Finish().ok());
+  // Six episodes: diff = 6 * 2 = 12, window [6, 18]; three batches of 2 reach min_diff = 6.
+  request.set_num_batches(0);
+  auto sampler = h.client->NewSampler(request);
+  int batches = 0;
+  while (sampler->Next(&response).ok()) ++batches;
+  EXPECT_EQ(batches, 3);
 }
 
 // The offline table loads an episode dataset; batches mix its episodes with the online ones at rho

@@ -201,7 +201,7 @@ absl::Status ReplayServiceImpl::OpenLogs(std::optional<TransitionSpec> spec) {
     Table* table = writable->table.load();
     if (table == nullptr) continue;
     if (!writable->wal->has_spec()) RETURN_IF_ERROR(writable->wal->SetSpec(table->schema().spec()));
-    writable->limiter->Restore(table->inserted_steps());
+    writable->limiter->Restore(table->inserted_total());
     writable->size->Set(static_cast<double>(table->size()));
   }
   return absl::OkStatus();
@@ -248,7 +248,7 @@ absl::Status ReplayServiceImpl::Preload(Writable& writable) {
     writable.owner->Insert(batch, rows);
     return absl::OkStatus();
   }));
-  writable.limiter->Restore(writable.owner->inserted_steps());
+  writable.limiter->Restore(writable.owner->inserted_total());
   writable.size->Set(static_cast<double>(writable.owner->size()));
   LOG(INFO) << "replay: table " << name << " starts with the dataset's " << offline_->size()
             << " transitions";
@@ -308,7 +308,9 @@ absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* cont
   }
   ASSIGN_OR_RETURN(int64_t rows, table->schema().Validate(batch));
   RETURN_IF_ERROR(CheckValueBounds(table->schema(), batch, rows, options_.bounds));
-  // The rate limiter counts env steps: one per transition, an episode's length per episode.
+  // The rate limiter counts items (Reverb's samples per insert): transitions, or whole episodes
+  // for episode tables, so a batch of B episodes per K new ones is samples_per_insert B / K
+  // whatever the episodes' lengths (pymarl2's 128 per 8). The throughput counter counts env steps.
   const int64_t steps = table->schema().CountSteps(batch, rows);
   if (request.priorities_size() > 0) {
     if (table->selector_name() != "prioritized") {
@@ -330,7 +332,7 @@ absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* cont
   }
   double waited = 0;
   RETURN_IF_ERROR(writable->limiter->AwaitCanInsert(
-      steps, absl::InfiniteDuration(),
+      rows, absl::InfiniteDuration(),
       [this, context] { return closed_.load() || context->IsCancelled(); }, &waited));
   insert_blocked_seconds_.Increment(waited);
   {
@@ -345,7 +347,7 @@ absl::StatusOr<int64_t> ReplayServiceImpl::InsertBatch(grpc::ServerContext* cont
       if (!status.ok()) LOG(ERROR) << "replay: snapshot failed (log kept): " << status.message();
     }
   }
-  writable->limiter->CommitInsert(steps);
+  writable->limiter->CommitInsert(rows);
   writable->inserted_transitions->Increment(static_cast<double>(steps));
   writable->inserted_bytes->Increment(static_cast<double>(rows * table->schema().row_bytes()));
   writable->size->Set(static_cast<double>(table->size()));
@@ -457,7 +459,7 @@ absl::Status ReplayServiceImpl::SampleBatch(grpc::ServerContext* context, int32_
   if (num_second > 0 && second_writable != nullptr && first_writable == nullptr &&
       offline_ != nullptr && options_.config.warmup() == ReplayConfig::WARMUP_OFFLINE_ONLY &&
       (second_table == nullptr ||
-       second_table->inserted_steps() < options_.config.min_size_to_sample())) {
+       second_table->inserted_total() < options_.config.min_size_to_sample())) {
     num_first = batch_size;
     num_second = 0;
   }

@@ -86,7 +86,8 @@ class Table {
   // Items ever inserted (the next item's key).
   int64_t inserted_total() const ABSL_LOCKS_EXCLUDED(mu_);
   // Env steps ever inserted: equal to inserted_total() for transitions, the sum of the episodes'
-  // lengths for episode items (rate limiters count steps).
+  // lengths for episode items (the learner's online step budget counts these; rate limiters count
+  // items).
   int64_t inserted_steps() const ABSL_LOCKS_EXCLUDED(mu_);
   // Items ever sampled.
   int64_t sampled_total() const { return sampled_.load(); }

@@ -97,7 +97,7 @@ fi
 "$TANDEM" dataset collect --config "$TANDEM_SOURCE_DIR/configs/collect_smac_3m.textproto" \
   --run_dir "$tmp/smac" --set learner.online_env_steps=20000 \
   --set learner.checkpoint_every_updates=20 --set learner.batch_size=32 \
-  --set replay.samples_per_insert=0.16 --set replay.min_size_to_sample=1000 \
+  --set replay.samples_per_insert=4 --set replay.min_size_to_sample=40 \
   --set replay.error_buffer=100 --set collection.episodes=10 \
   --set collection.evaluation_episodes=8 --set evaluation.every_versions=5 \
   --set evaluation.episodes=4 --set actors.record_segment_transitions=2000 \

@@ -21,7 +21,7 @@ source "$TANDEM_SOURCE_DIR/tests/lib.sh"
 
 "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/smac_3m_qmix.textproto" --run_dir "$tmp/run" \
   --set learner.online_env_steps=20000 --set learner.batch_size=16 --set replay.error_buffer=100 \
-  --set replay.min_size_to_sample=600 --set replay.samples_per_insert=0.16 \
+  --set replay.min_size_to_sample=24 --set replay.samples_per_insert=4 \
   --set learner.publish_every_updates=2 --set evaluation.episodes=4 \
   --set evaluation.every_versions=2 --set run.progress_interval_seconds=1 \
   --set actors.record_dir="$tmp/recorded" --set actors.record_segment_transitions=2000 \
@@ -72,7 +72,7 @@ if [[ -z "$dataset" ]]; then
 else
   shrink=(--set dataset.path="$dataset" --set learner.offline_updates=100 --set learner.batch_size=16
     --set learner.checkpoint_every_updates=10 --set replay.error_buffer=100
-    --set replay.min_size_to_sample=600 --set replay.samples_per_insert=0.16
+    --set replay.min_size_to_sample=24 --set replay.samples_per_insert=4
     --set learner.publish_every_updates=2 --set evaluation.episodes=4
     --set evaluation.every_versions=2 --set run.progress_interval_seconds=1
     --set run.pretrain_cache_dir="$tmp/pretrain-cache")
