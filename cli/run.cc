@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "actor/evaluator.h"
+#include "cli/build_revision.h"
 #include "cli/cluster.h"
 #include "cli/loopback_port.h"
 #include "cli/pretrain_cache.h"
@@ -65,23 +66,9 @@ std::string LastLine(const std::string& path) {
   return lines.empty() ? "" : lines.back();
 }
 
-// `git describe`-like revision of the source tree this binary was built from, when it is a git
-// checkout; "unknown" otherwise (e.g. inside a Docker image).
-std::string SourceRevision() {
-  const std::string command =
-      absl::StrCat("git -C '", TANDEM_SOURCE_DIR, "' rev-parse HEAD 2>/dev/null && git -C '",
-                   TANDEM_SOURCE_DIR, "' status --porcelain 2>/dev/null");
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return "unknown\n";
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  pclose(pipe);
-  if (output.size() < 40) return "unknown\n";
-  const std::string revision = output.substr(0, 40);
-  const bool dirty = output.size() > 41;
-  return absl::StrCat(revision, dirty ? " (with uncommitted changes)" : "", "\n");
-}
+// The git revision this binary was built from (cli/build_revision.h): the tree may have moved on
+// since, or be gone, when the binary runs.
+std::string SourceRevision() { return absl::StrCat(cli::BuildRevision(), "\n"); }
 
 // The environment variable through which `tandem run` hands its generated token to its children.
 constexpr char kRunTokenVariable[] = "TANDEM_RUN_AUTH_TOKEN";
