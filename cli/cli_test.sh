@@ -255,6 +255,12 @@ else
 fi
 expect "results without runs" 1 "no result.csv found" -- results "$tmp/ckpt"
 expect "sweep without configs" 2 "" -- sweep
+expect "sweep of two configs of one name" 1 "are both named" -- sweep "$good" "$good" \
+  --out "$tmp/same-name"
+if [[ -e "$tmp/same-name" ]]; then
+  echo "FAIL sweep of two configs of one name created $tmp/same-name"
+  failed=$((failed + 1))
+fi
 
 # A valid override is applied and visible in the resolved config.
 if "$TANDEM" config print "$good" --set learner.batch_size=256 | grep -q "batch_size: 256"; then

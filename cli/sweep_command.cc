@@ -510,11 +510,24 @@ absl::Status RunSweep(const cli::Args& args, std::ostream& out) {
     std::string name, dir;
     std::vector<std::string> argv;
   };
-  std::vector<Job> jobs;
+  std::vector<ExperimentConfig> configs;
+  std::map<std::string, std::string> path_of_name;
   for (const std::string& path : args.positional()) {
-    ASSIGN_OR_RETURN(ExperimentConfig config, LoadExperimentConfig(path, args.GetRepeated("set")));
-    for (int64_t s = 0; s < seeds; ++s) {
-      const int64_t seed = first_seed + s;
+    ASSIGN_OR_RETURN(configs.emplace_back(), LoadExperimentConfig(path, args.GetRepeated("set")));
+    const auto [named, added] = path_of_name.emplace(configs.back().name(), path);
+    if (!added) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, " and ", named->second, " are both named '", named->first,
+          "': their runs would share ", out_dir, "/", named->first, "; give one another name"));
+    }
+  }
+  // Seed by seed: a sweep stopped early leaves whole seeds, every config run on the same ones.
+  std::vector<Job> jobs;
+  for (int64_t s = 0; s < seeds; ++s) {
+    const int64_t seed = first_seed + s;
+    for (size_t c = 0; c < configs.size(); ++c) {
+      const std::string& path = args.positional()[c];
+      const ExperimentConfig& config = configs[c];
       Job job;
       job.name = config.name();
       job.dir = absl::StrCat(out_dir, "/", config.name(), "/seed-", seed);
