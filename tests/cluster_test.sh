@@ -128,6 +128,10 @@ for file in config.textproto git_revision.txt metrics.csv eval.csv summary.txt r
 done
 grep -q "offline (before)" "$tmp/run/summary.txt" && grep -q "online (after)" "$tmp/run/summary.txt" ||
   fail "summary lacks the before/after table: $(cat "$tmp/run/summary.txt")"
+# The revision the binary was built from: a 40-digit hash (and whether tracked files had local
+# changes then), or "unknown" outside a git checkout.
+grep -qxE '[0-9a-f]{40}( \(with uncommitted changes\))?|unknown' "$tmp/run/git_revision.txt" ||
+  fail "git_revision.txt is not a revision: $(cat "$tmp/run/git_revision.txt")"
 [[ $(wc -l <"$tmp/run/metrics.csv") -ge 3 ]] || fail "metrics.csv has too few rows"
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/run/result.json" || fail "result.json is not JSON"
 
