@@ -261,6 +261,21 @@ if [[ -e "$tmp/same-name" ]]; then
   echo "FAIL sweep of two configs of one name created $tmp/same-name"
   failed=$((failed + 1))
 fi
+expect "sweep with a malformed --vary" 1 "--vary dataset.path" -- sweep "$good" \
+  --vary dataset.path --out "$tmp/vary-bad"
+# --vary: one run per value (every combination of several flags), the values' labels appended to
+# the name; these runs fail at once on their missing datasets, after the sweep made their folders.
+"$TANDEM" sweep "$good" --seeds 1 --out "$tmp/vary" --vary learner.batch_size=64 \
+  --vary dataset.path="$tmp/none/A-medium.h5,$tmp/none/A-expert.h5" >"$tmp/out" 2>&1
+name=$("$TANDEM" config print "$good" | sed -n 's/^name: "\(.*\)"/\1/p')
+if [[ -d "$tmp/vary/$name-64-A-medium/seed-1" && -d "$tmp/vary/$name-64-A-expert/seed-1" &&
+  $(ls "$tmp/vary" | wc -l) -eq 2 ]] &&
+  grep -q "A-expert.h5 does not exist" "$tmp/vary/$name-64-A-expert/seed-1/tandem-run.log"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL sweep --vary: $(ls "$tmp/vary") $(cat "$tmp/out")"
+  failed=$((failed + 1))
+fi
 
 # A valid override is applied and visible in the resolved config.
 if "$TANDEM" config print "$good" --set learner.batch_size=256 | grep -q "batch_size: 256"; then

@@ -498,6 +498,50 @@ absl::Status AggregateResults(const std::vector<std::string>& roots, const std::
   return absl::OkStatus();
 }
 
+// One point of the --vary grid: the values it sets and the label its runs' names get.
+struct Variant {
+  std::vector<std::pair<std::string, std::string>> values;
+  std::string label;
+};
+
+// A value's part of a run name: a path's file name without its extension
+// (data/HalfCheetah-6x1-medium.h5 -> HalfCheetah-6x1-medium), else the value itself.
+std::string VariantLabel(const std::string& value) {
+  if (value.find('/') == std::string::npos) return value;
+  return fs::path(value).stem().string();
+}
+
+// `--vary PATH=V1,V2,...` flags -> their cartesian product (one variant without values when there
+// is no flag). INVALID_ARGUMENT names a malformed flag.
+absl::StatusOr<std::vector<Variant>> ParseVariants(const std::vector<std::string>& flags) {
+  std::vector<Variant> variants = {Variant{}};
+  for (const std::string& flag : flags) {
+    const size_t equals = flag.find('=');
+    const std::string field = flag.substr(0, equals);
+    const std::vector<std::string> values = equals == std::string::npos
+                                                ? std::vector<std::string>{}
+                                                : absl::StrSplit(flag.substr(equals + 1), ',');
+    const bool empty_value =
+        std::any_of(values.begin(), values.end(), [](const std::string& v) { return v.empty(); });
+    if (field.empty() || values.empty() || empty_value) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--vary ", flag, ": want PATH=V1,V2,... (a config field and its values)"));
+    }
+    std::vector<Variant> grown;
+    for (const Variant& variant : variants) {
+      for (const std::string& value : values) {
+        Variant next = variant;
+        next.values.emplace_back(field, value);
+        next.label = next.label.empty() ? VariantLabel(value)
+                                        : absl::StrCat(next.label, "-", VariantLabel(value));
+        grown.push_back(std::move(next));
+      }
+    }
+    variants = std::move(grown);
+  }
+  return variants;
+}
+
 absl::Status RunSweep(const cli::Args& args, std::ostream& out) {
   const int64_t seeds = args.GetInt("seeds");
   const int64_t parallel = args.GetInt("parallel");
@@ -505,29 +549,47 @@ absl::Status RunSweep(const cli::Args& args, std::ostream& out) {
   if (parallel < 1) return absl::InvalidArgumentError("--parallel must be >= 1");
   const std::string out_dir = args.GetString("out");
   const int64_t first_seed = args.GetInt("first_seed");
-  // Check every config (with the overrides) before starting anything.
   struct Job {
     std::string name, dir;
     std::vector<std::string> argv;
   };
-  std::vector<ExperimentConfig> configs;
+  ASSIGN_OR_RETURN(const std::vector<Variant> variants, ParseVariants(args.GetRepeated("vary")));
+  // Every (variant, config) run, checked before anything starts: its config with the overrides,
+  // the variant's values and, for a variant, the name suffixed with the values' labels.
+  struct Planned {
+    std::string path;
+    ExperimentConfig config;
+    std::vector<std::string> sets;
+  };
+  std::vector<Planned> planned;
   std::map<std::string, std::string> path_of_name;
-  for (const std::string& path : args.positional()) {
-    ASSIGN_OR_RETURN(configs.emplace_back(), LoadExperimentConfig(path, args.GetRepeated("set")));
-    const auto [named, added] = path_of_name.emplace(configs.back().name(), path);
-    if (!added) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, " and ", named->second, " are both named '", named->first,
-          "': their runs would share ", out_dir, "/", named->first, "; give one another name"));
+  for (const Variant& variant : variants) {
+    for (const std::string& path : args.positional()) {
+      Planned run{path, {}, args.GetRepeated("set")};
+      for (const auto& [field, value] : variant.values) {
+        run.sets.push_back(absl::StrCat(field, "=", value));
+      }
+      ASSIGN_OR_RETURN(run.config, LoadExperimentConfig(path, run.sets));
+      if (!variant.label.empty()) {
+        run.sets.push_back(absl::StrCat("name=", run.config.name(), "-", variant.label));
+        run.config.set_name(absl::StrCat(run.config.name(), "-", variant.label));
+      }
+      const auto [named, added] = path_of_name.emplace(run.config.name(), path);
+      if (!added) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, " and ", named->second, " are both named '", named->first,
+            "': their runs would share ", out_dir, "/", named->first, "; give one another name"));
+      }
+      planned.push_back(std::move(run));
     }
   }
   // Seed by seed: a sweep stopped early leaves whole seeds, every config run on the same ones.
   std::vector<Job> jobs;
   for (int64_t s = 0; s < seeds; ++s) {
     const int64_t seed = first_seed + s;
-    for (size_t c = 0; c < configs.size(); ++c) {
-      const std::string& path = args.positional()[c];
-      const ExperimentConfig& config = configs[c];
+    for (const Planned& run : planned) {
+      const std::string& path = run.path;
+      const ExperimentConfig& config = run.config;
       Job job;
       job.name = config.name();
       job.dir = absl::StrCat(out_dir, "/", config.name(), "/seed-", seed);
@@ -536,7 +598,7 @@ absl::Status RunSweep(const cli::Args& args, std::ostream& out) {
         continue;
       }
       job.argv = {CurrentExecutable(), "run", "--config", path, "--run_dir", job.dir};
-      for (const std::string& assignment : args.GetRepeated("set")) {
+      for (const std::string& assignment : run.sets) {
         job.argv.push_back("--set");
         job.argv.push_back(assignment);
       }
@@ -553,7 +615,8 @@ absl::Status RunSweep(const cli::Args& args, std::ostream& out) {
   fs::create_directories(out_dir);
   InstallShutdownHandlers();
   out << "tandem sweep: " << jobs.size() << " runs (" << args.positional().size() << " configs x "
-      << seeds << " seeds), " << parallel << " at a time, into " << out_dir << std::endl;
+      << (variants.size() > 1 ? absl::StrCat(variants.size(), " variants x ") : "") << seeds
+      << " seeds), " << parallel << " at a time, into " << out_dir << std::endl;
   struct Active {
     Job job;
     std::unique_ptr<Subprocess> process;
@@ -622,6 +685,11 @@ cli::Command SweepCommand() {
       {"out", cli::FlagKind::kString, "Sweep directory.", "runs/sweep", "DIR"},
       {"set", cli::FlagKind::kRepeated, "Override applied to every config (path=value).", "",
        "PATH=VALUE"},
+      {"vary", cli::FlagKind::kRepeated,
+       "Run every config once per value (several flags: every combination), the value appended "
+       "to the run's name: a path by its file name, e.g. --vary "
+       "dataset.path=data/Ant-4x2-medium.h5,data/Ant-4x2-medium-replay.h5.",
+       "", "PATH=V1,V2,..."},
   };
   command.run = cli::StatusHandler("tandem sweep", RunSweep);
   return command;
