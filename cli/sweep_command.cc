@@ -571,8 +571,8 @@ absl::Status RunSweep(const cli::Args& args, std::ostream& out) {
       }
       ASSIGN_OR_RETURN(run.config, LoadExperimentConfig(path, run.sets));
       if (!variant.label.empty()) {
-        run.sets.push_back(absl::StrCat("name=", run.config.name(), "-", variant.label));
         run.config.set_name(absl::StrCat(run.config.name(), "-", variant.label));
+        run.sets.push_back(absl::StrCat("name=", run.config.name()));
       }
       const auto [named, added] = path_of_name.emplace(run.config.name(), path);
       if (!added) {
