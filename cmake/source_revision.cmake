@@ -1,12 +1,18 @@
 # Writes OUT, a header defining TANDEM_BUILD_REVISION: the git revision of SOURCE_DIR at build
-# time, with " (with uncommitted changes)" when tracked files differ from it, or "unknown" outside
-# a git checkout (a Docker build context, a tarball). Run at every build (cli/CMakeLists.txt); the
-# header changes only when the revision does, so only the file that includes it recompiles.
+# time, with " (with uncommitted changes)" when tracked files differ from it; outside a git
+# checkout (a Docker build context, a tarball) the TANDEM_REVISION environment variable, else
+# "unknown". Run at every build (cli/CMakeLists.txt); the header changes only when the revision
+# does, so only the file that includes it recompiles.
 execute_process(COMMAND git -C "${SOURCE_DIR}" rev-parse HEAD
                 OUTPUT_VARIABLE revision OUTPUT_STRIP_TRAILING_WHITESPACE
                 RESULT_VARIABLE rev_status ERROR_QUIET)
 if(NOT rev_status EQUAL 0 OR revision STREQUAL "")
-  set(text "unknown")
+  # Outside a checkout (an image build): what the builder passed, else "unknown".
+  if(DEFINED ENV{TANDEM_REVISION} AND NOT "$ENV{TANDEM_REVISION}" STREQUAL "")
+    set(text "$ENV{TANDEM_REVISION}")
+  else()
+    set(text "unknown")
+  endif()
 else()
   execute_process(COMMAND git -C "${SOURCE_DIR}" status --porcelain --untracked-files=no
                   OUTPUT_VARIABLE changes OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)

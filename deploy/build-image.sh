@@ -80,7 +80,12 @@ fi
 
 log "building $dockerfile as $tag"
 start=$SECONDS
-"${bah[@]}" bud --isolation chroot --pull=never --layers -f "$dockerfile" -t "$tag" .
+# The build context has no .git: the revision goes in as a build argument (runs' git_revision.txt).
+revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
+[[ $revision == unknown || -z $(git status --porcelain --untracked-files=no 2>/dev/null) ]] ||
+  revision="$revision (with uncommitted changes)"
+"${bah[@]}" bud --isolation chroot --pull=never --layers -f "$dockerfile" -t "$tag" \
+  --build-arg TANDEM_REVISION="$revision" .
 log "built $tag in $((SECONDS - start)) s"
 
 [[ $check -eq 1 ]] || exit 0
