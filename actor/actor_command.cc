@@ -62,7 +62,10 @@ absl::Status RunActor(const cli::Args& args, std::ostream& out) {
     options.csv_path = args.GetString("eval_out");
     options.metrics = metrics.get();
     out << "tandem evaluator: " << config.env().name() << ", " << config.evaluation().episodes()
-        << " episodes every " << config.evaluation().every_versions() << " weights versions"
+        << " episodes every "
+        << (config.evaluation().every_env_steps() > 0
+                ? absl::StrCat(config.evaluation().every_env_steps(), " env steps")
+                : absl::StrCat(config.evaluation().every_versions(), " weights versions"))
         << (metrics->port() > 0 ? absl::StrCat(", metrics on port ", metrics->port()) : "")
         << std::endl;
     return RunEvaluator(

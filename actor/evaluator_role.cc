@@ -88,6 +88,18 @@ class EvaluationLog {
 
 }  // namespace
 
+bool EvaluationSchedule::Due(uint64_t version, int64_t env_steps) {
+  if (evaluated_ && version >= version_) {
+    const bool wait = every_env_steps_ > 0 ? env_steps < env_steps_ + every_env_steps_
+                                           : version < version_ + every_versions_;
+    if (wait) return false;
+  }
+  evaluated_ = true;
+  version_ = version;
+  env_steps_ = env_steps;
+  return true;
+}
+
 absl::Status RunEvaluator(const EvaluatorOptions& options, const std::function<bool()>& stop,
                           std::ostream& out) {
   const ExperimentConfig& config = options.config;
@@ -123,18 +135,14 @@ absl::Status RunEvaluator(const EvaluatorOptions& options, const std::function<b
   subscriber_options.metrics = options.metrics;
   ASSIGN_OR_RETURN(subscriber_options.auth_token, ResolveAuthToken(config.security()));
   ParameterSubscriber subscriber(options.parameters, subscriber_options);
-  const uint64_t every = std::max(1, config.evaluation().every_versions());
-  uint64_t last = 0;  // the version last evaluated
+  EvaluationSchedule schedule(config.evaluation().every_versions(),
+                              config.evaluation().every_env_steps());
   uint64_t seen = 0;  // the version last looked at
   while (!stop()) {
     if (!subscriber.WaitForChange(seen, absl::Milliseconds(250))) continue;
     std::shared_ptr<const Weights> weights = subscriber.Latest();
     seen = weights->version();
-    // A lower version: the learner was restarted from a checkpoint; count from its first one.
-    if (weights->version() < last) last = 0;
-    // The first version (the learner's starting point) and then every `every` versions.
-    if (last != 0 && weights->version() < last + every) continue;
-    last = weights->version();
+    if (!schedule.Due(weights->version(), weights->env_steps())) continue;
     RETURN_IF_ERROR(policy->LoadWeights(*weights));
     RETURN_IF_ERROR(evaluate(weights.get(), "online"));
     if (composed) RETURN_IF_ERROR(evaluate(weights.get(), "composed"));

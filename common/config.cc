@@ -518,6 +518,7 @@ absl::Status ValidateExperimentConfig(const ExperimentConfig& config) {
   const EvaluationConfig& eval = config.evaluation();
   c.AtLeast("evaluation.episodes", eval.episodes(), 0);
   c.AtLeast("evaluation.every_versions", eval.every_versions(), 1);
+  c.AtLeast("evaluation.every_env_steps", eval.every_env_steps(), int64_t{0});
   c.Require(std::isnan(eval.random_return()) || std::isnan(eval.expert_return()) ||
                 eval.random_return() != eval.expert_return(),
             "evaluation.expert_return", "must differ from evaluation.random_return");
