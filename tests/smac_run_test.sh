@@ -23,7 +23,8 @@ source "$TANDEM_SOURCE_DIR/tests/lib.sh"
   --set learner.online_env_steps=20000 --set learner.batch_size=16 --set replay.error_buffer=100 \
   --set replay.min_size_to_sample=24 --set replay.samples_per_insert=4 \
   --set learner.publish_every_updates=2 --set evaluation.episodes=4 \
-  --set evaluation.every_versions=2 --set run.progress_interval_seconds=1 \
+  --set evaluation.every_versions=2 --set evaluation.every_env_steps=0 \
+  --set run.progress_interval_seconds=1 \
   --set actors.record_dir="$tmp/recorded" --set actors.record_segment_transitions=2000 \
   >"$tmp/run.out" 2>&1 &
 run_pid=$!
@@ -74,7 +75,8 @@ else
     --set learner.checkpoint_every_updates=10 --set replay.error_buffer=100
     --set replay.min_size_to_sample=24 --set replay.samples_per_insert=4
     --set learner.publish_every_updates=2 --set evaluation.episodes=4
-    --set evaluation.every_versions=2 --set run.progress_interval_seconds=1
+    --set evaluation.every_versions=2 --set evaluation.every_env_steps=0
+    --set run.progress_interval_seconds=1
     --set run.pretrain_cache_dir="$tmp/pretrain-cache")
   "$TANDEM" run --config "$TANDEM_SOURCE_DIR/configs/ovmse/3m/ovmse.textproto" --run_dir "$tmp/ovmse" \
     "${shrink[@]}" --set learner.online_env_steps=30000 \
