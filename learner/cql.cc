@@ -42,22 +42,48 @@ at::Tensor CfcqlAgentWeights(const at::Tensor& counterfactual, const at::Tensor&
   return at::softmax(tau * kl, -1);
 }
 
+at::Tensor SampleJointActions(const at::Tensor& avail, int samples, bool available_only) {
+  const int64_t r = avail.size(0), n = avail.size(1), k = avail.size(2);
+  if (!available_only) return at::randint(k, {r, samples, n}, avail.options().dtype(at::kLong));
+  at::NoGradGuard no_grad;
+  // Each agent's available actions first (in action order), then a uniform index below their
+  // count: one sort of [R, N, K] and one gather, not a draw per action.
+  const at::Tensor order = std::get<1>(avail.to(at::kByte).sort(/*stable=*/true, -1,
+                                                                /*descending=*/true));
+  const at::Tensor count = avail.sum(-1, /*keepdim=*/true).clamp_min(1).to(at::kFloat);  // [R,N,1]
+  const at::Tensor pick = (at::rand({r, n, samples}, avail.options().dtype(at::kFloat)) * count)
+                              .to(at::kLong)
+                              .clamp_max(k - 1);     // [R, N, M]
+  return order.gather(-1, pick).permute({0, 2, 1});  // [R, M, N]
+}
+
 at::Tensor MacqlPushUp(const at::Tensor& agent_q, const at::Tensor& avail,
-                       const JointActionMixer& mix, int samples, const at::Tensor& floor) {
+                       const JointActionMixer& mix, int samples, const at::Tensor& floor,
+                       bool available_only) {
   const int64_t r = agent_q.size(0), n = agent_q.size(1), k = agent_q.size(2);
-  const at::Tensor sampled =
-      at::randint(k, {r, samples, n}, agent_q.options().dtype(at::kLong));  // [R, M, N]
+  const at::Tensor sampled = SampleJointActions(avail, samples, available_only);  // [R, M, N]
   // Agent i's sampled action j is entry i K + j of the row's [N K] values: one gather per row,
   // whose backward adds into [R, N K] (gathering from an expanded [R, M, N, K] would allocate that
   // size).
-  const at::Tensor flat =
-      (sampled + at::arange(n, sampled.options()).mul_(k).view({1, 1, n})).view({r, samples * n});
+  const at::Tensor flat = (sampled + at::arange(n, sampled.options()).mul_(k).view({1, 1, n}))
+                              .reshape({r, samples * n});
   const at::Tensor q = agent_q.reshape({r, n * k}).gather(1, flat).view({r, samples, n});
   const at::Tensor available =
       avail.reshape({r, n * k}).gather(1, flat).view({r, samples, n}).all(-1);  // [R, M]
   at::Tensor values = mix(q);                                                   // [R, M]
+  at::Tensor counted = available.to(values.scalar_type());
+  at::Tensor greedy;
+  {
+    at::NoGradGuard no_grad;
+    greedy = agent_q.masked_fill(avail.logical_not(), kUnavailable).argmax(-1);  // [R, N]
+  }
+  const at::Tensor greedy_q = agent_q.gather(-1, greedy.unsqueeze(-1)).squeeze(-1);  // [R, N]
+  values = at::cat({values, mix(greedy_q.unsqueeze(1))}, 1);                         // [R, M + 1]
+  const at::Tensor greedy_available =
+      avail.gather(-1, greedy.unsqueeze(-1)).squeeze(-1).all(-1, /*keepdim=*/true);  // [R, 1]
+  counted = at::cat({counted, greedy_available.to(counted.scalar_type())}, 1);
   if (floor.defined()) values = at::maximum(values, floor.view({-1, 1}));
-  return (values * available.to(values.scalar_type())).logsumexp(-1);
+  return (values * counted).logsumexp(-1);
 }
 
 at::Tensor MonteCarloReturns(const at::Tensor& reward, const at::Tensor& step_mask, double gamma) {

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -92,49 +93,125 @@ TEST(Cql, CfcqlAgentWeightsAreUniformAtTemperatureZeroAndFollowTheKlOtherwise) {
   EXPECT_NEAR(weights[0][1].item<float>(), 1 - w0, 1e-5);
 }
 
-TEST(Cql, MacqlPushUpCountsUnavailableSamplesAsZero) {
+TEST(Cql, MacqlPushUpCountsUnavailableSamplesAsZeroAndAddsTheGreedyJointAction) {
   const auto vdn = [](const at::Tensor& joint) { return joint.sum(-1); };
-  // One action per agent: every sample is the same joint action, so LSE = Q_tot + log M.
+  // One action per agent: every sample and the greedy joint action are the same, so LSE = Q_tot +
+  // log(M + 1).
   const at::Tensor q = at::tensor({1.5f, 2.0f}).view({1, 2, 1});
   const at::Tensor all = at::ones({1, 2, 1}, at::kBool);
-  EXPECT_NEAR(MacqlPushUp(q, all, vdn, 10, at::Tensor()).item<float>(), 3.5 + std::log(10.0), 1e-5);
-  // The same action unavailable to agent 1: every sample counts 0.
+  EXPECT_NEAR(MacqlPushUp(q, all, vdn, 10, at::Tensor()).item<float>(), 3.5 + std::log(11.0), 1e-5);
+  // The same action unavailable to agent 1: every sample, the greedy one too, counts 0.
   const at::Tensor none = at::tensor({1, 0}).to(at::kBool).view({1, 2, 1});
-  EXPECT_NEAR(MacqlPushUp(q, none, vdn, 10, at::Tensor()).item<float>(), std::log(10.0), 1e-5);
-  // Cal-QL raises the available samples to the floor.
-  EXPECT_NEAR(MacqlPushUp(q, all, vdn, 10, at::tensor({7.0f})).item<float>(), 7.0 + std::log(10.0),
+  EXPECT_NEAR(MacqlPushUp(q, none, vdn, 10, at::Tensor()).item<float>(), std::log(11.0), 1e-5);
+  // Cal-QL raises the available samples, the greedy one included, to the floor.
+  EXPECT_NEAR(MacqlPushUp(q, all, vdn, 10, at::tensor({7.0f})).item<float>(), 7.0 + std::log(11.0),
               1e-5);
 }
 
-// With several actions, each sample mixes every agent's value of its own sampled action: the
-// same draw (same seed) written out with loops.
-TEST(Cql, MacqlPushUpMixesEachAgentsValueOfItsSampledAction) {
+// With several actions, each sample mixes every agent's value of its own sampled action, and the
+// greedy joint action (each agent's best available action) joins them: the same draw (same seed,
+// CFCQL's uniform draw over all actions) written out with loops, with and without a Cal-QL floor.
+TEST(Cql, MacqlPushUpMixesEachAgentsValueOfItsSampledActionAndTheGreedyOne) {
   const int64_t rows = 3, n = 3, k = 4, samples = 6;
   at::manual_seed(11);
   const at::Tensor agent_q = at::randn({rows, n, k});
-  const at::Tensor avail = at::rand({rows, n, k}) > 0.25;
+  at::Tensor avail = at::rand({rows, n, k}) > 0.25;
+  avail.select(2, 0).fill_(true);  // every agent has an available action
   // A mixer that tells the agents apart: Q_tot = sum_i (i + 1) q_i.
   const auto weighted = [](const at::Tensor& joint) {
     return (joint * at::arange(1, joint.size(-1) + 1, joint.options())).sum(-1);
   };
-  at::manual_seed(12);
-  const at::Tensor drawn = at::randint(k, {rows, samples, n}, at::kLong);
-  at::manual_seed(12);
-  const at::Tensor got = MacqlPushUp(agent_q, avail, weighted, samples, at::Tensor());
-  for (int64_t r = 0; r < rows; ++r) {
-    std::vector<double> values;
-    for (int64_t m = 0; m < samples; ++m) {
-      double total = 0;
-      bool available = true;
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t j = drawn[r][m][i].item<int64_t>();
-        total += (i + 1) * agent_q[r][i][j].item<double>();
-        available = available && avail[r][i][j].item<bool>();
+  const at::Tensor floor = at::tensor({0.5f, -10.0f, 2.0f});
+  for (const bool calibrated : {false, true}) {
+    at::manual_seed(12);
+    const at::Tensor drawn = at::randint(k, {rows, samples, n}, at::kLong);
+    at::manual_seed(12);
+    const at::Tensor got =
+        MacqlPushUp(agent_q, avail, weighted, samples, calibrated ? floor : at::Tensor());
+    for (int64_t r = 0; r < rows; ++r) {
+      const double low = calibrated ? floor[r].item<double>() : -1e30;
+      std::vector<double> values;
+      for (int64_t m = 0; m < samples; ++m) {
+        double total = 0;
+        bool available = true;
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t j = drawn[r][m][i].item<int64_t>();
+          total += (i + 1) * agent_q[r][i][j].item<double>();
+          available = available && avail[r][i][j].item<bool>();
+        }
+        values.push_back(available ? std::max(total, low) : 0.0);
       }
-      values.push_back(available ? total : 0.0);
+      double greedy = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        double best = -1e30;
+        for (int64_t j = 0; j < k; ++j) {
+          if (avail[r][i][j].item<bool>()) best = std::max(best, agent_q[r][i][j].item<double>());
+        }
+        greedy += (i + 1) * best;
+      }
+      values.push_back(std::max(greedy, low));
+      EXPECT_NEAR(got[r].item<float>(), Lse(values), 1e-4)
+          << "row " << r << (calibrated ? " with a floor" : "");
     }
-    EXPECT_NEAR(got[r].item<float>(), Lse(values), 1e-4) << "row " << r;
   }
+}
+
+// Where every random joint action sits below the floor, the greedy one still pushes the policy's
+// own values down (without it, only the data's Q_tot would be pushed, up, without bound).
+TEST(Cql, MacalQlPushUpKeepsPushingTheGreedyJointActionAboveTheFloor) {
+  const int64_t n = 2, k = 3;
+  const auto vdn = [](const at::Tensor& joint) { return joint.sum(-1); };
+  // Agent 0 prefers action 2, agent 1 action 0 (its action 1 is better but unavailable).
+  const at::Tensor agent_q =
+      at::tensor({0.0f, -1.0f, 6.0f, 5.0f, 9.0f, -2.0f}).view({1, n, k}).set_requires_grad(true);
+  const at::Tensor avail = at::tensor({1, 1, 1, 1, 0, 1}).to(at::kBool).view({1, n, k});
+  const at::Tensor got = MacqlPushUp(agent_q, avail, vdn, 5, at::tensor({12.0f}));
+  got.backward();
+  // The greedy joint action (6 + 5 = 11) is below the floor 12 too: nothing is pushed.
+  EXPECT_EQ(agent_q.grad().abs().sum().item<float>(), 0.0f);
+  agent_q.mutable_grad().zero_();
+  MacqlPushUp(agent_q, avail, vdn, 5, at::tensor({8.0f})).backward();
+  // Above it, the greedy entries are pushed down; agent 1's unavailable action is not.
+  EXPECT_GT(agent_q.grad()[0][0][2].item<float>(), 0.0f);
+  EXPECT_GT(agent_q.grad()[0][1][0].item<float>(), 0.0f);
+  EXPECT_EQ(agent_q.grad()[0][1][1].item<float>(), 0.0f);
+}
+
+// The available-only draw: each agent's action uniform over its available ones, never another.
+TEST(Cql, SampledJointActionsAreUniformOverEachAgentsAvailableActions) {
+  const int64_t rows = 2, n = 3, k = 5, samples = 20000;
+  // Row 0: agent 0 has {0, 2, 4}, agent 1 only {3}, agent 2 all five; row 1: agent 0 {1}, ...
+  const at::Tensor avail = at::tensor({1, 0, 1, 0, 1, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1,
+                                       0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0})
+                               .to(at::kBool)
+                               .view({rows, n, k});
+  at::manual_seed(3);
+  const at::Tensor drawn = SampleJointActions(avail, samples, /*available_only=*/true);
+  ASSERT_EQ(drawn.sizes(), (std::vector<int64_t>{rows, samples, n}));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < n; ++i) {
+      const at::Tensor actions = drawn.select(0, r).select(1, i);
+      const at::Tensor counts = at::bincount(actions, {}, k);
+      const int64_t available = avail[r][i].sum().item<int64_t>();
+      for (int64_t j = 0; j < k; ++j) {
+        const double share = counts[j].item<double>() / samples;
+        if (!avail[r][i][j].item<bool>()) {
+          EXPECT_EQ(counts[j].item<int64_t>(), 0)
+              << "row " << r << " agent " << i << " action " << j;
+        } else {
+          // Binomial standard deviation at 20,000 draws is at most 0.0035: 5 of them.
+          EXPECT_NEAR(share, 1.0 / available, 0.018)
+              << "row " << r << " agent " << i << " action " << j;
+        }
+      }
+    }
+  }
+  // With every draw available, the push-up is the log-sum-exp over all samples (none counts 0).
+  const auto vdn = [](const at::Tensor& joint) { return joint.sum(-1); };
+  const at::Tensor one = at::tensor({0, 1, 0, 0, 0, 1}).to(at::kBool).view({1, 2, 3});
+  const at::Tensor q = at::tensor({9.0f, 1.0f, 9.0f, 2.0f, 9.0f, 9.0f}).view({1, 2, 3});
+  EXPECT_NEAR(MacqlPushUp(q, one, vdn, 10, at::Tensor(), /*available_only=*/true).item<float>(),
+              10.0 + std::log(11.0), 1e-5);
 }
 
 TEST(Cql, MonteCarloReturnsFollowEachEpisodesDiscountedRewards) {

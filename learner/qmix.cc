@@ -285,7 +285,8 @@ absl::StatusOr<UpdateStats> Qmix::Update(const TrainingBatch& batch) {
       const JointActionMixer mix = [&](const at::Tensor& joint) {
         return vdn_ ? joint.sum(-1) : mixer_->MixMany(joint, states);
       };
-      push_up = MacqlPushUp(agent_q, avail, mix, cql.sampled_joint_actions(), floor);
+      push_up = MacqlPushUp(agent_q, avail, mix, cql.sampled_joint_actions(), floor,
+                            cql.sample_available_actions());
     } else {
       const DeviationMixer mix = [&](const at::Tensor& all, const at::Tensor& chosen) {
         if (!vdn_) return mixer_->MixDeviations(all, chosen, states);
