@@ -232,6 +232,14 @@ absl::Status Learner::StartOnlineFrom(const std::string& offline_checkpoint) {
     return absl::FailedPreconditionError(absl::StrCat(
         offline_checkpoint, ": is a checkpoint of the ", info.phase, " phase, not an offline one"));
   }
+  if (!options_.config.learner().keep_offline_optimizer_state()) {
+    at::NoGradGuard no_grad;
+    for (auto& [name, optimizer] : algorithm_->Optimizers()) {
+      optimizer->set_step(0);
+      for (at::Tensor& m : optimizer->exp_avg()) m.zero_();
+      for (at::Tensor& v : optimizer->exp_avg_sq()) v.zero_();
+    }
+  }
   algorithm_->set_env_steps(0);
   algorithm_->BeginOnlinePhase();
   return absl::OkStatus();

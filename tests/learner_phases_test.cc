@@ -76,6 +76,25 @@ TEST(LearnerPhases, OfflineThenOnlineThenResume) {
   ASSERT_TRUE(learner.ok());
   ASSERT_TRUE((*learner)->StartOnlineFrom(offline.checkpoint_path).ok());
   EXPECT_EQ((*learner)->algorithm().updates(), 40);
+  for (auto& [name, optimizer] : (*learner)->algorithm().Optimizers()) {
+    EXPECT_GT(optimizer->step(), 0) << name << ": the offline phase's Adam state carries over";
+  }
+  {
+    // learner.keep_offline_optimizer_state false: the same parameters, fresh Adam moments.
+    learner::LearnerOptions fresh = online;
+    fresh.config.mutable_learner()->set_keep_offline_optimizer_state(false);
+    auto reset = learner::Learner::Create(fresh, client);
+    ASSERT_TRUE(reset.ok());
+    ASSERT_TRUE((*reset)->StartOnlineFrom(offline.checkpoint_path).ok());
+    EXPECT_EQ((*reset)->algorithm().updates(), 40);
+    for (auto& [name, optimizer] : (*reset)->algorithm().Optimizers()) {
+      EXPECT_EQ(optimizer->step(), 0) << name;
+      for (const at::Tensor& m : optimizer->exp_avg()) EXPECT_EQ(m.abs().sum().item<float>(), 0);
+      for (const at::Tensor& v : optimizer->exp_avg_sq()) {
+        EXPECT_EQ(v.abs().sum().item<float>(), 0);
+      }
+    }
+  }
   std::thread actor([&] {
     auto writer = client.NewWriter();
     for (int b = 0; b < 10; ++b) {
