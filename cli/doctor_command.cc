@@ -13,7 +13,6 @@
 #include "common/blas_info.h"
 #include "google/protobuf/stubs/common.h"
 #include "grpcpp/grpcpp.h"
-#include "learner/learner.h"
 
 namespace tandem {
 namespace {
@@ -41,8 +40,7 @@ int RunDoctor(const cli::Args& args, std::ostream& out, std::ostream& err) {
   out << "tandem doctor\n"
       << "  libtorch     " << TORCH_VERSION_MAJOR << "." << TORCH_VERSION_MINOR << "."
       << TORCH_VERSION_PATCH << " (CUDA " << (at::hasCUDA() ? "available" : "not available")
-      << ", intra-op threads " << at::get_num_threads() << "; a CPU learner takes "
-      << learner::LearnerCpuThreads(LearnerConfig(), learner::UsableCpuCores()) << ")\n"
+      << ", intra-op threads " << at::get_num_threads() << ")\n"
       << "  BLAS         " << DescribeBlas(blas) << "\n"
       << "  gRPC         " << grpc::Version() << "\n"
       << "  protobuf     " << google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION)

@@ -1,10 +1,5 @@
 #include "learner/learner.h"
 
-#include <sched.h>
-
-#include <algorithm>
-#include <thread>
-
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -35,25 +30,11 @@ absl::StatusOr<c10::Device> ResolveDevice(const std::string& device) {
       absl::StrCat("learner.device must be auto, cpu or cuda, got '", device, "'"));
 }
 
-int UsableCpuCores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
-int LearnerCpuThreads(const LearnerConfig& config, int usable_cores) {
-  if (config.torch_threads() > 0) return config.torch_threads();
-  return std::max(1, usable_cores / std::max(1, config.num_learners()));
-}
-
 absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& options,
                                                          replay::ReplayClient& client) {
   std::unique_ptr<Learner> learner(new Learner());
   learner->options_ = options;
   ASSIGN_OR_RETURN(learner->device_, ResolveDevice(options.config.learner().device()));
-  const int cpu_threads = LearnerCpuThreads(options.config.learner(), UsableCpuCores());
-  if (learner->device_.is_cpu()) at::set_num_threads(cpu_threads);
   AlgorithmContext context;
   context.spec = options.spec;
   context.config = options.config.algorithm();
@@ -67,14 +48,17 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
     context.update_streams = 2;
     if (learner->device_.is_cpu() && options.data_parallel == nullptr &&
         at::get_num_threads() >= 2) {
+      const int threads = options.config.learner().torch_threads() > 0
+                              ? options.config.learner().torch_threads()
+                              : at::get_num_threads();
       ASSIGN_OR_RETURN(StreamProbeResult probe,
-                       ProbeUpdateStreams(context, options.config.learner().batch_size(),
-                                          cpu_threads, absl::Milliseconds(300)));
+                       ProbeUpdateStreams(context, options.config.learner().batch_size(), threads,
+                                          absl::Milliseconds(300)));
       context.update_streams = probe.streams;
       if (probe.two_streams_rate > 0) {
         LOG(INFO) << "learner: CPU update in " << probe.streams << " stream(s) (probe: 2 streams "
-                  << probe.two_streams_rate << " updates/s, 1 stream x " << cpu_threads
-                  << " threads " << probe.one_stream_rate << " updates/s)";
+                  << probe.two_streams_rate << " updates/s, 1 stream x " << threads << " threads "
+                  << probe.one_stream_rate << " updates/s)";
       }
     }
   }
@@ -86,8 +70,12 @@ absl::StatusOr<std::unique_ptr<Learner>> Learner::Create(const LearnerOptions& o
   ASSIGN_OR_RETURN(learner->algorithm_, CreateAlgorithm(context));
   if (learner->device_.is_cpu()) {
     // The process's intra-op threads: one per stream when the update runs in several streams
-    // (more would fight the streams for the cores), else LearnerCpuThreads.
-    at::set_num_threads(learner->algorithm_->update_streams() > 1 ? 1 : cpu_threads);
+    // (more would fight the streams for the cores), else learner.torch_threads (0: LibTorch's).
+    if (learner->algorithm_->update_streams() > 1) {
+      at::set_num_threads(1);
+    } else if (options.config.learner().torch_threads() > 0) {
+      at::set_num_threads(options.config.learner().torch_threads());
+    }
   }
   if (DataParallel* dp = options.data_parallel) {
     // Every rank starts from rank 0's parameters.

@@ -24,15 +24,6 @@ namespace tandem::learner {
 // "auto" picks CUDA when LibTorch has it and a GPU is visible; "cuda" without one is an error.
 absl::StatusOr<c10::Device> ResolveDevice(const std::string& device);
 
-// The CPUs this process may run on (its affinity mask), at least 1.
-int UsableCpuCores();
-
-// Intra-op threads for a CPU learner: learner.torch_threads when set, else the usable cores shared
-// among learner.num_learners data-parallel ranks (assumed on one host; set torch_threads when
-// they are not). LibTorch's own default halves the cores on x86-64, assuming hyper-threads, which
-// leaves a 2-core machine's learner on one thread.
-int LearnerCpuThreads(const LearnerConfig& config, int usable_cores);
-
 struct LearnerOptions {
   ExperimentConfig config;
   // Shapes of the transitions (from the replay server).

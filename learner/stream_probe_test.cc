@@ -4,7 +4,6 @@
 
 #include "common/config.h"
 #include "gtest/gtest.h"
-#include "learner/learner.h"
 
 namespace tandem::learner {
 namespace {
@@ -37,19 +36,6 @@ TEST(StreamProbe, AlgorithmsWithoutStreamsGetOneWithoutMeasuring) {
   ASSERT_TRUE(probe.ok()) << probe.status();
   EXPECT_EQ(probe->streams, 1);
   EXPECT_EQ(probe->one_stream_rate, 0);
-}
-
-TEST(LearnerCpuThreads, UsesEveryUsableCoreUnlessToldOtherwise) {
-  LearnerConfig config;
-  // LibTorch's default would be 1 on a 2-core x86-64 machine (it halves the cores).
-  EXPECT_EQ(LearnerCpuThreads(config, 2), 2);
-  EXPECT_EQ(LearnerCpuThreads(config, 16), 16);
-  config.set_num_learners(4);  // data-parallel ranks on one host share its cores
-  EXPECT_EQ(LearnerCpuThreads(config, 16), 4);
-  EXPECT_EQ(LearnerCpuThreads(config, 2), 1);
-  config.set_torch_threads(3);
-  EXPECT_EQ(LearnerCpuThreads(config, 16), 3);
-  EXPECT_GE(UsableCpuCores(), 1);
 }
 
 }  // namespace
