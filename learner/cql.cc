@@ -70,18 +70,16 @@ at::Tensor MacqlPushUp(const at::Tensor& agent_q, const at::Tensor& avail,
   const at::Tensor q = agent_q.reshape({r, n * k}).gather(1, flat).view({r, samples, n});
   const at::Tensor available =
       avail.reshape({r, n * k}).gather(1, flat).view({r, samples, n}).all(-1);  // [R, M]
-  at::Tensor values = mix(q);                                                   // [R, M]
-  at::Tensor counted = available.to(values.scalar_type());
   at::Tensor greedy;
   {
     at::NoGradGuard no_grad;
-    greedy = agent_q.masked_fill(avail.logical_not(), kUnavailable).argmax(-1);  // [R, N]
+    greedy = agent_q.masked_fill(avail.logical_not(), kUnavailable).argmax(-1, true);  // [R, N, 1]
   }
-  const at::Tensor greedy_q = agent_q.gather(-1, greedy.unsqueeze(-1)).squeeze(-1);  // [R, N]
-  values = at::cat({values, mix(greedy_q.unsqueeze(1))}, 1);                         // [R, M + 1]
-  const at::Tensor greedy_available =
-      avail.gather(-1, greedy.unsqueeze(-1)).squeeze(-1).all(-1, /*keepdim=*/true);  // [R, 1]
-  counted = at::cat({counted, greedy_available.to(counted.scalar_type())}, 1);
+  const at::Tensor greedy_q = agent_q.gather(-1, greedy).view({r, 1, n});
+  const at::Tensor greedy_available = avail.gather(-1, greedy).view({r, 1, n}).all(-1);  // [R, 1]
+  // The samples and the greedy joint action through the mixer in one pass: [R, M + 1].
+  at::Tensor values = mix(at::cat({q, greedy_q}, 1));
+  const at::Tensor counted = at::cat({available, greedy_available}, 1).to(values.scalar_type());
   if (floor.defined()) values = at::maximum(values, floor.view({-1, 1}));
   return (values * counted).logsumexp(-1);
 }
